@@ -1,0 +1,119 @@
+#pragma once
+/// \file
+/// Events: the header every event shares, the typed `event<S>`, the by-name
+/// `dynamic_event`, and `record_view`, the checked view of a raw record that serializers
+/// decode from.
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/second.hpp>
+
+#include <ebpfpub/argument.hpp>
+#include <ebpfpub/error.hpp>
+#include <ebpfpub/plan.hpp>
+
+namespace ebpfpub {
+
+/// Who made the call, when, and what it returned.
+struct event_header {
+  std::uint64_t timestamp = 0;  ///< CLOCK_MONOTONIC ns, as the kernel's bpf_ktime_get_ns()
+  std::uint32_t process_id = 0;
+  std::uint32_t thread_id = 0;
+  std::uint32_t user_id = 0;
+  std::uint32_t group_id = 0;
+  std::int64_t exit_code = 0;  ///< the return value; -errno on failure
+  bool probe_error = false;    ///< some capture failed; its argument's status says how
+  bool sent_at_enter = false;  ///< exit/exit_group: sent at enter, no exit code
+  std::string_view syscall;    ///< the syscall's name (lives as long as the tracer)
+};
+
+/// One capture in a record.
+struct capture_view {
+  capture_status status = capture_status::not_captured;
+  std::span<const std::uint8_t> data;
+};
+
+/// A record whose every length and index has been checked against its plan.
+class record_view {
+ public:
+  /// Checks `bytes` against the session's plans; a malformed record is an error, never
+  /// an over-read.
+  static expected<record_view> parse(std::span<const std::uint8_t> bytes,
+                                     std::span<const plan> plans);
+
+  const event_header& header() const noexcept { return header_; }
+  const ebpfpub::plan& plan() const noexcept { return *plan_; }
+  std::size_t argument_count() const noexcept { return argument_count_; }
+  /// The raw 8-byte slot of argument `i`.
+  std::uint64_t argument(std::size_t i) const noexcept { return i < argument_count_ ? arguments_[i] : 0; }
+  /// The first capture the plan made of argument `i`: its status (`not_captured` when
+  /// the plan has none, `no_space` when the entry had no room) and bytes.
+  capture_view capture_of(std::size_t argument) const noexcept;
+
+ private:
+  event_header header_;
+  const ebpfpub::plan* plan_ = nullptr;
+  std::size_t argument_count_ = 0;
+  std::array<std::uint64_t, 6> arguments_{};
+  std::vector<capture_view> captures_;  // by capture index
+};
+
+/// Decoding of one argument into each member type of a signature's `arguments`.
+void decode_argument(const record_view& r, std::size_t i, fd& out);
+void decode_argument(const record_view& r, std::size_t i, user_pointer& out);
+void decode_argument(const record_view& r, std::size_t i, user_string& out);
+void decode_argument(const record_view& r, std::size_t i, user_buffer& out);
+void decode_argument(const record_view& r, std::size_t i, user_sockaddr& out);
+void decode_argument(const record_view& r, std::size_t i, user_string_array& out);
+template <typename T>
+  requires std::is_integral_v<T>
+void decode_argument(const record_view& r, std::size_t i, T& out) {
+  out = static_cast<T>(r.argument(i));  // the C value is the slot's low bytes
+}
+
+/// Decodes every member of a Hana struct `Args`, member i from argument i.
+template <typename Args>
+Args decode_members(const record_view& r) {
+  Args args{};
+  std::size_t i = 0;
+  boost::hana::for_each(boost::hana::accessors<Args>(), [&](auto accessor) {
+    decode_argument(r, i++, boost::hana::second(accessor)(args));
+  });
+  return args;
+}
+
+/// A typed event: `args` is the serializer's `args_type`.
+template <typename Args>
+struct basic_event {
+  event_header header;
+  Args args;
+};
+
+/// An argument's value in a dynamic event.
+using dynamic_value = std::variant<std::int64_t, std::uint64_t, fd, user_pointer, user_string,
+                                   user_buffer, user_sockaddr, user_string_array>;
+
+struct dynamic_argument {
+  std::string_view name;  ///< the kernel's field name (lives as long as the tracer)
+  dynamic_value value;
+};
+
+/// An event of a syscall known by name only: its arguments in the kernel's order.
+struct dynamic_event {
+  event_header header;
+  std::vector<dynamic_argument> args;
+};
+
+/// The generic decoding of any record into a dynamic event.
+dynamic_event decode_dynamic(const record_view& r);
+
+}  // namespace ebpfpub

@@ -1,0 +1,74 @@
+#pragma once
+/// \file
+/// The plan: the plain, per-syscall description of what the generated programs copy and
+/// capture, at enter and at exit. Serializers (templates) produce plans; the compiled
+/// backend (codegen, loader, decoder) sees nothing else. The by-name path produces the
+/// same plans from a run-time `syscall_description`.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ebpfpub/signature.hpp>
+#include <ebpfpub/tracefs.hpp>
+
+namespace ebpfpub {
+
+/// What a capture reads from the caller's memory.
+enum class capture_op : std::uint8_t {
+  string,        ///< NUL-terminated string, up to `max_bytes` characters
+  buffer,        ///< `length` bytes, at most `max_bytes`
+  sockaddr,      ///< a socket address of `length` bytes, at most `max_bytes`
+  string_array,  ///< NULL-terminated array of strings: `max_items`, `max_bytes` in all
+};
+
+/// Where the length of a buffer or sockaddr capture comes from.
+enum class length_source : std::uint8_t {
+  fixed,             ///< always `max_bytes`
+  argument,          ///< the value of argument `length_argument` (clamped to `max_bytes`)
+  return_value,      ///< the syscall's return value, when positive (exit captures only)
+  argument_pointer,  ///< the int that argument `length_argument` points to
+};
+
+/// One read of user memory.
+struct capture {
+  std::uint8_t argument = 0;  ///< index of the pointer argument
+  capture_op op = capture_op::string;
+  syscall_phase when = syscall_phase::enter;
+  length_source length = length_source::fixed;
+  std::uint8_t length_argument = 0;
+  std::uint32_t max_bytes = 4096;
+  std::uint32_t max_items = 0;
+
+  friend bool operator==(const capture&, const capture&) = default;
+};
+
+/// Everything the backend needs to trace one syscall.
+struct plan {
+  syscall_description syscall;
+  std::string serializer_name = "generic";
+  std::vector<capture> captures;
+  /// For `exit` and `exit_group`, which never reach their exit tracepoint: the event is
+  /// sent at enter, without an exit code.
+  bool emit_at_enter = false;
+  /// Capture storage private to this syscall (its own in-flight map) instead of the one
+  /// shared by all syscalls: keeps big captures (argv) from enlarging everyone's entry.
+  bool private_storage = false;
+};
+
+/// Limits that shape the plans of the generic serializer.
+struct plan_options {
+  /// Longest string captured whole, in bytes without the NUL (PATH_MAX by default); a
+  /// longer one is cut to this and flagged `truncated`.
+  std::uint32_t string_size = 4096;
+};
+
+/// The generic serializer's plan: arguments by value, every `const char *` captured at
+/// enter as a string; `exit` and `exit_group` are sent at enter.
+plan make_generic_plan(syscall_description syscall, const plan_options& options);
+
+/// Checks a plan for what the backend cannot do (bad argument indices, exit captures on a
+/// syscall sent at enter, zero sizes); the error names the syscall and the capture.
+expected<void> check_plan(const plan& p);
+
+}  // namespace ebpfpub

@@ -1,0 +1,57 @@
+#pragma once
+/// \file
+/// The wire format of an event record, as the generated programs write it and the
+/// decoder reads it. All fields are little-endian (BPF runs in the host's byte order,
+/// and ebpfpub supports little-endian hosts).
+///
+///     offset  size  field
+///          0     4  size            whole record in bytes, header included
+///          4     2  syscall         index of the syscall's plan in the session
+///          6     1  flags           record_flags
+///          7     1  argument_count  n
+///          8     8  timestamp       bpf_ktime_get_ns(): CLOCK_MONOTONIC, ns
+///         16     4  process_id      tgid
+///         20     4  thread_id       pid
+///         24     4  user_id
+///         28     4  group_id
+///         32     8  exit_code       the syscall's return value (signed)
+///         40   8*n  arguments       each argument's raw 8-byte slot
+///     then, for each capture that ran, 8-byte aligned:
+///          0     1  capture         index of the capture in the plan
+///          1     1  status          capture_status
+///          2     2  (zero)
+///          4     4  length          bytes of data that follow
+///          8     …  data, padded with zeros to a multiple of 8
+
+#include <cstdint>
+
+namespace ebpfpub::record {
+
+inline constexpr std::uint32_t header_size = 40;
+inline constexpr std::uint32_t capture_header_size = 8;
+inline constexpr std::uint32_t max_arguments = 6;
+
+namespace offset {
+inline constexpr std::uint32_t size = 0;
+inline constexpr std::uint32_t syscall = 4;
+inline constexpr std::uint32_t flags = 6;
+inline constexpr std::uint32_t argument_count = 7;
+inline constexpr std::uint32_t timestamp = 8;
+inline constexpr std::uint32_t process_id = 16;
+inline constexpr std::uint32_t thread_id = 20;
+inline constexpr std::uint32_t user_id = 24;
+inline constexpr std::uint32_t group_id = 28;
+inline constexpr std::uint32_t exit_code = 32;
+inline constexpr std::uint32_t arguments = 40;
+}  // namespace offset
+
+enum flags : std::uint8_t {
+  /// Sent at enter (exit, exit_group): there is no exit code.
+  sent_at_enter = 1 << 0,
+  /// Set between enter and exit in the in-flight entry; never set in a sent record.
+  in_flight = 1 << 7,
+};
+
+constexpr std::uint32_t align8(std::uint32_t n) { return (n + 7) & ~std::uint32_t{7}; }
+
+}  // namespace ebpfpub::record

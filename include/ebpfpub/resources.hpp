@@ -1,0 +1,53 @@
+#pragma once
+/// \file
+/// The kernel objects a tracing session allocates, with the exact bytes each one holds,
+/// and the options that size them (the CLI's -b, -c, -p, -e).
+
+#include <cstdint>
+#include <string>
+
+namespace ebpfpub {
+
+/// How events reach user space.
+enum class transport : std::uint8_t {
+  ring,  ///< BPF ring buffer (kernel >= 5.8): one buffer shared by all CPUs, in order
+  perf,  ///< per-CPU perf event array: the fallback for older kernels
+};
+
+/// Where an event waits between its syscall's enter and exit.
+enum class event_map_kind : std::uint8_t {
+  task_storage,  ///< task-local storage: one entry per thread, freed with the thread
+  hash,          ///< an LRU hash map of `event_map_size` entries keyed by thread id
+};
+
+/// Sizes of everything a session allocates. Defaults fit under 16 MiB on 2 CPUs.
+struct resource_options {
+  /// -b: longest string or buffer captured whole, in bytes (PATH_MAX).
+  std::uint32_t buffer_size = 4096;
+  /// -c: how many string/buffer captures one event can hold at most; the capture
+  /// storage of an in-flight entry is sized for this many of `buffer_size`.
+  std::uint32_t buffer_count = 4;
+  /// -p: 2^N pages per CPU of output buffer (the ring gets the same total).
+  std::uint32_t output_pages_log2 = 8;
+  /// -e: entries of the in-flight map when it is a hash map.
+  std::uint32_t event_map_size = 1024;
+  transport output = transport::ring;
+  event_map_kind event_map = event_map_kind::task_storage;
+};
+
+/// Exact memory of a session's maps, in bytes, as the kernel accounts them where it can.
+struct memory_usage {
+  /// In-flight entries: the hash map's preallocated bytes, or 0 for task storage, which
+  /// allocates `entry_bytes` per thread as threads make traced calls.
+  std::uint64_t event_map_bytes = 0;
+  std::uint32_t entry_bytes = 0;           ///< one in-flight entry
+  std::uint32_t entries = 0;               ///< preallocated entries (hash map), or 0
+  std::uint64_t buffer_storage_bytes = 0;  ///< capture storage inside each entry
+  std::uint64_t output_bytes = 0;          ///< ring buffer, or all CPUs' perf buffers
+  std::uint64_t counters_bytes = 0;        ///< loss counters (per CPU)
+  std::uint64_t total() const {
+    return event_map_bytes + output_bytes + counters_bytes;
+  }
+};
+
+}  // namespace ebpfpub

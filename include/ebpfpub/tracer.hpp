@@ -1,0 +1,136 @@
+#pragma once
+/// \file
+/// The tracer: collects what to trace, generates and loads the programs, and hands each
+/// recorded call to its handler.
+///
+///     auto tracer = ebpfpub::tracer::create();
+///     tracer->trace<ebpfpub::syscalls::openat>([](const ebpfpub::event<sys::openat>& e) {...});
+///     tracer->trace("renameat2", [](const ebpfpub::dynamic_event& e) {...});
+///     tracer->start();
+///     while (running) tracer->poll(std::chrono::milliseconds(100));
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ebpfpub/error.hpp>
+#include <ebpfpub/event.hpp>
+#include <ebpfpub/plan.hpp>
+#include <ebpfpub/resources.hpp>
+#include <ebpfpub/serializer.hpp>
+#include <ebpfpub/signature.hpp>
+#include <ebpfpub/tracefs.hpp>
+
+namespace ebpfpub {
+
+struct tracer_options {
+  resource_options resources;
+  /// Never record the calls of the tracing process itself (its ring-buffer reads).
+  bool exclude_self = true;
+  /// Keep the generated LLVM IR (tracer::ir()), for --verbose.
+  bool keep_ir = false;
+  tracefs::options tracefs_options;
+};
+
+/// Counts for one traced syscall. Every call the programs saw is either delivered
+/// (`events`) or counted in one of the `lost_*` fields.
+struct syscall_statistics {
+  std::string syscall;
+  std::uint64_t events = 0;            ///< delivered to the handler
+  std::uint64_t probe_errors = 0;      ///< delivered, with a failed capture
+  std::uint64_t lost_output_full = 0;  ///< dropped: ring/perf buffer full
+  std::uint64_t lost_no_storage = 0;   ///< dropped: no in-flight entry could be had
+  std::uint64_t lost_malformed = 0;    ///< dropped by the decoder: a malformed record
+  /// Exits whose enter was not seen (calls in progress when tracing started). Not a
+  /// loss of a traced call, so not in lost().
+  std::uint64_t unmatched_exits = 0;
+  std::uint64_t lost() const { return lost_output_full + lost_no_storage + lost_malformed; }
+};
+
+struct statistics {
+  std::vector<syscall_statistics> by_syscall;
+  /// Records the perf buffer reported lost without saying whose (perf transport only).
+  std::uint64_t lost_unattributed = 0;
+  std::uint64_t events() const;
+  std::uint64_t lost() const;
+  std::uint64_t probe_errors() const;
+};
+
+/// What start() did and how long it took.
+struct startup_report {
+  std::size_t programs = 0;
+  std::chrono::nanoseconds generate{0};  ///< IR built and compiled by LLVM
+  std::chrono::nanoseconds load{0};      ///< maps created, programs verified and loaded
+  std::chrono::nanoseconds attach{0};    ///< programs attached to their tracepoints
+};
+
+namespace detail {
+class session;
+}
+
+class tracer {
+ public:
+  /// Finds tracefs and checks this process may use BPF; nothing is loaded yet.
+  static expected<tracer> create(tracer_options options = {});
+
+  tracer(tracer&&) noexcept;
+  tracer& operator=(tracer&&) noexcept;
+  ~tracer();
+
+  /// Traces syscall S with serializer<S>; `handler(const event<S>&)` gets each call.
+  /// The compiled-in signature is checked against the running kernel first.
+  template <serializable S, typename F>
+    requires std::invocable<F&, const event<S>&>
+  expected<void> trace(F handler) {
+    auto checked = check_signature(S::name, S::layout);
+    if (!checked) return checked;
+    return add(serializer<S>::make_plan(current_plan_options()),
+               [handler = std::move(handler)](const record_view& r) mutable {
+                 const event<S> e{r.header(), serializer<S>::decode(r)};
+                 handler(e);
+               });
+  }
+
+  /// Traces a syscall known by name only, with the generic serializer.
+  expected<void> trace(std::string_view syscall,
+                       std::function<void(const dynamic_event&)> handler);
+
+  /// Traces with a plan built elsewhere (the by-name path of specialized serializers);
+  /// the handler receives the checked record.
+  expected<void> add(plan p, std::function<void(const record_view&)> handler);
+
+  /// Generates, loads and attaches every program. Events flow from here on.
+  expected<startup_report> start();
+
+  /// Waits up to `timeout` for events and delivers them to their handlers; returns how
+  /// many were delivered.
+  expected<std::size_t> poll(std::chrono::milliseconds timeout);
+
+  /// Polls until `stop` becomes true, then delivers what is left.
+  expected<void> run_until(const std::atomic<bool>& stop,
+                           std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+
+  /// Detaches every program (also done by the destructor). Counters stay readable.
+  void stop();
+
+  statistics stats() const;
+  memory_usage memory() const;
+  const std::vector<plan>& plans() const;
+  /// The generated module, when options.keep_ir was set.
+  const std::string& ir() const;
+  /// Names of every syscall this kernel can trace.
+  expected<std::vector<std::string>> available_syscalls() const;
+
+ private:
+  explicit tracer(std::unique_ptr<detail::session> impl);
+  expected<void> check_signature(std::string_view name, std::span<const argument_layout> layout);
+  plan_options current_plan_options() const;
+
+  std::unique_ptr<detail::session> impl_;
+};
+
+}  // namespace ebpfpub

@@ -1,0 +1,108 @@
+#include "codegen/bpf_builder.hpp"
+
+#include <llvm/IR/IntrinsicsBPF.h>
+
+namespace ebpfpub::detail {
+
+llvm::CallInst* bpf_builder::CreateHelperCall(bpf_func_id id, llvm::Type* result,
+                                              llvm::ArrayRef<llvm::Value*> args,
+                                              const llvm::Twine& name) {
+  std::vector<llvm::Type*> params(args.size(), getInt64Ty());
+  std::vector<llvm::Value*> widened;
+  for (auto* a : args) {
+    if (a->getType()->isPointerTy()) widened.push_back(CreatePtrToInt(a, getInt64Ty()));
+    else if (a->getType() != getInt64Ty()) widened.push_back(CreateZExt(a, getInt64Ty()));
+    else widened.push_back(a);
+  }
+  auto* type = llvm::FunctionType::get(result, params, false);
+  auto* callee = llvm::ConstantExpr::getIntToPtr(getInt64(id), getPtrTy());
+  return CreateCall(type, callee, widened, name);
+}
+
+llvm::Value* bpf_builder::CreateMapPointer(int fd) {
+  auto* pseudo = llvm::Intrinsic::getDeclaration(&module_, llvm::Intrinsic::bpf_pseudo);
+  auto* value = CreateCall(pseudo, {getInt64(BPF_PSEUDO_MAP_FD), getInt64(fd)}, "map");
+  return CreateIntToPtr(value, getPtrTy());
+}
+
+llvm::Value* bpf_builder::CreateGetCurrentPidTgid() {
+  return CreateHelperCall(BPF_FUNC_get_current_pid_tgid, getInt64Ty(), {}, "pid_tgid");
+}
+
+llvm::Value* bpf_builder::CreateGetCurrentUidGid() {
+  return CreateHelperCall(BPF_FUNC_get_current_uid_gid, getInt64Ty(), {}, "uid_gid");
+}
+
+llvm::Value* bpf_builder::CreateKtimeGetNs() {
+  return CreateHelperCall(BPF_FUNC_ktime_get_ns, getInt64Ty(), {}, "now");
+}
+
+llvm::Value* bpf_builder::CreateGetCurrentTaskBtf() {
+  return CreateHelperCall(BPF_FUNC_get_current_task_btf, getPtrTy(), {}, "task");
+}
+
+llvm::Value* bpf_builder::CreateTaskStorageGet(int map_fd, llvm::Value* task, bool create) {
+  return CreateHelperCall(BPF_FUNC_task_storage_get, getPtrTy(),
+                          {CreateMapPointer(map_fd), task, getInt64(0),
+                           getInt64(create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0)},
+                          "entry");
+}
+
+llvm::Value* bpf_builder::CreateMapLookup(int map_fd, llvm::Value* key) {
+  return CreateHelperCall(BPF_FUNC_map_lookup_elem, getPtrTy(), {CreateMapPointer(map_fd), key},
+                          "value");
+}
+
+llvm::Value* bpf_builder::CreateProbeReadUserStr(llvm::Value* dst, std::uint32_t size,
+                                                 llvm::Value* src) {
+  return CreateHelperCall(BPF_FUNC_probe_read_user_str, getInt64Ty(),
+                          {dst, getInt64(size), src}, "read");
+}
+
+llvm::Value* bpf_builder::CreateProbeReadUser(llvm::Value* dst, llvm::Value* size,
+                                              llvm::Value* src) {
+  return CreateHelperCall(BPF_FUNC_probe_read_user, getInt64Ty(), {dst, size, src}, "read");
+}
+
+llvm::Value* bpf_builder::CreateRingbufQuery(int map_fd, std::uint64_t flags) {
+  return CreateHelperCall(BPF_FUNC_ringbuf_query, getInt64Ty(),
+                          {CreateMapPointer(map_fd), getInt64(flags)}, "ring_query");
+}
+
+llvm::Value* bpf_builder::CreateRingbufOutput(int map_fd, llvm::Value* data, llvm::Value* size,
+                                              llvm::Value* flags) {
+  return CreateHelperCall(BPF_FUNC_ringbuf_output, getInt64Ty(),
+                          {CreateMapPointer(map_fd), data, size, flags}, "sent");
+}
+
+llvm::Value* bpf_builder::CreatePerfEventOutput(llvm::Value* ctx, int map_fd, llvm::Value* data,
+                                                llvm::Value* size) {
+  return CreateHelperCall(BPF_FUNC_perf_event_output, getInt64Ty(),
+                          {ctx, CreateMapPointer(map_fd), getInt64(BPF_F_CURRENT_CPU), data, size},
+                          "sent");
+}
+
+llvm::Value* bpf_builder::CreateBytePointer(llvm::Value* base, llvm::Value* offset,
+                                            const llvm::Twine& name) {
+  return CreateInBoundsGEP(getInt8Ty(), base, offset, name);
+}
+
+llvm::Value* bpf_builder::CreateLoadAt(llvm::Type* type, llvm::Value* base, std::uint64_t offset,
+                                       const llvm::Twine& name) {
+  return CreateLoadAt(type, base, getInt64(offset), name);
+}
+
+llvm::Value* bpf_builder::CreateLoadAt(llvm::Type* type, llvm::Value* base, llvm::Value* offset,
+                                       const llvm::Twine& name) {
+  return CreateLoad(type, CreateBytePointer(base, offset), name);
+}
+
+void bpf_builder::CreateStoreAt(llvm::Value* value, llvm::Value* base, std::uint64_t offset) {
+  CreateStoreAt(value, base, getInt64(offset));
+}
+
+void bpf_builder::CreateStoreAt(llvm::Value* value, llvm::Value* base, llvm::Value* offset) {
+  CreateStore(value, CreateBytePointer(base, offset));
+}
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,68 @@
+#pragma once
+// An llvm::IRBuilder that knows the BPF helpers ebpfpub calls. Every helper goes through
+// CreateHelperCall (a call to `inttoptr(helper id)`, which the BPF back end turns into
+// `call <id>`); each emitter quotes the kernel's prototype from include/uapi/linux/bpf.h.
+
+#include <cstdint>
+
+#include <linux/bpf.h>
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+namespace ebpfpub::detail {
+
+class bpf_builder : public llvm::IRBuilder<> {
+ public:
+  bpf_builder(llvm::LLVMContext& context, llvm::Module& module)
+      : llvm::IRBuilder<>(context), module_(module) {}
+
+  llvm::Module& module() { return module_; }
+
+  /// Calls helper `id`, whose arguments and result are all 64-bit registers.
+  llvm::CallInst* CreateHelperCall(bpf_func_id id, llvm::Type* result,
+                                   llvm::ArrayRef<llvm::Value*> args, const llvm::Twine& name = "");
+
+  /// A pointer to the map behind `fd` (`ld_imm64` with BPF_PSEUDO_MAP_FD), through the
+  /// llvm.bpf.pseudo intrinsic, so the program needs no relocation at load time.
+  llvm::Value* CreateMapPointer(int fd);
+
+  // u64 bpf_get_current_pid_tgid(void)
+  llvm::Value* CreateGetCurrentPidTgid();
+  // u64 bpf_get_current_uid_gid(void)
+  llvm::Value* CreateGetCurrentUidGid();
+  // u64 bpf_ktime_get_ns(void)
+  llvm::Value* CreateKtimeGetNs();
+  // struct task_struct *bpf_get_current_task_btf(void)
+  llvm::Value* CreateGetCurrentTaskBtf();
+  // void *bpf_task_storage_get(struct bpf_map *map, struct task_struct *task, void *value, u64 flags)
+  llvm::Value* CreateTaskStorageGet(int map_fd, llvm::Value* task, bool create);
+  // void *bpf_map_lookup_elem(struct bpf_map *map, const void *key)
+  llvm::Value* CreateMapLookup(int map_fd, llvm::Value* key);
+  // long bpf_probe_read_user_str(void *dst, u32 size, const void *unsafe_ptr)
+  llvm::Value* CreateProbeReadUserStr(llvm::Value* dst, std::uint32_t size, llvm::Value* src);
+  // long bpf_probe_read_user(void *dst, u32 size, const void *unsafe_ptr)
+  llvm::Value* CreateProbeReadUser(llvm::Value* dst, llvm::Value* size, llvm::Value* src);
+  // u64 bpf_ringbuf_query(void *ringbuf, u64 flags)
+  llvm::Value* CreateRingbufQuery(int map_fd, std::uint64_t flags);
+  // long bpf_ringbuf_output(void *ringbuf, void *data, u64 size, u64 flags)
+  llvm::Value* CreateRingbufOutput(int map_fd, llvm::Value* data, llvm::Value* size,
+                                   llvm::Value* flags);
+  // long bpf_perf_event_output(void *ctx, struct bpf_map *map, u64 flags, void *data, u64 size)
+  llvm::Value* CreatePerfEventOutput(llvm::Value* ctx, int map_fd, llvm::Value* data,
+                                     llvm::Value* size);
+
+  /// `*(T*)(base + offset)`, for byte offsets into records and contexts.
+  llvm::Value* CreateLoadAt(llvm::Type* type, llvm::Value* base, std::uint64_t offset,
+                            const llvm::Twine& name = "");
+  llvm::Value* CreateLoadAt(llvm::Type* type, llvm::Value* base, llvm::Value* offset,
+                            const llvm::Twine& name = "");
+  void CreateStoreAt(llvm::Value* value, llvm::Value* base, std::uint64_t offset);
+  void CreateStoreAt(llvm::Value* value, llvm::Value* base, llvm::Value* offset);
+  llvm::Value* CreateBytePointer(llvm::Value* base, llvm::Value* offset, const llvm::Twine& name = "");
+
+ private:
+  llvm::Module& module_;
+};
+
+}  // namespace ebpfpub::detail

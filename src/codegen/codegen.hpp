@@ -1,0 +1,60 @@
+#pragma once
+// Code generation: plans in, BPF instructions out (through one LLVM module).
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <linux/bpf.h>
+
+#include <ebpfpub/error.hpp>
+#include <ebpfpub/plan.hpp>
+#include <ebpfpub/resources.hpp>
+
+namespace ebpfpub::detail {
+
+/// Why an event was not delivered; the counters map holds one u64 per plan and reason.
+enum class loss_reason : std::uint32_t {
+  output_full = 0,     ///< the ring or perf buffer had no room
+  no_storage = 1,      ///< no in-flight entry could be had (allocation failed, map full)
+  unmatched_exit = 2,  ///< an exit without its enter (tracing began mid-call, entry evicted)
+};
+inline constexpr std::uint32_t loss_reason_count = 3;
+
+/// The maps the programs use, by fd, as the loader created them.
+struct program_maps {
+  int output_fd = -1;
+  int counters_fd = -1;
+  std::vector<int> storage_fd;             ///< per plan: its in-flight map
+  std::vector<std::uint32_t> storage_size; ///< per plan: that map's value size
+};
+
+struct codegen_options {
+  transport output = transport::ring;
+  std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)
+  std::uint64_t wakeup_bytes = 0;  ///< ring: wake the reader once this much data waits
+  bool keep_ir = false;            ///< keep the module's text (for --verbose and tests)
+};
+
+struct program_code {
+  std::string name;        ///< "enter_openat"
+  std::string tracepoint;  ///< "sys_enter_openat"
+  std::vector<bpf_insn> instructions;
+};
+
+struct generated_code {
+  std::string ir;  ///< the optimised module, when asked for
+  std::vector<program_code> programs;
+};
+
+/// Bytes of in-flight entry a plan needs: header, arguments and room for its
+/// `max_captures` largest captures (each whole).
+std::uint32_t entry_size(const plan& p, std::uint32_t max_captures);
+
+/// Builds the enter and exit programs of every plan in one module, compiles it with the
+/// BPF back end in memory and returns each program's instructions.
+expected<generated_code> generate_programs(std::span<const plan> plans, const program_maps& maps,
+                                           const codegen_options& options);
+
+}  // namespace ebpfpub::detail

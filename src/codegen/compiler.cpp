@@ -1,0 +1,131 @@
+// One LLVM module for every program of a session, compiled in memory by the BPF back end;
+// each program's instructions are then read from its own ELF section.
+
+#include <cstring>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+
+#include "codegen/codegen.hpp"
+#include "codegen/program_generator.hpp"
+
+extern "C" {
+void LLVMInitializeBPFTargetInfo();
+void LLVMInitializeBPFTarget();
+void LLVMInitializeBPFTargetMC();
+void LLVMInitializeBPFAsmPrinter();
+}
+
+namespace ebpfpub::detail {
+namespace {
+
+const llvm::Target* bpf_target(std::string& message) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeBPFTargetInfo();
+    LLVMInitializeBPFTarget();
+    LLVMInitializeBPFTargetMC();
+    LLVMInitializeBPFAsmPrinter();
+  });
+  return llvm::TargetRegistry::lookupTarget("bpfel", message);
+}
+
+void optimize(llvm::Module& module, llvm::TargetMachine& machine) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder builder(&machine);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(module, mam);
+}
+
+}  // namespace
+
+expected<generated_code> generate_programs(std::span<const plan> plans, const program_maps& maps,
+                                           const codegen_options& options) {
+  std::string message;
+  const auto* target = bpf_target(message);
+  if (!target)
+    return error(errc::unsupported, fmt::format("LLVM has no BPF back end: {}; install "
+                                                "Debian's llvm-19-dev", message));
+  // v3: 32-bit jumps and ALU ops, supported since Linux 5.1.
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      "bpfel", "v3", "", llvm::TargetOptions(), std::nullopt));
+
+  llvm::LLVMContext context;
+  llvm::Module module("ebpfpub", context);
+  module.setTargetTriple("bpfel");
+  module.setDataLayout(machine->createDataLayout());
+
+  bpf_builder builder(context, module);
+  std::vector<generated_function> functions;
+  for (std::size_t i = 0; i < plans.size(); ++i)
+    generate_plan_programs(builder, plans[i], static_cast<std::uint16_t>(i), maps, options, functions);
+
+  std::string verifier_output;
+  llvm::raw_string_ostream verifier_stream(verifier_output);
+  if (llvm::verifyModule(module, &verifier_stream))
+    return error(errc::internal, fmt::format("generated IR is invalid: {}", verifier_output));
+
+  optimize(module, *machine);
+
+  generated_code result;
+  if (options.keep_ir) {
+    llvm::raw_string_ostream ir(result.ir);
+    module.print(ir, nullptr);
+  }
+
+  llvm::SmallVector<char, 0> object;
+  {
+    llvm::raw_svector_ostream stream(object);
+    llvm::legacy::PassManager passes;
+    if (machine->addPassesToEmitFile(passes, stream, nullptr, llvm::CodeGenFileType::ObjectFile))
+      return error(errc::internal, "the BPF back end cannot emit an object file");
+    passes.run(module);
+  }
+
+  auto file = llvm::object::ObjectFile::createObjectFile(
+      llvm::MemoryBufferRef(llvm::StringRef(object.data(), object.size()), "ebpfpub"));
+  if (!file)
+    return error(errc::internal, fmt::format("cannot read the compiled object: {}",
+                                             llvm::toString(file.takeError())));
+  for (const auto& f : functions) {
+    const auto name = f.function->getName().str();
+    bool found = false;
+    for (const auto& section : (*file)->sections()) {
+      auto section_name = section.getName();
+      if (!section_name || *section_name != "tracepoint/" + name) continue;
+      if (section.relocations().begin() != section.relocations().end())
+        return error(errc::internal, fmt::format("program {} needs relocations", name));
+      auto contents = section.getContents();
+      if (!contents)
+        return error(errc::internal, fmt::format("cannot read section {}", name));
+      program_code code{name, f.tracepoint, {}};
+      code.instructions.resize(contents->size() / sizeof(bpf_insn));
+      std::memcpy(code.instructions.data(), contents->data(),
+                  code.instructions.size() * sizeof(bpf_insn));
+      result.programs.push_back(std::move(code));
+      found = true;
+      break;
+    }
+    if (!found) return error(errc::internal, fmt::format("no section for program {}", name));
+  }
+  return result;
+}
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,338 @@
+// From plans to LLVM IR: one enter and one exit program per syscall (one program for
+// those sent at enter), all in one module.
+//
+// The in-flight entry lives in a task-storage map: enter fills the record header, the
+// argument slots and the enter captures; exit adds the return value and exit captures
+// and sends the record's used bytes with one copy. Between the two, the record's `size`
+// field is the write cursor.
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include <ebpfpub/record.hpp>
+
+#include "codegen/bpf_builder.hpp"
+#include "codegen/codegen.hpp"
+#include "codegen/program_generator.hpp"
+
+namespace ebpfpub::detail {
+namespace {
+
+// Bytes a capture may write into the entry beyond its header: the verifier checks the
+// whole destination range of a read, whatever it actually returns.
+std::uint32_t capture_reserve(const capture& c) {
+  switch (c.op) {
+    case capture_op::string:
+      // +2: a string of exactly max_bytes reads as max_bytes+1 (with its NUL); one more
+      // byte tells a longer string, which we cut and flag, from it.
+      return record::capture_header_size + record::align8(c.max_bytes + 2);
+    case capture_op::buffer:
+    case capture_op::sockaddr:
+    case capture_op::string_array:
+      return record::capture_header_size + record::align8(c.max_bytes);
+  }
+  return 0;
+}
+
+class program_generator {
+ public:
+  program_generator(bpf_builder& b, const plan& p, std::uint16_t index, int storage_fd,
+                    std::uint32_t storage_size, const program_maps& maps,
+                    const codegen_options& options)
+      : b_(b), plan_(p), index_(index), storage_fd_(storage_fd), storage_size_(storage_size),
+        maps_(maps), options_(options) {}
+
+  llvm::Function* enter() {
+    begin(fmt::format("enter_{}", plan_.syscall.name));
+    auto* entry = b_.CreateTaskStorageGet(storage_fd_, b_.CreateGetCurrentTaskBtf(), true);
+    branch_if_null(entry, loss_reason::no_storage);
+
+    // Header, then the raw argument slots straight from the tracepoint's context.
+    auto* i8 = b_.getInt8Ty();
+    const auto argc = static_cast<std::uint32_t>(plan_.syscall.arguments.size());
+    const std::uint8_t flags = plan_.emit_at_enter ? record::sent_at_enter : record::in_flight;
+    b_.CreateStoreAt(b_.getInt16(index_), entry, record::offset::syscall);
+    b_.CreateStoreAt(llvm::ConstantInt::get(i8, flags), entry, record::offset::flags);
+    b_.CreateStoreAt(llvm::ConstantInt::get(i8, argc), entry, record::offset::argument_count);
+    b_.CreateStoreAt(b_.CreateKtimeGetNs(), entry, record::offset::timestamp);
+    // pid_tgid is tgid << 32 | pid: stored little-endian it reads as pid then tgid, so
+    // swap the halves to get process_id then thread_id.
+    b_.CreateStoreAt(b_.CreateTrunc(b_.CreateLShr(pid_tgid_, 32), b_.getInt32Ty()), entry,
+                     record::offset::process_id);
+    b_.CreateStoreAt(b_.CreateTrunc(pid_tgid_, b_.getInt32Ty()), entry, record::offset::thread_id);
+    b_.CreateStoreAt(b_.CreateGetCurrentUidGid(), entry, record::offset::user_id);
+    b_.CreateStoreAt(b_.getInt64(0), entry, record::offset::exit_code);
+    for (std::uint32_t i = 0; i < argc; ++i) {
+      auto* slot = b_.CreateLoadAt(b_.getInt64Ty(), ctx_, plan_.syscall.arguments[i].offset,
+                                   plan_.syscall.arguments[i].name);
+      b_.CreateStoreAt(slot, entry, record::offset::arguments + 8 * i);
+    }
+    b_.CreateStore(b_.getInt64(record::header_size + 8 * argc), cursor_);
+    emit_captures(entry, syscall_phase::enter);
+
+    auto* size = b_.CreateLoad(b_.getInt64Ty(), cursor_, "size");
+    b_.CreateStoreAt(b_.CreateTrunc(size, b_.getInt32Ty()), entry, record::offset::size);
+    if (plan_.emit_at_enter) send(entry, size);
+    b_.CreateBr(done_);
+    return finish();
+  }
+
+  llvm::Function* exit() {
+    begin(fmt::format("exit_{}", plan_.syscall.name));
+    auto* entry = b_.CreateTaskStorageGet(storage_fd_, b_.CreateGetCurrentTaskBtf(), false);
+    branch_if_null(entry, loss_reason::unmatched_exit);
+
+    // Only an entry that this syscall's enter left in flight is ours to complete.
+    auto* syscall = b_.CreateLoadAt(b_.getInt16Ty(), entry, record::offset::syscall);
+    auto* flags = b_.CreateLoadAt(b_.getInt8Ty(), entry, record::offset::flags);
+    auto* in_flight = b_.CreateAnd(flags, b_.getInt8(record::in_flight));
+    auto* ours = b_.CreateAnd(b_.CreateICmpEQ(syscall, b_.getInt16(index_)),
+                              b_.CreateICmpNE(in_flight, b_.getInt8(0)));
+    auto* matched = block("matched");
+    auto* unmatched = block("unmatched");
+    b_.CreateCondBr(ours, matched, unmatched);
+    b_.SetInsertPoint(unmatched);
+    count(loss_reason::unmatched_exit);
+    b_.CreateBr(done_);
+
+    b_.SetInsertPoint(matched);
+    b_.CreateStoreAt(b_.getInt8(0), entry, record::offset::flags);
+    auto* ret = b_.CreateLoadAt(b_.getInt64Ty(), ctx_, plan_.syscall.return_offset, "ret");
+    b_.CreateStoreAt(ret, entry, record::offset::exit_code);
+    auto* cursor = b_.CreateZExt(b_.CreateLoadAt(b_.getInt32Ty(), entry, record::offset::size),
+                                 b_.getInt64Ty());
+    b_.CreateStore(cursor, cursor_);
+    emit_captures(entry, syscall_phase::exit);
+    auto* size = b_.CreateLoad(b_.getInt64Ty(), cursor_, "size");
+    b_.CreateStoreAt(b_.CreateTrunc(size, b_.getInt32Ty()), entry, record::offset::size);
+    send(entry, size);
+    b_.CreateBr(done_);
+    return finish();
+  }
+
+ private:
+  llvm::BasicBlock* block(const char* name) {
+    return llvm::BasicBlock::Create(b_.getContext(), name, function_);
+  }
+
+  // Creates the function, its stack slots and the self-filter; leaves the builder in the
+  // block where the program's work starts.
+  void begin(const std::string& name) {
+    auto* type = llvm::FunctionType::get(b_.getInt32Ty(), {b_.getPtrTy()}, false);
+    function_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, b_.module());
+    function_->setSection("tracepoint/" + name);
+    function_->addFnAttr(llvm::Attribute::NoUnwind);
+    ctx_ = function_->getArg(0);
+    ctx_->setName("ctx");
+
+    b_.SetInsertPoint(block("entry"));
+    cursor_ = b_.CreateAlloca(b_.getInt64Ty(), nullptr, "cursor");
+    key_ = b_.CreateAlloca(b_.getInt32Ty(), nullptr, "counter_key");
+    done_ = block("done");
+
+    pid_tgid_ = b_.CreateGetCurrentPidTgid();
+    if (options_.self_tgid != 0) {
+      // The tracer's own calls (its reads of the ring buffer) are never recorded.
+      auto* work = block("work");
+      auto* self = b_.CreateICmpEQ(b_.CreateLShr(pid_tgid_, 32), b_.getInt64(options_.self_tgid));
+      b_.CreateCondBr(self, done_, work);
+      b_.SetInsertPoint(work);
+    }
+  }
+
+  llvm::Function* finish() {
+    b_.SetInsertPoint(done_);
+    b_.CreateRet(b_.getInt32(0));
+    // Blocks were created in order of need; put `done` last for readable IR.
+    done_->moveAfter(&function_->back());
+    return function_;
+  }
+
+  void branch_if_null(llvm::Value* pointer, loss_reason reason) {
+    auto* present = block("present");
+    auto* missing = block("missing");
+    b_.CreateCondBr(b_.CreateIsNull(pointer), missing, present);
+    b_.SetInsertPoint(missing);
+    count(reason);
+    b_.CreateBr(done_);
+    b_.SetInsertPoint(present);
+  }
+
+  // counters[index * reasons + reason] += 1 (per-CPU array).
+  void count(loss_reason reason) {
+    b_.CreateStore(b_.getInt32(index_ * loss_reason_count + static_cast<std::uint32_t>(reason)), key_);
+    auto* counter = b_.CreateMapLookup(maps_.counters_fd, key_);
+    auto* add = block("count");
+    auto* after = block("counted");
+    b_.CreateCondBr(b_.CreateIsNull(counter), after, add);
+    b_.SetInsertPoint(add);
+    b_.CreateAtomicRMW(llvm::AtomicRMWInst::Add, counter, b_.getInt64(1), llvm::MaybeAlign(8),
+                       llvm::AtomicOrdering::Monotonic);
+    b_.CreateBr(after);
+    b_.SetInsertPoint(after);
+  }
+
+  void send(llvm::Value* entry, llvm::Value* size) {
+    // The verifier needs the size bounded by the entry; it always is, by construction.
+    auto* bounded = block("bounded");
+    b_.CreateCondBr(b_.CreateICmpULE(size, b_.getInt64(storage_size_)), bounded, done_);
+    b_.SetInsertPoint(bounded);
+    llvm::Value* result = nullptr;
+    if (options_.output == transport::ring) {
+      // A wakeup per event costs more than the rest of the work (DESIGN.md): wake the
+      // reader only once enough data waits; it also polls on a short timeout.
+      auto* waiting = b_.CreateRingbufQuery(maps_.output_fd, BPF_RB_AVAIL_DATA);
+      auto* flags = b_.CreateSelect(b_.CreateICmpUGE(waiting, b_.getInt64(options_.wakeup_bytes)),
+                                    b_.getInt64(BPF_RB_FORCE_WAKEUP), b_.getInt64(BPF_RB_NO_WAKEUP));
+      result = b_.CreateRingbufOutput(maps_.output_fd, entry, size, flags);
+    } else {
+      result = b_.CreatePerfEventOutput(ctx_, maps_.output_fd, entry, size);
+    }
+    auto* lost = block("lost");
+    auto* sent = block("sent");
+    b_.CreateCondBr(b_.CreateICmpNE(result, b_.getInt64(0)), lost, sent);
+    b_.SetInsertPoint(lost);
+    count(loss_reason::output_full);
+    b_.CreateBr(sent);
+    b_.SetInsertPoint(sent);
+  }
+
+  void emit_captures(llvm::Value* entry, syscall_phase phase) {
+    for (std::size_t i = 0; i < plan_.captures.size(); ++i) {
+      const auto& c = plan_.captures[i];
+      if (c.when != phase) continue;
+      switch (c.op) {
+        case capture_op::string: emit_string(entry, static_cast<std::uint8_t>(i), c); break;
+        default: emit_bytes(entry, static_cast<std::uint8_t>(i), c); break;
+      }
+    }
+  }
+
+  // Writes a capture header at the cursor and advances the cursor past `length` bytes.
+  void finish_capture(llvm::Value* header, std::uint8_t index, llvm::Value* status,
+                      llvm::Value* length) {
+    b_.CreateStoreAt(b_.getInt8(index), header, std::uint64_t{0});
+    b_.CreateStoreAt(status, header, 1);
+    b_.CreateStoreAt(b_.getInt16(0), header, 2);
+    b_.CreateStoreAt(b_.CreateTrunc(length, b_.getInt32Ty()), header, 4);
+    auto* cursor = b_.CreateLoad(b_.getInt64Ty(), cursor_);
+    auto* padded = b_.CreateAnd(b_.CreateAdd(length, b_.getInt64(7)), b_.getInt64(~std::uint64_t{7}));
+    b_.CreateStore(b_.CreateAdd(cursor, b_.CreateAdd(padded, b_.getInt64(record::capture_header_size))),
+                   cursor_);
+  }
+
+  // The capture's header pointer when it fits in the entry; otherwise the capture is left
+  // out (the decoder reports it as no_space) and the builder continues at `next`.
+  llvm::Value* reserve(llvm::Value* entry, const capture& c, llvm::BasicBlock* next) {
+    const std::uint32_t need = capture_reserve(c);
+    auto* cursor = b_.CreateLoad(b_.getInt64Ty(), cursor_, "cursor");
+    auto* room = block("room");
+    if (need > storage_size_) {
+      b_.CreateBr(next);
+    } else {
+      b_.CreateCondBr(b_.CreateICmpULE(cursor, b_.getInt64(storage_size_ - need)), room, next);
+    }
+    b_.SetInsertPoint(room);
+    return b_.CreateBytePointer(entry, cursor, "capture");
+  }
+
+  llvm::Value* argument(llvm::Value* entry, std::uint8_t index) {
+    return b_.CreateLoadAt(b_.getInt64Ty(), entry, record::offset::arguments + 8 * index,
+                           plan_.syscall.arguments[index].name);
+  }
+
+  void emit_string(llvm::Value* entry, std::uint8_t index, const capture& c) {
+    auto* next = block("next_capture");
+    auto* header = reserve(entry, c, next);
+    auto* pointer = argument(entry, c.argument);
+    auto* data = b_.CreateBytePointer(header, b_.getInt64(record::capture_header_size), "data");
+
+    auto* read = block("read");
+    auto* store = block("store_capture");
+    auto* from = b_.GetInsertBlock();
+    b_.CreateCondBr(b_.CreateICmpEQ(pointer, b_.getInt64(0)), store, read);
+
+    b_.SetInsertPoint(read);
+    const std::uint32_t size = c.max_bytes + 2;
+    auto* n = b_.CreateProbeReadUserStr(data, size, pointer);
+    // n < 0: fault; n == size: longer than max_bytes; else n - 1 bytes before the NUL.
+    auto* fault = b_.CreateICmpSLT(n, b_.getInt64(0));
+    auto* cut = b_.CreateICmpEQ(n, b_.getInt64(size));
+    auto* status = b_.CreateSelect(
+        fault, b_.getInt8(static_cast<std::uint8_t>(capture_status::fault)),
+        b_.CreateSelect(cut, b_.getInt8(static_cast<std::uint8_t>(capture_status::truncated)),
+                        b_.getInt8(static_cast<std::uint8_t>(capture_status::ok))));
+    auto* length = b_.CreateSelect(
+        fault, b_.getInt64(0),
+        b_.CreateSelect(cut, b_.getInt64(c.max_bytes),
+                        b_.CreateSelect(b_.CreateICmpSGT(n, b_.getInt64(0)),
+                                        b_.CreateSub(n, b_.getInt64(1)), b_.getInt64(0))));
+    // The verifier cannot follow the selects: mask to the capture's bound.
+    length = b_.CreateAnd(length, b_.getInt64(mask_for(c.max_bytes)));
+    b_.CreateBr(store);
+
+    b_.SetInsertPoint(store);
+    auto* status_phi = b_.CreatePHI(b_.getInt8Ty(), 2, "status");
+    status_phi->addIncoming(b_.getInt8(static_cast<std::uint8_t>(capture_status::null_pointer)), from);
+    status_phi->addIncoming(status, read);
+    auto* length_phi = b_.CreatePHI(b_.getInt64Ty(), 2, "length");
+    length_phi->addIncoming(b_.getInt64(0), from);
+    length_phi->addIncoming(length, read);
+    finish_capture(header, index, status_phi, length_phi);
+    b_.CreateBr(next);
+    b_.SetInsertPoint(next);
+  }
+
+  // Buffers, sockaddrs and string arrays arrive with the specialized serializers.
+  void emit_bytes(llvm::Value* /*entry*/, std::uint8_t /*index*/, const capture& /*c*/) {}
+
+  // The smallest all-ones mask that covers `n` (a length of at most n stays below it).
+  static std::uint64_t mask_for(std::uint32_t n) {
+    std::uint64_t mask = 1;
+    while (mask < n) mask = (mask << 1) | 1;
+    return mask;
+  }
+
+  bpf_builder& b_;
+  const plan& plan_;
+  std::uint16_t index_;
+  int storage_fd_;
+  std::uint32_t storage_size_;
+  const program_maps& maps_;
+  const codegen_options& options_;
+
+  llvm::Function* function_ = nullptr;
+  llvm::Argument* ctx_ = nullptr;
+  llvm::Value* cursor_ = nullptr;
+  llvm::Value* key_ = nullptr;
+  llvm::Value* pid_tgid_ = nullptr;
+  llvm::BasicBlock* done_ = nullptr;
+};
+
+}  // namespace
+
+std::uint32_t entry_size(const plan& p, std::uint32_t max_captures) {
+  std::uint32_t size = record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size());
+  std::vector<std::uint32_t> reserves;
+  for (const auto& c : p.captures) reserves.push_back(capture_reserve(c));
+  // Room for the largest `max_captures` of them: any that many fit whole.
+  std::sort(reserves.rbegin(), reserves.rend());
+  for (std::size_t i = 0; i < reserves.size() && i < max_captures; ++i) size += reserves[i];
+  return size;
+}
+
+void generate_plan_programs(bpf_builder& builder, const plan& p, std::uint16_t index,
+                            const program_maps& maps, const codegen_options& options,
+                            std::vector<generated_function>& out) {
+  program_generator generator(builder, p, index, maps.storage_fd.at(index),
+                              maps.storage_size.at(index), maps, options);
+  out.push_back({generator.enter(), "sys_enter_" + p.syscall.name});
+  if (!p.emit_at_enter) {
+    program_generator exit_generator(builder, p, index, maps.storage_fd.at(index),
+                                     maps.storage_size.at(index), maps, options);
+    out.push_back({exit_generator.exit(), "sys_exit_" + p.syscall.name});
+  }
+}
+
+}  // namespace ebpfpub::detail

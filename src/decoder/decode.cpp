@@ -1,0 +1,95 @@
+// Decoding a checked record into typed arguments and into dynamic events.
+
+#include <ebpfpub/event.hpp>
+
+#include <algorithm>
+
+namespace ebpfpub {
+
+void decode_argument(const record_view& r, std::size_t i, fd& out) {
+  out.value = static_cast<std::int32_t>(r.argument(i));
+}
+
+void decode_argument(const record_view& r, std::size_t i, user_pointer& out) {
+  out.address = r.argument(i);
+}
+
+void decode_argument(const record_view& r, std::size_t i, user_string& out) {
+  out.address = r.argument(i);
+  const auto c = r.capture_of(i);
+  out.status = c.status;
+  out.value.assign(reinterpret_cast<const char*>(c.data.data()), c.data.size());
+}
+
+void decode_argument(const record_view& r, std::size_t i, user_buffer& out) {
+  out.address = r.argument(i);
+  const auto c = r.capture_of(i);
+  out.status = c.status;
+  out.data.assign(c.data.begin(), c.data.end());
+}
+
+void decode_argument(const record_view& r, std::size_t i, user_sockaddr& out) {
+  out.address = r.argument(i);
+  const auto c = r.capture_of(i);
+  out.status = c.status;
+  out.data.assign(c.data.begin(), c.data.end());
+}
+
+void decode_argument(const record_view& r, std::size_t i, user_string_array& out) {
+  out.address = r.argument(i);
+  const auto c = r.capture_of(i);
+  out.status = c.status;
+  out.values.clear();
+  // Strings are stored back to back, each with its NUL.
+  std::string current;
+  for (auto byte : c.data) {
+    if (byte == 0) {
+      out.values.push_back(std::move(current));
+      current.clear();
+    } else {
+      current.push_back(static_cast<char>(byte));
+    }
+  }
+  if (!current.empty()) out.values.push_back(std::move(current));
+}
+
+namespace {
+
+template <typename T>
+dynamic_value decoded(const record_view& r, std::size_t i) {
+  T value;
+  decode_argument(r, i, value);
+  return value;
+}
+
+// The slot's low `width` bytes, sign- or zero-extended.
+dynamic_value integer(std::uint64_t slot, std::uint8_t width, bool is_signed) {
+  const unsigned shift = 64 - 8 * std::clamp<unsigned>(width, 1, 8);
+  if (is_signed) return static_cast<std::int64_t>(slot << shift) >> shift;
+  return (slot << shift) >> shift;
+}
+
+}  // namespace
+
+dynamic_event decode_dynamic(const record_view& r) {
+  dynamic_event e{r.header(), {}};
+  const auto& arguments = r.plan().syscall.arguments;
+  e.args.reserve(arguments.size());
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    const auto& a = arguments[i];
+    dynamic_value value;
+    switch (a.kind) {
+      case arg_kind::integer: value = integer(r.argument(i), a.width, a.is_signed); break;
+      case arg_kind::fd: value = decoded<fd>(r, i); break;
+      case arg_kind::user_string: value = decoded<user_string>(r, i); break;
+      case arg_kind::user_buffer: value = decoded<user_buffer>(r, i); break;
+      case arg_kind::user_sockaddr: value = decoded<user_sockaddr>(r, i); break;
+      case arg_kind::user_string_array: value = decoded<user_string_array>(r, i); break;
+      case arg_kind::user_pointer: value = decoded<user_pointer>(r, i); break;
+    }
+    e.args.push_back({a.name, std::move(value)});
+  }
+  return e;
+}
+
+}  // namespace ebpfpub

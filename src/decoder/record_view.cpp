@@ -1,0 +1,113 @@
+// Checked parsing of event records. The bytes come from the kernel, but a record is
+// treated as untrusted input (it is fuzzed): every offset and length is checked against
+// the record's size and its plan before anything is read.
+
+#include <ebpfpub/event.hpp>
+#include <ebpfpub/record.hpp>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace ebpfpub {
+namespace {
+
+template <typename T>
+T read(std::span<const std::uint8_t> bytes, std::size_t offset) {
+  T value;
+  std::memcpy(&value, bytes.data() + offset, sizeof(T));
+  return value;
+}
+
+error malformed(std::string_view what) {
+  return error(errc::malformed_input, fmt::format("malformed event record: {}", what));
+}
+
+}  // namespace
+
+expected<record_view> record_view::parse(std::span<const std::uint8_t> bytes,
+                                         std::span<const ebpfpub::plan> plans) {
+  using namespace record;
+  if (bytes.size() < header_size)
+    return malformed(fmt::format("{} bytes, shorter than the {}-byte header", bytes.size(), header_size));
+  const auto size = read<std::uint32_t>(bytes, offset::size);
+  // A perf sample may carry padding after the record; a ring record is exact.
+  if (size < header_size || size > bytes.size())
+    return malformed(fmt::format("size field {} outside [{}, {}]", size, header_size, bytes.size()));
+  bytes = bytes.first(size);
+
+  record_view r;
+  const auto index = read<std::uint16_t>(bytes, offset::syscall);
+  if (index >= plans.size())
+    return malformed(fmt::format("syscall index {} but the session has {} syscalls", index, plans.size()));
+  r.plan_ = &plans[index];
+  const auto flags = read<std::uint8_t>(bytes, offset::flags);
+  if (flags & ~std::uint8_t{sent_at_enter})
+    return malformed(fmt::format("unknown flags {:#x}", flags));
+  r.argument_count_ = read<std::uint8_t>(bytes, offset::argument_count);
+  if (r.argument_count_ != r.plan_->syscall.arguments.size())
+    return malformed(fmt::format("{} arguments for {}, which has {}", r.argument_count_,
+                                 r.plan_->syscall.name, r.plan_->syscall.arguments.size()));
+  const std::uint32_t arguments_end = header_size + 8 * static_cast<std::uint32_t>(r.argument_count_);
+  if (arguments_end > size)
+    return malformed(fmt::format("{} arguments do not fit in {} bytes", r.argument_count_, size));
+
+  auto& h = r.header_;
+  h.timestamp = read<std::uint64_t>(bytes, offset::timestamp);
+  h.process_id = read<std::uint32_t>(bytes, offset::process_id);
+  h.thread_id = read<std::uint32_t>(bytes, offset::thread_id);
+  h.user_id = read<std::uint32_t>(bytes, offset::user_id);
+  h.group_id = read<std::uint32_t>(bytes, offset::group_id);
+  h.exit_code = read<std::int64_t>(bytes, offset::exit_code);
+  h.sent_at_enter = (flags & sent_at_enter) != 0;
+  h.syscall = r.plan_->syscall.name;
+  for (std::size_t i = 0; i < r.argument_count_; ++i)
+    r.arguments_[i] = read<std::uint64_t>(bytes, offset::arguments + 8 * i);
+
+  // Captures the plan asked for but the record lacks found no room in the entry.
+  const auto& captures = r.plan_->captures;
+  r.captures_.assign(captures.size(), capture_view{capture_status::no_space, {}});
+  std::vector<bool> seen(captures.size(), false);
+  std::uint32_t at = arguments_end;
+  while (at < size) {
+    if (size - at < capture_header_size)
+      return malformed(fmt::format("{} stray bytes at offset {}", size - at, at));
+    const auto capture_index = read<std::uint8_t>(bytes, at);
+    const auto status = read<std::uint8_t>(bytes, at + 1);
+    const auto length = read<std::uint32_t>(bytes, at + 4);
+    if (capture_index >= captures.size())
+      return malformed(fmt::format("capture {} at offset {}, but the plan has {}", capture_index,
+                                   at, captures.size()));
+    if (seen[capture_index])
+      return malformed(fmt::format("capture {} appears twice", capture_index));
+    if (status > static_cast<std::uint8_t>(capture_status::no_space))
+      return malformed(fmt::format("capture {} has unknown status {}", capture_index, status));
+    if (length > captures[capture_index].max_bytes)
+      return malformed(fmt::format("capture {} has {} bytes, over its limit of {}", capture_index,
+                                   length, captures[capture_index].max_bytes));
+    const std::uint64_t data_end = std::uint64_t{at} + capture_header_size + length;
+    if (data_end > size)
+      return malformed(fmt::format("capture {} of {} bytes at offset {} overruns the {}-byte record",
+                                   capture_index, length, at, size));
+    seen[capture_index] = true;
+    r.captures_[capture_index] = {static_cast<capture_status>(status),
+                                  bytes.subspan(at + capture_header_size, length)};
+    at = static_cast<std::uint32_t>(std::min<std::uint64_t>(align8(static_cast<std::uint32_t>(data_end)), size));
+  }
+  // At exit, exit captures of a call sent at enter never ran: that is not an error.
+  for (std::size_t i = 0; i < captures.size(); ++i) {
+    if (!seen[i] && h.sent_at_enter && captures[i].when == syscall_phase::exit)
+      r.captures_[i] = {capture_status::not_captured, {}};
+    if (is_probe_error(r.captures_[i].status)) h.probe_error = true;
+  }
+  return r;
+}
+
+capture_view record_view::capture_of(std::size_t argument) const noexcept {
+  const auto& captures = plan_->captures;
+  for (std::size_t i = 0; i < captures.size(); ++i)
+    if (captures[i].argument == argument) return captures_[i];
+  return {};
+}
+
+}  // namespace ebpfpub

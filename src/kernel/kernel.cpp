@@ -1,0 +1,156 @@
+#include "kernel/kernel.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+namespace ebpfpub::detail {
+namespace {
+
+error bpf_error(int err, std::string_view what) {
+  err = err < 0 ? -err : err;
+  if (err == EPERM || err == EACCES)
+    return error(errc::permission_denied,
+                 fmt::format("{}: {}; run as root, or grant CAP_BPF and CAP_PERFMON "
+                             "(kernel >= 5.8)", what, std::strerror(err)));
+  return error::from_errno(err, what);
+}
+
+// libbpf's objects own fds too; this makes their lifetime a scope.
+struct btf_deleter {
+  void operator()(btf* b) const { btf__free(b); }
+};
+
+}  // namespace
+
+std::uint32_t possible_cpus() {
+  const int n = libbpf_num_possible_cpus();
+  return n > 0 ? static_cast<std::uint32_t>(n) : 1;
+}
+
+expected<map> create_task_storage_map(std::string_view name, std::uint32_t value_size) {
+  std::unique_ptr<btf, btf_deleter> types(btf__new_empty());
+  if (!types) return bpf_error(errno, "task storage: creating BTF");
+  const int int_id = btf__add_int(types.get(), "int", 4, BTF_INT_SIGNED);
+  const int char_id = btf__add_int(types.get(), "char", 1, BTF_INT_CHAR);
+  const int array_id = btf__add_array(types.get(), int_id, char_id, value_size);
+  const int struct_id = btf__add_struct(types.get(), "ebpfpub_entry", value_size);
+  if (int_id < 0 || char_id < 0 || array_id < 0 || struct_id < 0 ||
+      btf__add_field(types.get(), "data", array_id, 0, 0) < 0)
+    return error(errc::internal, "task storage: cannot describe the entry in BTF");
+  if (const int err = btf__load_into_kernel(types.get()); err != 0)
+    return bpf_error(err, "task storage: loading its BTF into the kernel");
+
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .btf_fd = static_cast<__u32>(btf__fd(types.get())),
+              .btf_key_type_id = static_cast<__u32>(int_id),
+              .btf_value_type_id = static_cast<__u32>(struct_id), .map_flags = BPF_F_NO_PREALLOC);
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_TASK_STORAGE, map_name.c_str(), 4, value_size, 0, &opts);
+  if (fd < 0)
+    return bpf_error(errno, fmt::format("creating task storage map {} ({}-byte entries; needs "
+                                        "Linux >= 5.11 with BTF)", map_name, value_size));
+  return map{unique_fd(fd), map_name, 0};
+}
+
+expected<map> create_counters_map(std::string_view name, std::uint32_t entries) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, map_name.c_str(), 4, 8,
+                                std::max<std::uint32_t>(entries, 1), nullptr);
+  if (fd < 0) return bpf_error(errno, fmt::format("creating counters map {}", map_name));
+  return map{unique_fd(fd), map_name, std::uint64_t{8} * entries * possible_cpus()};
+}
+
+expected<map> create_ring_buffer(std::string_view name, std::uint64_t bytes) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, map_name.c_str(), 0, 0,
+                                static_cast<std::uint32_t>(bytes), nullptr);
+  if (fd < 0) {
+    const int saved = errno;
+    if (saved == EINVAL)
+      return error(errc::unsupported,
+                   fmt::format("creating ring buffer {} of {} bytes failed: the kernel has no "
+                               "BPF ring buffer (Linux >= 5.8) or rejects the size; use the "
+                               "perf transport (--transport perf)", map_name, bytes));
+    return bpf_error(saved, fmt::format("creating ring buffer {} ({} bytes)", map_name, bytes));
+  }
+  return map{unique_fd(fd), map_name, bytes};
+}
+
+expected<map> create_perf_event_array(std::string_view name) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, map_name.c_str(), 4, 4,
+                                possible_cpus(), nullptr);
+  if (fd < 0) return bpf_error(errno, fmt::format("creating perf event array {}", map_name));
+  return map{unique_fd(fd), map_name, 0};
+}
+
+expected<unique_fd> load_tracepoint_program(std::string_view name,
+                                            const std::vector<bpf_insn>& instructions) {
+  const std::string prog_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  // First without a log: verification is faster, and most loads succeed.
+  int fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, prog_name.c_str(), "GPL", instructions.data(),
+                         instructions.size(), nullptr);
+  if (fd >= 0) return unique_fd(fd);
+  const int first_error = errno;
+  if (first_error == EPERM || first_error == EACCES)
+    return bpf_error(first_error, fmt::format("loading program {}", prog_name));
+
+  std::string log(16 * 1024 * 1024, '\0');
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = static_cast<__u32>(log.size()),
+              .log_buf = log.data());
+  fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, prog_name.c_str(), "GPL", instructions.data(),
+                     instructions.size(), &opts);
+  if (fd >= 0) return unique_fd(fd);  // passed with a log: a transient failure
+  const int saved = errno;
+  log.resize(std::strlen(log.c_str()));
+  if (log.empty())
+    return bpf_error(saved, fmt::format("loading program {} ({} instructions)", prog_name,
+                                        instructions.size()));
+  // The end of the log says why; keep it whole up to a size a terminal can take.
+  constexpr std::size_t keep = 64 * 1024;
+  if (log.size() > keep) log = "...\n" + log.substr(log.size() - keep);
+  return error(errc::verifier_rejected,
+               fmt::format("the kernel's verifier rejected program {} ({}): {}\nverifier log:\n{}",
+                           prog_name, std::strerror(saved),
+                           "this is a bug in ebpfpub's code generation; please report it with "
+                           "this log", log));
+}
+
+expected<attachment> attach_tracepoint(int program_fd, std::uint32_t tracepoint_id,
+                                       std::string_view tracepoint) {
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_TRACEPOINT;
+  attr.size = sizeof(attr);
+  attr.config = tracepoint_id;
+  attr.sample_period = 1;
+  // One event on CPU 0 with pid -1 attaches the program to the tracepoint on every CPU.
+  const int pfd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, 0, -1,
+                                             PERF_FLAG_FD_CLOEXEC));
+  if (pfd < 0)
+    return bpf_error(errno, fmt::format("opening a perf event on tracepoint {} (id {})",
+                                        tracepoint, tracepoint_id));
+  attachment a{unique_fd(pfd), {}};
+  const int link = bpf_link_create(program_fd, pfd, BPF_PERF_EVENT, nullptr);
+  if (link < 0)
+    return bpf_error(errno, fmt::format("attaching to tracepoint {}", tracepoint));
+  a.link.reset(link);
+  return a;
+}
+
+expected<void> check_bpf_access() {
+  // The cheapest real use: create and drop a one-entry array.
+  const unique_fd probe(bpf_map_create(BPF_MAP_TYPE_ARRAY, "ebpfpub_probe", 4, 4, 1, nullptr));
+  if (!probe) return bpf_error(errno, "using bpf()");
+  return {};
+}
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,51 @@
+#pragma once
+// Kernel objects, created with libbpf's low-level API: maps, programs, tracepoint links.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <linux/bpf.h>
+
+#include <ebpfpub/error.hpp>
+
+#include "kernel/unique_fd.hpp"
+
+namespace ebpfpub::detail {
+
+struct map {
+  unique_fd fd;
+  std::string name;
+  std::uint64_t bytes = 0;  ///< memory the kernel allocated for it up front
+};
+
+/// Task-local storage with `value_size`-byte values (key and value described in BTF,
+/// which the kernel requires for this map type).
+expected<map> create_task_storage_map(std::string_view name, std::uint32_t value_size);
+/// Per-CPU array of `entries` u64 counters.
+expected<map> create_counters_map(std::string_view name, std::uint32_t entries);
+/// BPF ring buffer of `bytes` (a power of two, at least a page).
+expected<map> create_ring_buffer(std::string_view name, std::uint64_t bytes);
+/// Perf event array with one slot per possible CPU.
+expected<map> create_perf_event_array(std::string_view name);
+
+/// Loads a tracepoint program. A verifier rejection comes back with the verifier's log.
+expected<unique_fd> load_tracepoint_program(std::string_view name,
+                                            const std::vector<bpf_insn>& instructions);
+
+/// A program attached to a tracepoint: the perf event and the link, owned together.
+struct attachment {
+  unique_fd perf_event;
+  unique_fd link;
+};
+expected<attachment> attach_tracepoint(int program_fd, std::uint32_t tracepoint_id,
+                                       std::string_view tracepoint);
+
+/// Number of possible CPUs (per-CPU maps have this many copies).
+std::uint32_t possible_cpus();
+
+/// Whether this process can use bpf() at all; the error says what is missing.
+expected<void> check_bpf_access();
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,409 @@
+// The tracer: plans and handlers in, kernel objects out, records back to handlers.
+
+#include <ebpfpub/tracer.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <linux/perf_event.h>
+
+#include <ebpfpub/record.hpp>
+
+#include "codegen/codegen.hpp"
+#include "kernel/kernel.hpp"
+
+namespace ebpfpub {
+namespace detail {
+
+using clock = std::chrono::steady_clock;
+
+struct ring_buffer_deleter {
+  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+};
+struct perf_buffer_deleter {
+  void operator()(perf_buffer* pb) const { perf_buffer__free(pb); }
+};
+
+class session {
+ public:
+  session(tracer_options options, ebpfpub::tracefs fs) : options_(std::move(options)), fs_(std::move(fs)) {}
+
+  tracer_options options_;
+  ebpfpub::tracefs fs_;
+  std::vector<plan> plans_;
+  std::vector<std::function<void(const record_view&)>> handlers_;
+  std::vector<syscall_statistics> delivered_;  // user-space counts, per plan
+  std::uint64_t lost_unattributed_ = 0;
+
+  // Kernel objects, destroyed in reverse order: links first, then programs, then maps.
+  std::vector<map> storage_maps_;
+  std::vector<std::uint32_t> storage_of_plan_;
+  map counters_;
+  map output_;
+  std::vector<unique_fd> programs_;
+  std::vector<attachment> attachments_;
+  std::unique_ptr<ring_buffer, ring_buffer_deleter> ring_;
+  std::unique_ptr<perf_buffer, perf_buffer_deleter> perf_;
+  std::string ir_;
+  bool started_ = false;
+  std::size_t delivered_this_poll_ = 0;
+
+  void deliver(std::span<const std::uint8_t> bytes) {
+    auto r = record_view::parse(bytes, plans_);
+    if (!r) {
+      // The plan index is the only thing to attribute it by, when it is in range.
+      std::uint16_t index = 0;
+      if (bytes.size() >= 6) std::memcpy(&index, bytes.data() + 4, 2);
+      if (index < delivered_.size()) ++delivered_[index].lost_malformed;
+      else ++lost_unattributed_;
+      return;
+    }
+    const auto index = static_cast<std::size_t>(&r->plan() - plans_.data());
+    auto& s = delivered_[index];
+    ++s.events;
+    if (r->header().probe_error) ++s.probe_errors;
+    ++delivered_this_poll_;
+    handlers_[index](*r);
+  }
+
+  static int on_ring_record(void* context, void* data, std::size_t size) {
+    static_cast<session*>(context)->deliver({static_cast<const std::uint8_t*>(data), size});
+    return 0;
+  }
+
+  static bpf_perf_event_ret on_perf_event(void* context, int /*cpu*/, perf_event_header* header) {
+    auto* self = static_cast<session*>(context);
+    if (header->type == PERF_RECORD_SAMPLE) {
+      // PERF_SAMPLE_RAW: u32 size, then the bytes.
+      const auto* raw = reinterpret_cast<const std::uint8_t*>(header + 1);
+      std::uint32_t size = 0;
+      std::memcpy(&size, raw, sizeof(size));
+      if (sizeof(perf_event_header) + sizeof(size) + size <= header->size)
+        self->deliver({raw + sizeof(size), size});
+      else
+        ++self->lost_unattributed_;
+    } else if (header->type == PERF_RECORD_LOST) {
+      struct lost_record {
+        perf_event_header header;
+        std::uint64_t id;
+        std::uint64_t lost;
+      };
+      lost_record lost{};
+      std::memcpy(&lost, header, std::min<std::size_t>(sizeof(lost), header->size));
+      self->lost_unattributed_ += lost.lost;
+    }
+    return LIBBPF_PERF_EVENT_CONT;
+  }
+
+  // What the maps hold, computed from the plans and options: the same before and after
+  // start(), so the CLI can print it first, as the seed did.
+  memory_usage memory() const {
+    const auto& res = options_.resources;
+    memory_usage m;
+    std::uint32_t shared = 0;
+    std::uint32_t largest_private = 0;
+    for (const auto& p : plans_) {
+      const auto size = entry_size(p, res.buffer_count);
+      if (p.private_storage) largest_private = std::max(largest_private, size);
+      else shared = std::max(shared, size);
+    }
+    m.entry_bytes = std::max(shared, largest_private);
+    m.entries = 0;  // task storage: allocated per thread, on its first traced call
+    std::uint32_t fixed = 0;
+    for (const auto& p : plans_)
+      fixed = std::max(fixed, record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size()));
+    m.buffer_storage_bytes = m.entry_bytes > fixed ? m.entry_bytes - fixed : 0;
+    m.output_bytes = res.output == transport::ring ? output_bytes() : output_bytes() * possible_cpus();
+    m.counters_bytes = std::uint64_t{8} * plans_.size() * loss_reason_count * possible_cpus();
+    return m;
+  }
+
+  std::uint64_t output_bytes() const {
+    const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const std::uint64_t per_cpu = page << options_.resources.output_pages_log2;
+    if (options_.resources.output == transport::perf) return per_cpu;
+    return std::bit_ceil(per_cpu * possible_cpus());
+  }
+
+  expected<startup_report> start() {
+    if (started_) return error(errc::invalid_argument, "tracer: start() was already called");
+    if (plans_.empty())
+      return error(errc::invalid_argument, "tracer: nothing to trace; call trace() first");
+    if (plans_.size() > 0xffff)
+      return error(errc::invalid_argument, "tracer: more than 65535 syscalls");
+    const auto& res = options_.resources;
+    if (res.output_pages_log2 > 16)
+      return error(errc::invalid_argument,
+                   fmt::format("output size 2^{} pages per CPU is too large (at most 2^16)",
+                               res.output_pages_log2));
+    if (res.event_map != event_map_kind::task_storage)
+      return error(errc::unsupported, "the hash-map event map is not implemented yet; use "
+                                      "task storage (Linux >= 5.11)");
+    startup_report report;
+    auto t0 = clock::now();
+
+    // Tracepoint ids, looked up before anything is created.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> ids;  // enter, exit
+    for (const auto& p : plans_) {
+      auto enter = fs_.syscall_format(p.syscall.name, syscall_phase::enter);
+      if (!enter) return enter.error();
+      auto exit = fs_.syscall_format(p.syscall.name, syscall_phase::exit);
+      if (!exit) return exit.error();
+      ids.emplace_back(enter->id, exit->id);
+    }
+
+    // In-flight storage: one map shared by every plan, plus one per private plan.
+    program_maps maps;
+    std::uint32_t shared_size = 0;
+    for (const auto& p : plans_)
+      if (!p.private_storage) shared_size = std::max(shared_size, entry_size(p, res.buffer_count));
+    constexpr std::uint32_t max_entry = 60 * 1024;  // task storage values stay below 64 KiB
+    auto check_size = [&](std::uint32_t size, std::string_view who) -> expected<void> {
+      if (size <= max_entry) return {};
+      return error(errc::exhausted,
+                   fmt::format("in-flight entry of {} bytes for {} is over the kernel's {}-byte "
+                               "limit for task storage; lower -b (buffer size {}) or -c (buffer "
+                               "count {})", size, who, max_entry, res.buffer_size, res.buffer_count));
+    };
+    if (shared_size > 0) {
+      if (auto ok = check_size(shared_size, "the shared storage"); !ok) return ok.error();
+      auto m = create_task_storage_map("ebpfpub_events", shared_size);
+      if (!m) return m.error();
+      storage_maps_.push_back(std::move(*m));
+    }
+    for (const auto& p : plans_) {
+      if (!p.private_storage) {
+        maps.storage_fd.push_back(storage_maps_.front().fd.get());
+        maps.storage_size.push_back(shared_size);
+        continue;
+      }
+      const auto size = entry_size(p, res.buffer_count);
+      if (auto ok = check_size(size, p.syscall.name); !ok) return ok.error();
+      auto m = create_task_storage_map("ebpfpub_" + p.syscall.name, size);
+      if (!m) return m.error();
+      maps.storage_fd.push_back(m->fd.get());
+      maps.storage_size.push_back(size);
+      storage_maps_.push_back(std::move(*m));
+    }
+    auto counters = create_counters_map("ebpfpub_lost",
+                                        static_cast<std::uint32_t>(plans_.size()) * loss_reason_count);
+    if (!counters) return counters.error();
+    counters_ = std::move(*counters);
+    maps.counters_fd = counters_.fd.get();
+
+    auto output = res.output == transport::ring ? create_ring_buffer("ebpfpub_ring", output_bytes())
+                                                : create_perf_event_array("ebpfpub_perf");
+    if (!output) return output.error();
+    output_ = std::move(*output);
+    maps.output_fd = output_.fd.get();
+
+    codegen_options codegen;
+    codegen.output = res.output;
+    codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
+    codegen.wakeup_bytes = output_bytes() / 4;
+    codegen.keep_ir = options_.keep_ir;
+    auto code = generate_programs(plans_, maps, codegen);
+    if (!code) return code.error();
+    ir_ = std::move(code->ir);
+    auto t1 = clock::now();
+    report.generate = t1 - t0;
+
+    for (const auto& program : code->programs) {
+      auto fd = load_tracepoint_program(program.name, program.instructions);
+      if (!fd) return fd.error();
+      programs_.push_back(std::move(*fd));
+    }
+    auto t2 = clock::now();
+    report.load = t2 - t1;
+
+    // Exits first: an enter whose exit is not attached yet would leave its entry in
+    // flight, lost without a count; an exit without its enter is counted.
+    std::vector<std::size_t> order(code->programs.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) {
+      return code->programs[i].tracepoint.starts_with("sys_exit_");
+    });
+    for (auto i : order) {
+      const auto& program = code->programs[i];
+      const auto name = program.tracepoint;
+      const bool is_exit = name.starts_with("sys_exit_");
+      const auto syscall = name.substr(is_exit ? 9 : 10);
+      const auto it = std::find_if(plans_.begin(), plans_.end(),
+                                   [&](const plan& p) { return p.syscall.name == syscall; });
+      const auto& id = ids[static_cast<std::size_t>(it - plans_.begin())];
+      auto a = attach_tracepoint(programs_[i].get(), is_exit ? id.second : id.first, name);
+      if (!a) return a.error();
+      attachments_.push_back(std::move(*a));
+    }
+    report.attach = clock::now() - t2;
+    report.programs = code->programs.size();
+
+    if (res.output == transport::ring) {
+      ring_.reset(ring_buffer__new(output_.fd.get(), &session::on_ring_record, this, nullptr));
+      if (!ring_) return error::from_errno(errno, "ring buffer: mapping it for reading");
+    } else {
+      perf_event_attr attr{};
+      attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+      attr.type = PERF_TYPE_SOFTWARE;
+      attr.sample_type = PERF_SAMPLE_RAW;
+      attr.sample_period = 1;
+      // Wake the reader when a quarter of the buffer is used, not per event.
+      attr.watermark = 1;
+      attr.wakeup_watermark = static_cast<std::uint32_t>(output_bytes() / 4);
+      perf_.reset(perf_buffer__new_raw(output_.fd.get(), std::size_t{1} << res.output_pages_log2,
+                                       &attr, &session::on_perf_event, this, nullptr));
+      if (!perf_) return error::from_errno(errno, "perf buffer: opening the per-CPU buffers");
+    }
+
+    started_ = true;
+    return report;
+  }
+
+  expected<std::size_t> poll(std::chrono::milliseconds timeout) {
+    if (!started_) return error(errc::invalid_argument, "tracer: poll() before start()");
+    delivered_this_poll_ = 0;
+    const int ms = static_cast<int>(std::min<std::int64_t>(timeout.count(), INT32_MAX));
+    int err = 0;
+    if (ring_) {
+      err = ring_buffer__poll(ring_.get(), ms);
+      // Events are sent without wakeups until enough wait: take them all after a timeout.
+      if (err >= 0) err = ring_buffer__consume(ring_.get());
+    } else if (perf_) {
+      err = perf_buffer__poll(perf_.get(), ms);
+      if (err >= 0) err = perf_buffer__consume(perf_.get());
+    } else {
+      return std::size_t{0};  // stopped
+    }
+    if (err < 0 && err != -EINTR) return error::from_errno(-err, "reading events");
+    return delivered_this_poll_;
+  }
+
+  void stop() {
+    attachments_.clear();
+    programs_.clear();
+  }
+
+  statistics stats() const {
+    statistics s;
+    s.by_syscall = delivered_;
+    s.lost_unattributed = lost_unattributed_;
+    if (!counters_.fd) return s;
+    const auto cpus = possible_cpus();
+    std::vector<std::uint64_t> values(cpus);
+    for (std::size_t i = 0; i < plans_.size(); ++i) {
+      for (std::uint32_t reason = 0; reason < loss_reason_count; ++reason) {
+        std::uint32_t key = static_cast<std::uint32_t>(i) * loss_reason_count + reason;
+        std::fill(values.begin(), values.end(), 0);
+        if (bpf_map_lookup_elem(counters_.fd.get(), &key, values.data()) != 0) continue;
+        std::uint64_t sum = 0;
+        for (auto v : values) sum += v;
+        auto& out = s.by_syscall[i];
+        switch (static_cast<loss_reason>(reason)) {
+          case loss_reason::output_full: out.lost_output_full = sum; break;
+          case loss_reason::no_storage: out.lost_no_storage = sum; break;
+          case loss_reason::unmatched_exit: out.unmatched_exits = sum; break;
+        }
+      }
+    }
+    return s;
+  }
+};
+
+}  // namespace detail
+
+std::uint64_t statistics::events() const {
+  std::uint64_t n = 0;
+  for (const auto& s : by_syscall) n += s.events;
+  return n;
+}
+std::uint64_t statistics::lost() const {
+  std::uint64_t n = lost_unattributed;
+  for (const auto& s : by_syscall) n += s.lost();
+  return n;
+}
+std::uint64_t statistics::probe_errors() const {
+  std::uint64_t n = 0;
+  for (const auto& s : by_syscall) n += s.probe_errors;
+  return n;
+}
+
+tracer::tracer(std::unique_ptr<detail::session> impl) : impl_(std::move(impl)) {}
+tracer::tracer(tracer&&) noexcept = default;
+tracer& tracer::operator=(tracer&&) noexcept = default;
+tracer::~tracer() = default;
+
+expected<tracer> tracer::create(tracer_options options) {
+  const auto& res = options.resources;
+  if (res.buffer_size == 0 || res.buffer_size > 32768)
+    return error(errc::invalid_argument,
+                 fmt::format("buffer size {} is outside 1..32768 bytes", res.buffer_size));
+  if (res.buffer_count == 0 || res.buffer_count > 64)
+    return error(errc::invalid_argument,
+                 fmt::format("buffer count {} is outside 1..64", res.buffer_count));
+  if (auto bpf = detail::check_bpf_access(); !bpf) return bpf.error();
+  auto fs = tracefs::open(options.tracefs_options);
+  if (!fs) return fs.error();
+  return tracer(std::make_unique<detail::session>(std::move(options), std::move(*fs)));
+}
+
+plan_options tracer::current_plan_options() const {
+  return {.string_size = impl_->options_.resources.buffer_size};
+}
+
+expected<void> tracer::check_signature(std::string_view name, std::span<const argument_layout> layout) {
+  auto enter = impl_->fs_.syscall_format(name, syscall_phase::enter);
+  if (!enter) return enter.error();
+  auto exit = impl_->fs_.syscall_format(name, syscall_phase::exit);
+  if (!exit) return exit.error();
+  return validate(name, layout, *enter, *exit);
+}
+
+expected<void> tracer::add(plan p, std::function<void(const record_view&)> handler) {
+  if (impl_->started_)
+    return error(errc::invalid_argument,
+                 fmt::format("tracer: cannot add {} after start(); add every syscall first", p.syscall.name));
+  for (const auto& existing : impl_->plans_)
+    if (existing.syscall.name == p.syscall.name)
+      return error(errc::invalid_argument, fmt::format("tracer: {} is already traced", p.syscall.name));
+  if (auto ok = check_plan(p); !ok) return ok;
+  impl_->delivered_.push_back({p.syscall.name});
+  impl_->plans_.push_back(std::move(p));
+  impl_->handlers_.push_back(std::move(handler));
+  return {};
+}
+
+expected<void> tracer::trace(std::string_view syscall, std::function<void(const dynamic_event&)> handler) {
+  auto description = describe_syscall(impl_->fs_, syscall);
+  if (!description) return description.error();
+  return add(make_generic_plan(std::move(*description), current_plan_options()),
+             [handler = std::move(handler)](const record_view& r) { handler(decode_dynamic(r)); });
+}
+
+expected<startup_report> tracer::start() { return impl_->start(); }
+expected<std::size_t> tracer::poll(std::chrono::milliseconds timeout) { return impl_->poll(timeout); }
+
+expected<void> tracer::run_until(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
+  while (!stop.load(std::memory_order_relaxed)) {
+    auto n = poll(interval);
+    if (!n) return n.error();
+  }
+  // What the programs sent before stop was set.
+  auto n = poll(std::chrono::milliseconds(0));
+  if (!n) return n.error();
+  return {};
+}
+
+void tracer::stop() { impl_->stop(); }
+statistics tracer::stats() const { return impl_->stats(); }
+memory_usage tracer::memory() const { return impl_->memory(); }
+const std::vector<plan>& tracer::plans() const { return impl_->plans_; }
+const std::string& tracer::ir() const { return impl_->ir_; }
+expected<std::vector<std::string>> tracer::available_syscalls() const { return impl_->fs_.syscall_names(); }
+
+}  // namespace ebpfpub
