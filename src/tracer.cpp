@@ -285,6 +285,7 @@ class session {
   }
 
   void stop() {
+    detach_all(attachments_);
     attachments_.clear();
     programs_.clear();
   }

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
@@ -144,6 +145,22 @@ expected<attachment> attach_tracepoint(int program_fd, std::uint32_t tracepoint_
     return bpf_error(errno, fmt::format("attaching to tracepoint {}", tracepoint));
   a.link.reset(link);
   return a;
+}
+
+void detach_all(std::vector<attachment>& attachments) {
+  const std::size_t n = attachments.size();
+  const std::size_t workers = std::min<std::size_t>(n / 8, 16);
+  if (workers < 2) {
+    attachments.clear();
+    return;
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t w = 0; w < workers; ++w)
+    threads.emplace_back([&attachments, n, workers, w] {
+      for (std::size_t i = w; i < n; i += workers) attachments[i] = attachment{};
+    });
+  for (auto& t : threads) t.join();
+  attachments.clear();
 }
 
 expected<void> check_bpf_access() {

@@ -42,6 +42,11 @@ struct attachment {
 expected<attachment> attach_tracepoint(int program_fd, std::uint32_t tracepoint_id,
                                        std::string_view tracepoint);
 
+/// Detaches and closes every attachment. The kernel waits for an RCU grace period
+/// (~35 ms here) per link and per perf event, under two different mutexes; closing from
+/// several threads overlaps the two kinds and halves the time (718 programs: 53 s -> 27 s).
+void detach_all(std::vector<attachment>& attachments);
+
 /// Number of possible CPUs (per-CPU maps have this many copies).
 std::uint32_t possible_cpus();
 

@@ -1,0 +1,39 @@
+// Feeds arbitrary bytes to the record decoder, against plans of a string-capturing and
+// an at-enter syscall: it must return an event or an error, never crash or over-read.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <span>
+
+#include <ebpfpub/event.hpp>
+
+namespace {
+
+std::vector<ebpfpub::plan> make_plans() {
+  using ebpfpub::arg_kind;
+  ebpfpub::syscall_description openat{"openat",
+                                      {{"dfd", "int", 16, 8, arg_kind::fd, 4, true},
+                                       {"filename", "const char *", 24, 8, arg_kind::user_string, 8, false},
+                                       {"flags", "int", 32, 8, arg_kind::integer, 4, true},
+                                       {"mode", "umode_t", 40, 8, arg_kind::integer, 2, false}},
+                                      16};
+  ebpfpub::syscall_description exit_group{"exit_group",
+                                          {{"error_code", "int", 16, 8, arg_kind::integer, 4, true}},
+                                          16};
+  return {ebpfpub::make_generic_plan(openat, {.string_size = 64}),
+          ebpfpub::make_generic_plan(exit_group, {})};
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const auto plans = make_plans();
+  auto r = ebpfpub::record_view::parse(std::span(data, size), plans);
+  if (!r) return 0;
+  auto e = ebpfpub::decode_dynamic(*r);
+  if (e.args.size() != r->plan().syscall.arguments.size()) std::abort();
+  for (const auto& a : e.args)
+    if (const auto* s = std::get_if<ebpfpub::user_string>(&a.value); s && s->value.size() > 64)
+      std::abort();
+  return 0;
+}

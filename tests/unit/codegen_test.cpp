@@ -1,0 +1,76 @@
+// Code generation without a kernel: the module must verify, compile, and contain the
+// programs and helper calls the plans ask for.
+#include <catch2/catch.hpp>
+
+#include <ebpfpub/serializer.hpp>
+#include <ebpfpub/syscalls.hpp>
+
+#include "codegen/codegen.hpp"
+
+namespace sys = ebpfpub::syscalls;
+using ebpfpub::detail::generate_programs;
+
+namespace {
+
+// Map fds only become immediates in the code: any numbers do without a kernel.
+ebpfpub::detail::program_maps fake_maps(const std::vector<ebpfpub::plan>& plans) {
+  ebpfpub::detail::program_maps maps{.output_fd = 10, .counters_fd = 11};
+  for (const auto& p : plans) {
+    maps.storage_fd.push_back(12);
+    maps.storage_size.push_back(ebpfpub::detail::entry_size(p, 4));
+  }
+  return maps;
+}
+
+}  // namespace
+
+TEST_CASE("openat and exit_group compile to the programs their plans need") {
+  std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({}),
+                                   ebpfpub::serializer<sys::exit_group>::make_plan({})};
+  const auto transport = GENERATE(ebpfpub::transport::ring, ebpfpub::transport::perf);
+  auto code = generate_programs(plans, fake_maps(plans),
+                                {.output = transport, .self_tgid = 42, .wakeup_bytes = 4096, .keep_ir = true});
+  if (!code) FAIL(code.error().what());
+  REQUIRE(code->programs.size() == 3);
+  CHECK(code->programs[0].name == "enter_openat");
+  CHECK(code->programs[0].tracepoint == "sys_enter_openat");
+  CHECK(code->programs[1].name == "exit_openat");
+  CHECK(code->programs[1].tracepoint == "sys_exit_openat");
+  CHECK(code->programs[2].name == "enter_exit_group");
+  for (const auto& p : code->programs) {
+    INFO(p.name);
+    CHECK(p.instructions.size() > 10);
+    CHECK(p.instructions.size() < 1000);
+    CHECK(p.instructions.back().code == (BPF_JMP | BPF_EXIT));
+  }
+  // Helpers are called by number: task storage (156), current task (158), and the
+  // string read (114) at enter; the output at exit.
+  const auto& ir = code->ir;
+  CHECK(ir.find("inttoptr (i64 156 to ptr)") != std::string::npos);
+  CHECK(ir.find("inttoptr (i64 158 to ptr)") != std::string::npos);
+  CHECK(ir.find("inttoptr (i64 114 to ptr)") != std::string::npos);
+  const auto output = transport == ebpfpub::transport::ring ? "inttoptr (i64 130 to ptr)"
+                                                            : "inttoptr (i64 25 to ptr)";
+  CHECK(ir.find(output) != std::string::npos);
+  CHECK(ir.find("@llvm.bpf.pseudo(i64 1, i64 10)") != std::string::npos);
+  // The tracer's own process is filtered out.
+  CHECK(ir.find("42") != std::string::npos);
+}
+
+TEST_CASE("every syscall's generic programs compile in one module") {
+  std::vector<ebpfpub::plan> plans;
+  sys::all::for_each([&]<typename S>() { plans.push_back(ebpfpub::serializer<S>::make_plan({})); });
+  auto code = generate_programs(plans, fake_maps(plans), {});
+  if (!code) FAIL(code.error().what());
+  CHECK(code->programs.size() == 2 * plans.size() - 2);
+  CHECK(code->ir.empty());  // not kept unless asked
+}
+
+TEST_CASE("the in-flight entry has room for the header, the arguments and each capture") {
+  const auto openat = ebpfpub::serializer<sys::openat>::make_plan({.string_size = 4096});
+  // 40 header + 4 * 8 arguments + (8 capture header + 4104 string room).
+  CHECK(ebpfpub::detail::entry_size(openat, 4) == 40 + 32 + 8 + 4104);
+  const auto rename = ebpfpub::serializer<sys::renameat2>::make_plan({.string_size = 100});
+  CHECK(ebpfpub::detail::entry_size(rename, 4) == 40 + 40 + 2 * (8 + 104));
+  CHECK(ebpfpub::detail::entry_size(rename, 1) == 40 + 40 + 8 + 104);
+}

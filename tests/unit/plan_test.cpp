@@ -1,0 +1,67 @@
+#include <catch2/catch.hpp>
+
+#include <ebpfpub/serializer.hpp>
+#include <ebpfpub/syscalls.hpp>
+
+namespace sys = ebpfpub::syscalls;
+using ebpfpub::capture_op;
+using ebpfpub::syscall_phase;
+
+TEST_CASE("the generic plan captures every const char * at enter and nothing else") {
+  const auto p = ebpfpub::serializer<sys::renameat2>::make_plan({.string_size = 4096});
+  CHECK(p.syscall.name == "renameat2");
+  CHECK(p.serializer_name == "generic");
+  CHECK_FALSE(p.emit_at_enter);
+  REQUIRE(p.captures.size() == 2);
+  CHECK(p.captures[0] == ebpfpub::capture{.argument = 1, .op = capture_op::string,
+                                          .when = syscall_phase::enter, .max_bytes = 4096});
+  CHECK(p.captures[1].argument == 3);
+  CHECK(ebpfpub::check_plan(p));
+}
+
+TEST_CASE("the string limit of the plan comes from the options") {
+  const auto p = ebpfpub::serializer<sys::openat>::make_plan({.string_size = 100});
+  REQUIRE(p.captures.size() == 1);
+  CHECK(p.captures[0].max_bytes == 100);
+}
+
+TEST_CASE("exit and exit_group are sent at enter") {
+  CHECK(ebpfpub::serializer<sys::exit_group>::make_plan({}).emit_at_enter);
+  CHECK(ebpfpub::serializer<sys::exit>::make_plan({}).emit_at_enter);
+  CHECK_FALSE(ebpfpub::serializer<sys::getppid>::make_plan({}).emit_at_enter);
+  CHECK(ebpfpub::serializer<sys::getppid>::make_plan({}).captures.empty());
+}
+
+TEST_CASE("the compile-time and run-time paths produce the same plan") {
+  const auto compiled = ebpfpub::serializer<sys::openat>::make_plan({});
+  const auto runtime = ebpfpub::make_generic_plan(ebpfpub::describe<sys::openat>(), {});
+  CHECK(compiled.captures == runtime.captures);
+  CHECK(compiled.syscall.arguments == runtime.syscall.arguments);
+}
+
+TEST_CASE("check_plan names the syscall and capture that the backend cannot do") {
+  auto p = ebpfpub::serializer<sys::openat>::make_plan({});
+  SECTION("no such argument") {
+    p.captures[0].argument = 9;
+    auto r = ebpfpub::check_plan(p);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() == "plan for openat: capture 0 (argument 9): no such argument");
+  }
+  SECTION("zero bytes") {
+    p.captures[0].max_bytes = 0;
+    CHECK(ebpfpub::check_plan(p).error().message() ==
+          "plan for openat: capture 0 (argument 1): max_bytes is 0");
+  }
+  SECTION("a length from the return value at enter") {
+    p.captures[0].op = capture_op::buffer;
+    p.captures[0].length = ebpfpub::length_source::return_value;
+    CHECK(ebpfpub::check_plan(p).error().message() ==
+          "plan for openat: capture 0 (argument 1): a length from the return value needs an exit capture");
+  }
+  SECTION("an exit capture on a syscall sent at enter") {
+    p.emit_at_enter = true;
+    p.captures[0].when = syscall_phase::exit;
+    CHECK(ebpfpub::check_plan(p).error().message() ==
+          "plan for openat: capture 0 (argument 1): an exit capture on a syscall that is sent at enter");
+  }
+}
