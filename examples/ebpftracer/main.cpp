@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
   auto ran = tracer->run_until(terminate);
   tracer->stop();
   fmt::print("\nTerminating...\n");
+  std::fflush(stdout);
   const auto stats = tracer->stats();
   fmt::print(stderr, "Events received: {}, lost: {}\n", stats.events(), stats.lost());
   std::fflush(stdout);
