@@ -48,9 +48,16 @@ inline constexpr std::uint32_t arguments = 40;
 enum flags : std::uint8_t {
   /// Sent at enter (exit, exit_group): there is no exit code.
   sent_at_enter = 1 << 0,
+  /// In the in-flight entry only: string capture i (i < 6) faulted at enter and is
+  /// read again at exit (bit 1 << (i + 1)). Never set in a sent record.
+  retry_at_exit = 0x7e,
   /// Set between enter and exit in the in-flight entry; never set in a sent record.
   in_flight = 1 << 7,
 };
+
+/// Captures with an index below this can be retried at exit.
+inline constexpr std::uint8_t max_retried_captures = 6;
+constexpr std::uint8_t retry_bit(std::uint8_t capture) { return static_cast<std::uint8_t>(1u << (capture + 1)); }
 
 constexpr std::uint32_t align8(std::uint32_t n) { return (n + 7) & ~std::uint32_t{7}; }
 

@@ -103,6 +103,7 @@ class program_generator {
     auto* cursor = b_.CreateZExt(b_.CreateLoadAt(b_.getInt32Ty(), entry, record::offset::size),
                                  b_.getInt64Ty());
     b_.CreateStore(cursor, cursor_);
+    emit_retries(entry, flags);
     emit_captures(entry, syscall_phase::exit);
     auto* size = b_.CreateLoad(b_.getInt64Ty(), cursor_, "size");
     b_.CreateStoreAt(b_.CreateTrunc(size, b_.getInt32Ty()), entry, record::offset::size);
@@ -203,9 +204,35 @@ class program_generator {
       const auto& c = plan_.captures[i];
       if (c.when != phase) continue;
       switch (c.op) {
-        case capture_op::string: emit_string(entry, static_cast<std::uint8_t>(i), c); break;
+        case capture_op::string: {
+          const auto index = static_cast<std::uint8_t>(i);
+          emit_string(entry, index, c, phase == syscall_phase::enter && retryable(index, c));
+          break;
+        }
         default: emit_bytes(entry, static_cast<std::uint8_t>(i), c); break;
       }
+    }
+  }
+
+  // A string in a page the caller has not touched yet cannot be read at enter (the
+  // programs may not fault pages in); by exit the kernel has read it, so read it again.
+  bool retryable(std::uint8_t index, const capture& c) const {
+    return c.op == capture_op::string && c.when == syscall_phase::enter && !plan_.emit_at_enter &&
+           index < record::max_retried_captures;
+  }
+
+  void emit_retries(llvm::Value* entry, llvm::Value* flags) {
+    for (std::size_t i = 0; i < plan_.captures.size(); ++i) {
+      const auto index = static_cast<std::uint8_t>(i);
+      if (!retryable(index, plan_.captures[i])) continue;
+      auto* retry = block("retry");
+      auto* next = block("after_retry");
+      auto* bit = b_.CreateAnd(flags, b_.getInt8(record::retry_bit(index)));
+      b_.CreateCondBr(b_.CreateICmpNE(bit, b_.getInt8(0)), retry, next);
+      b_.SetInsertPoint(retry);
+      emit_string(entry, index, plan_.captures[i], /*defer_faults=*/false);
+      b_.CreateBr(next);
+      b_.SetInsertPoint(next);
     }
   }
 
@@ -242,7 +269,9 @@ class program_generator {
                            plan_.syscall.arguments[index].name);
   }
 
-  void emit_string(llvm::Value* entry, std::uint8_t index, const capture& c) {
+  // Reads a string capture at the cursor. With `defer_faults`, a fault writes nothing
+  // and marks the capture for a retry at exit instead.
+  void emit_string(llvm::Value* entry, std::uint8_t index, const capture& c, bool defer_faults) {
     auto* next = block("next_capture");
     auto* header = reserve(entry, c, next);
     auto* pointer = argument(entry, c.argument);
@@ -256,6 +285,18 @@ class program_generator {
     b_.SetInsertPoint(read);
     const std::uint32_t size = c.max_bytes + 2;
     auto* n = b_.CreateProbeReadUserStr(data, size, pointer);
+    if (defer_faults) {
+      auto* defer = block("defer");
+      auto* got = block("got");
+      b_.CreateCondBr(b_.CreateICmpSLT(n, b_.getInt64(0)), defer, got);
+      b_.SetInsertPoint(defer);
+      auto* flags = b_.CreateLoadAt(b_.getInt8Ty(), entry, record::offset::flags);
+      b_.CreateStoreAt(b_.CreateOr(flags, b_.getInt8(record::retry_bit(index))), entry,
+                       record::offset::flags);
+      b_.CreateBr(next);
+      b_.SetInsertPoint(got);
+      read = got;
+    }
     // n < 0: fault; n == size: longer than max_bytes; else n - 1 bytes before the NUL.
     auto* fault = b_.CreateICmpSLT(n, b_.getInt64(0));
     auto* cut = b_.CreateICmpEQ(n, b_.getInt64(size));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -232,6 +233,44 @@ TEST_CASE("bad, NULL and over-long string pointers set probe_error on that argum
   CHECK(events[3].args.filename.status == capture_status::truncated);
   CHECK(events[3].args.filename.value == too_long.substr(0, 4096));
   CHECK(events[3].header.probe_error);
+}
+
+TEST_CASE("a path in a page the caller never touched is read again at exit") {
+  // A file mapping the child has not read: its page is not in the child's page table,
+  // so the enter program cannot read it; the kernel faults it in, and exit reads it.
+  ebpfpub::test::scratch_dir dir;
+  const auto target = (dir.path / random_name()).string();
+  const auto holder = dir.path / "path-holder";
+  {
+    std::FILE* f = std::fopen(holder.c_str(), "wb");
+    REQUIRE(f);
+    std::fwrite(target.c_str(), 1, target.size() + 1, f);
+    std::fclose(f);
+  }
+  child_process child([&] {
+    const int fd = ::open(holder.c_str(), O_RDONLY);
+    void* page = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (page == MAP_FAILED) return 100;
+    ::syscall(SYS_mkdir, static_cast<const char*>(page), 0700);
+    return 0;
+  });
+  auto tracer = ebpfpub::tracer::create();
+  REQUIRE(tracer);
+  std::vector<ebpfpub::event<sys::mkdir>> events;
+  REQUIRE(tracer->trace<sys::mkdir>([&](const auto& e) {
+    if (e.header.process_id == static_cast<std::uint32_t>(child.pid())) events.push_back(e);
+  }));
+  recorder r{child.pid(), {}};
+  REQUIRE(tracer->trace("exit_group", std::ref(r)));
+  REQUIRE(tracer->start());
+  child.go();
+  CHECK(child.wait() == 0);
+  drain(*tracer, r);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].header.exit_code == 0);
+  CHECK(events[0].args.pathname.status == capture_status::ok);
+  CHECK(events[0].args.pathname.value == target);
+  CHECK_FALSE(events[0].header.probe_error);
 }
 
 TEST_CASE("the generic programs of every syscall load and attach together") {
