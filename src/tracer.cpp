@@ -51,7 +51,10 @@ class session {
   std::unique_ptr<ring_buffer, ring_buffer_deleter> ring_;
   std::unique_ptr<perf_buffer, perf_buffer_deleter> perf_;
   std::string ir_;
+  bool prepared_ = false;
   bool started_ = false;
+  program_maps maps_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> ids_;  // tracepoint ids: enter, exit
   std::size_t delivered_this_poll_ = 0;
 
   void deliver(std::span<const std::uint8_t> bytes) {
@@ -106,6 +109,7 @@ class session {
   memory_usage memory() const {
     const auto& res = options_.resources;
     memory_usage m;
+    m.measured = prepared_;
     std::uint32_t shared = 0;
     std::uint32_t largest_private = 0;
     for (const auto& p : plans_) {
@@ -114,13 +118,27 @@ class session {
       else shared = std::max(shared, size);
     }
     m.entry_bytes = std::max(shared, largest_private);
-    m.entries = 0;  // task storage: allocated per thread, on its first traced call
+    if (res.event_map == event_map_kind::hash) {
+      // Preallocated: every entry of every storage map, and the per-CPU seed value.
+      std::size_t maps = shared > 0 ? 1 : 0;
+      for (const auto& p : plans_) maps += p.private_storage ? 1 : 0;
+      m.entries = res.event_map_size;
+      m.event_map_bytes = std::uint64_t{res.event_map_size} * m.entry_bytes * maps +
+                          std::uint64_t{m.entry_bytes} * possible_cpus();
+    }
     std::uint32_t fixed = 0;
     for (const auto& p : plans_)
       fixed = std::max(fixed, record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size()));
     m.buffer_storage_bytes = m.entry_bytes > fixed ? m.entry_bytes - fixed : 0;
     m.output_bytes = res.output == transport::ring ? output_bytes() : output_bytes() * possible_cpus();
     m.counters_bytes = std::uint64_t{8} * plans_.size() * loss_reason_count * possible_cpus();
+    if (prepared_) {
+      // The kernel's own accounting (memlock in fdinfo) includes its bookkeeping.
+      m.event_map_bytes = 0;
+      for (const auto& map : storage_maps_) m.event_map_bytes += map_memory(map.fd.get());
+      m.output_bytes = map_memory(output_.fd.get());
+      m.counters_bytes = map_memory(counters_.fd.get());
+    }
     return m;
   }
 
@@ -131,8 +149,8 @@ class session {
     return std::bit_ceil(per_cpu * possible_cpus());
   }
 
-  expected<startup_report> start() {
-    if (started_) return error(errc::invalid_argument, "tracer: start() was already called");
+  expected<void> prepare() {
+    if (prepared_) return {};
     if (plans_.empty())
       return error(errc::invalid_argument, "tracer: nothing to trace; call trace() first");
     if (plans_.size() > 0xffff)
@@ -142,14 +160,9 @@ class session {
       return error(errc::invalid_argument,
                    fmt::format("output size 2^{} pages per CPU is too large (at most 2^16)",
                                res.output_pages_log2));
-    if (res.event_map != event_map_kind::task_storage)
-      return error(errc::unsupported, "the hash-map event map is not implemented yet; use "
-                                      "task storage (Linux >= 5.11)");
-    startup_report report;
-    auto t0 = clock::now();
-
     // Tracepoint ids, looked up before anything is created.
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> ids;  // enter, exit
+    auto& ids = ids_;
+    ids.clear();
     for (const auto& p : plans_) {
       auto enter = fs_.syscall_format(p.syscall.name, syscall_phase::enter);
       if (!enter) return enter.error();
@@ -159,7 +172,8 @@ class session {
     }
 
     // In-flight storage: one map shared by every plan, plus one per private plan.
-    program_maps maps;
+    auto& maps = maps_;
+    maps = {};
     std::uint32_t shared_size = 0;
     for (const auto& p : plans_)
       if (!p.private_storage) shared_size = std::max(shared_size, entry_size(p, res.buffer_count));
@@ -171,9 +185,14 @@ class session {
                                "limit for task storage; lower -b (buffer size {}) or -c (buffer "
                                "count {})", size, who, max_entry, res.buffer_size, res.buffer_count));
     };
+    const bool hash = res.event_map == event_map_kind::hash;
+    auto create_storage = [&](std::string_view name, std::uint32_t size) {
+      return hash ? create_lru_hash_map(name, size, res.event_map_size)
+                  : create_task_storage_map(name, size);
+    };
     if (shared_size > 0) {
       if (auto ok = check_size(shared_size, "the shared storage"); !ok) return ok.error();
-      auto m = create_task_storage_map("ebpfpub_events", shared_size);
+      auto m = create_storage("ebpfpub_events", shared_size);
       if (!m) return m.error();
       storage_maps_.push_back(std::move(*m));
     }
@@ -185,11 +204,19 @@ class session {
       }
       const auto size = entry_size(p, res.buffer_count);
       if (auto ok = check_size(size, p.syscall.name); !ok) return ok.error();
-      auto m = create_task_storage_map("ebpfpub_" + p.syscall.name, size);
+      auto m = create_storage("ebpfpub_" + p.syscall.name, size);
       if (!m) return m.error();
       maps.storage_fd.push_back(m->fd.get());
       maps.storage_size.push_back(size);
       storage_maps_.push_back(std::move(*m));
+    }
+    maps.storage_kind = res.event_map;
+    if (hash) {
+      const auto largest = *std::max_element(maps.storage_size.begin(), maps.storage_size.end());
+      auto seed = create_seed_map("ebpfpub_seed", largest);
+      if (!seed) return seed.error();
+      maps.seed_fd = seed->fd.get();
+      storage_maps_.push_back(std::move(*seed));
     }
     auto counters = create_counters_map("ebpfpub_lost",
                                         static_cast<std::uint32_t>(plans_.size()) * loss_reason_count);
@@ -202,6 +229,22 @@ class session {
     if (!output) return output.error();
     output_ = std::move(*output);
     maps.output_fd = output_.fd.get();
+
+    prepared_ = true;
+    return {};
+  }
+
+  expected<startup_report> start() {
+    if (started_) return error(errc::invalid_argument, "tracer: start() was already called");
+    const auto& res = options_.resources;
+    startup_report report;
+    auto t0 = clock::now();
+    if (auto ok = prepare(); !ok) return ok.error();
+    auto& maps = maps_;
+    auto& ids = ids_;
+    auto t_prepared = clock::now();
+    report.prepare = t_prepared - t0;
+    t0 = t_prepared;
 
     codegen_options codegen;
     codegen.output = res.output;
@@ -386,6 +429,7 @@ expected<void> tracer::trace(std::string_view syscall, std::function<void(const 
              [handler = std::move(handler)](const record_view& r) { handler(decode_dynamic(r)); });
 }
 
+expected<void> tracer::prepare() { return impl_->prepare(); }
 expected<startup_report> tracer::start() { return impl_->start(); }
 expected<std::size_t> tracer::poll(std::chrono::milliseconds timeout) { return impl_->poll(timeout); }
 

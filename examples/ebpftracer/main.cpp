@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   auto& res = options.resources;
   std::string list;
   std::string transport = "ring";
+  std::string event_map = "task_storage";
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Print the generated LLVM IR");
   app.add_option("-t,--tracepoint_list", list,
@@ -70,12 +71,17 @@ int main(int argc, char** argv) {
   app.add_option("-e,--event_map_size", res.event_map_size,
                  "In-flight entries when the event map is a hash map (task storage needs none)")
       ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app.add_option("--event_map", event_map,
+                 "Where events wait between enter and exit: task_storage or hash (an LRU hash "
+                 "map of -e entries)")
+      ->capture_default_str()->check(CLI::IsMember({"task_storage", "hash"}));
   app.add_option("--transport", transport, "How events reach us: ring or perf")
       ->capture_default_str()->check(CLI::IsMember({"ring", "perf"}));
   CLI11_PARSE(app, argc, argv);
 
   res.output = transport == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
   options.keep_ir = verbose;
+  res.event_map = event_map == "hash" ? ebpfpub::event_map_kind::hash : ebpfpub::event_map_kind::task_storage;
 
   auto tracer = ebpfpub::tracer::create(options);
   if (!tracer) return fail(tracer.error());
@@ -95,10 +101,16 @@ int main(int argc, char** argv) {
   for (const auto& name : names)
     if (auto ok = tracer->trace(name, print); !ok) return fail(ok.error());
 
+  if (auto ok = tracer->prepare(); !ok) return fail(ok.error());
   const auto memory = tracer->memory();
   fmt::print("Memory usage\n");
-  fmt::print(" > Event map: task-local storage, {} bytes per thread in a traced call (allocated "
-             "on demand, freed with the thread)\n", memory.entry_bytes);
+  if (res.event_map == ebpfpub::event_map_kind::hash)
+    fmt::print(" > Event map: LRU hash map, {} entries of {} bytes: {} bytes\n", memory.entries,
+               memory.entry_bytes, memory.event_map_bytes);
+  else
+    fmt::print(" > Event map: task-local storage, {} bytes per thread in a traced call (allocated "
+               "on demand, freed with the thread), {} bytes for the map\n", memory.entry_bytes,
+               memory.event_map_bytes);
   fmt::print(" > Buffer storage: {} bytes per in-flight event ({} captures of up to {} bytes)\n",
              memory.buffer_storage_bytes, res.buffer_count, res.buffer_size);
   fmt::print(" > Output: {} bytes ({})\n", memory.output_bytes,

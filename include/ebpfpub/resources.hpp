@@ -35,10 +35,14 @@ struct resource_options {
   event_map_kind event_map = event_map_kind::task_storage;
 };
 
-/// Exact memory of a session's maps, in bytes, as the kernel accounts them where it can.
+/// Memory of a session's maps, in bytes. Before tracer::prepare() these are computed
+/// from the plans and options (the data the maps hold); after it, `measured` is true and
+/// the map figures are the kernel's own accounting (memlock in /proc/self/fdinfo), which
+/// adds its bookkeeping.
 struct memory_usage {
-  /// In-flight entries: the hash map's preallocated bytes, or 0 for task storage, which
-  /// allocates `entry_bytes` per thread as threads make traced calls.
+  bool measured = false;
+  /// In-flight entries: the hash map's preallocated bytes; for task storage only the
+  /// map itself, which allocates `entry_bytes` per thread as threads make traced calls.
   std::uint64_t event_map_bytes = 0;
   std::uint32_t entry_bytes = 0;           ///< one in-flight entry
   std::uint32_t entries = 0;               ///< preallocated entries (hash map), or 0

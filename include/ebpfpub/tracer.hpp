@@ -63,8 +63,9 @@ struct statistics {
 /// What start() did and how long it took.
 struct startup_report {
   std::size_t programs = 0;
+  std::chrono::nanoseconds prepare{0};   ///< maps created (when prepare() was not called)
   std::chrono::nanoseconds generate{0};  ///< IR built and compiled by LLVM
-  std::chrono::nanoseconds load{0};      ///< maps created, programs verified and loaded
+  std::chrono::nanoseconds load{0};      ///< programs verified and loaded
   std::chrono::nanoseconds attach{0};    ///< programs attached to their tracepoints
 };
 
@@ -102,6 +103,10 @@ class tracer {
   /// Traces with a plan built elsewhere (the by-name path of specialized serializers);
   /// the handler receives the checked record.
   expected<void> add(plan p, std::function<void(const record_view&)> handler);
+
+  /// Creates the maps (in-flight storage, counters, output), so memory() reports what
+  /// the kernel allocated. start() does it when it was not done.
+  expected<void> prepare();
 
   /// Generates, loads and attaches every program. Events flow from here on.
   expected<startup_report> start();

@@ -53,6 +53,12 @@ llvm::Value* bpf_builder::CreateMapLookup(int map_fd, llvm::Value* key) {
                           "value");
 }
 
+llvm::Value* bpf_builder::CreateMapUpdate(int map_fd, llvm::Value* key, llvm::Value* value,
+                                         std::uint64_t flags) {
+  return CreateHelperCall(BPF_FUNC_map_update_elem, getInt64Ty(),
+                          {CreateMapPointer(map_fd), key, value, getInt64(flags)}, "updated");
+}
+
 llvm::Value* bpf_builder::CreateProbeReadUserStr(llvm::Value* dst, std::uint32_t size,
                                                  llvm::Value* src) {
   return CreateHelperCall(BPF_FUNC_probe_read_user_str, getInt64Ty(),

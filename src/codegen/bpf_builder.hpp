@@ -39,6 +39,8 @@ class bpf_builder : public llvm::IRBuilder<> {
   llvm::Value* CreateTaskStorageGet(int map_fd, llvm::Value* task, bool create);
   // void *bpf_map_lookup_elem(struct bpf_map *map, const void *key)
   llvm::Value* CreateMapLookup(int map_fd, llvm::Value* key);
+  // long bpf_map_update_elem(struct bpf_map *map, const void *key, const void *value, u64 flags)
+  llvm::Value* CreateMapUpdate(int map_fd, llvm::Value* key, llvm::Value* value, std::uint64_t flags);
   // long bpf_probe_read_user_str(void *dst, u32 size, const void *unsafe_ptr)
   llvm::Value* CreateProbeReadUserStr(llvm::Value* dst, std::uint32_t size, llvm::Value* src);
   // long bpf_probe_read_user(void *dst, u32 size, const void *unsafe_ptr)

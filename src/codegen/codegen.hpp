@@ -28,6 +28,9 @@ struct program_maps {
   int counters_fd = -1;
   std::vector<int> storage_fd;             ///< per plan: its in-flight map
   std::vector<std::uint32_t> storage_size; ///< per plan: that map's value size
+  event_map_kind storage_kind = event_map_kind::task_storage;
+  /// Hash storage only: a per-CPU array whose one zeroed value seeds new entries.
+  int seed_fd = -1;
 };
 
 struct codegen_options {

@@ -45,7 +45,7 @@ class program_generator {
 
   llvm::Function* enter() {
     begin(fmt::format("enter_{}", plan_.syscall.name));
-    auto* entry = b_.CreateTaskStorageGet(storage_fd_, b_.CreateGetCurrentTaskBtf(), true);
+    auto* entry = get_entry(true);
     branch_if_null(entry, loss_reason::no_storage);
 
     // Header, then the raw argument slots straight from the tracepoint's context.
@@ -80,7 +80,7 @@ class program_generator {
 
   llvm::Function* exit() {
     begin(fmt::format("exit_{}", plan_.syscall.name));
-    auto* entry = b_.CreateTaskStorageGet(storage_fd_, b_.CreateGetCurrentTaskBtf(), false);
+    auto* entry = get_entry(false);
     branch_if_null(entry, loss_reason::unmatched_exit);
 
     // Only an entry that this syscall's enter left in flight is ours to complete.
@@ -130,6 +130,7 @@ class program_generator {
     b_.SetInsertPoint(block("entry"));
     cursor_ = b_.CreateAlloca(b_.getInt64Ty(), nullptr, "cursor");
     key_ = b_.CreateAlloca(b_.getInt32Ty(), nullptr, "counter_key");
+    thread_key_ = b_.CreateAlloca(b_.getInt32Ty(), nullptr, "thread_key");
     done_ = block("done");
 
     pid_tgid_ = b_.CreateGetCurrentPidTgid();
@@ -148,6 +149,38 @@ class program_generator {
     // Blocks were created in order of need; put `done` last for readable IR.
     done_->moveAfter(&function_->back());
     return function_;
+  }
+
+  // The thread's in-flight entry, or null. Task storage creates it on demand; the LRU
+  // hash map (keyed by thread id) is seeded from a zeroed per-CPU value, once per thread:
+  // entries stay between calls, and the LRU evicts those of threads that are gone.
+  llvm::Value* get_entry(bool create) {
+    if (maps_.storage_kind == event_map_kind::task_storage)
+      return b_.CreateTaskStorageGet(storage_fd_, b_.CreateGetCurrentTaskBtf(), create);
+    auto* key = thread_key_;
+    b_.CreateStore(b_.CreateTrunc(pid_tgid_, b_.getInt32Ty()), key);
+    auto* found = b_.CreateMapLookup(storage_fd_, key);
+    if (!create) return found;
+    auto* from = b_.GetInsertBlock();
+    auto* seed = block("seed");
+    auto* have = block("have_entry");
+    b_.CreateCondBr(b_.CreateIsNull(found), seed, have);
+    b_.SetInsertPoint(seed);
+    b_.CreateStore(b_.getInt32(0), key_);
+    auto* zero = b_.CreateMapLookup(maps_.seed_fd, key_);
+    auto* seeded = block("seeded");
+    auto* seeded_end = seeded;
+    b_.CreateCondBr(b_.CreateIsNull(zero), have, seeded);
+    b_.SetInsertPoint(seeded);
+    b_.CreateMapUpdate(storage_fd_, key, zero, BPF_ANY);
+    auto* created = b_.CreateMapLookup(storage_fd_, key);
+    b_.CreateBr(have);
+    b_.SetInsertPoint(have);
+    auto* entry = b_.CreatePHI(b_.getPtrTy(), 3, "entry");
+    entry->addIncoming(found, from);
+    entry->addIncoming(llvm::ConstantPointerNull::get(b_.getPtrTy()), seed);
+    entry->addIncoming(created, seeded_end);
+    return entry;
   }
 
   void branch_if_null(llvm::Value* pointer, loss_reason reason) {
@@ -347,6 +380,7 @@ class program_generator {
   llvm::Argument* ctx_ = nullptr;
   llvm::Value* cursor_ = nullptr;
   llvm::Value* key_ = nullptr;
+  llvm::Value* thread_key_ = nullptr;
   llvm::Value* pid_tgid_ = nullptr;
   llvm::BasicBlock* done_ = nullptr;
 };

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <limits>
 #include <memory>
 #include <thread>
 
@@ -60,6 +62,37 @@ expected<map> create_task_storage_map(std::string_view name, std::uint32_t value
     return bpf_error(errno, fmt::format("creating task storage map {} ({}-byte entries; needs "
                                         "Linux >= 5.11 with BTF)", map_name, value_size));
   return map{unique_fd(fd), map_name, 0};
+}
+
+expected<map> create_lru_hash_map(std::string_view name, std::uint32_t value_size,
+                                  std::uint32_t entries) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, map_name.c_str(), 4, value_size, entries, nullptr);
+  if (fd < 0)
+    return bpf_error(errno, fmt::format("creating hash map {} ({} entries of {} bytes)", map_name,
+                                        entries, value_size));
+  return map{unique_fd(fd), map_name, map_memory(fd)};
+}
+
+expected<map> create_seed_map(std::string_view name, std::uint32_t value_size) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, map_name.c_str(), 4, value_size, 1, nullptr);
+  if (fd < 0) return bpf_error(errno, fmt::format("creating per-CPU map {}", map_name));
+  return map{unique_fd(fd), map_name, map_memory(fd)};
+}
+
+std::uint64_t map_memory(int map_fd) {
+  std::ifstream in(fmt::format("/proc/self/fdinfo/{}", map_fd));
+  std::string key;
+  while (in >> key) {
+    if (key == "memlock:") {
+      std::uint64_t bytes = 0;
+      in >> bytes;
+      return bytes;
+    }
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
 }
 
 expected<map> create_counters_map(std::string_view name, std::uint32_t entries) {

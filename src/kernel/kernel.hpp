@@ -23,6 +23,11 @@ struct map {
 /// Task-local storage with `value_size`-byte values (key and value described in BTF,
 /// which the kernel requires for this map type).
 expected<map> create_task_storage_map(std::string_view name, std::uint32_t value_size);
+/// LRU hash map of `entries` values of `value_size` bytes keyed by a u32 (thread id).
+expected<map> create_lru_hash_map(std::string_view name, std::uint32_t value_size,
+                                  std::uint32_t entries);
+/// Per-CPU array with one zeroed value of `value_size` bytes.
+expected<map> create_seed_map(std::string_view name, std::uint32_t value_size);
 /// Per-CPU array of `entries` u64 counters.
 expected<map> create_counters_map(std::string_view name, std::uint32_t entries);
 /// BPF ring buffer of `bytes` (a power of two, at least a page).
@@ -46,6 +51,9 @@ expected<attachment> attach_tracepoint(int program_fd, std::uint32_t tracepoint_
 /// (~35 ms here) per link and per perf event, under two different mutexes; closing from
 /// several threads overlaps the two kinds and halves the time (718 programs: 53 s -> 27 s).
 void detach_all(std::vector<attachment>& attachments);
+
+/// The memory the kernel charges for a map (`memlock` in /proc/self/fdinfo), or 0.
+std::uint64_t map_memory(int map_fd);
 
 /// Number of possible CPUs (per-CPU maps have this many copies).
 std::uint32_t possible_cpus();

@@ -109,7 +109,9 @@ struct StringMaker<expected_call> {
 
 TEST_CASE("known calls of a child come back exactly, with ids, arguments and exit codes") {
   const auto transport = GENERATE(ebpfpub::transport::ring, ebpfpub::transport::perf);
-  INFO("transport " << (transport == ebpfpub::transport::ring ? "ring" : "perf"));
+  const auto event_map = GENERATE(ebpfpub::event_map_kind::task_storage, ebpfpub::event_map_kind::hash);
+  INFO("transport " << (transport == ebpfpub::transport::ring ? "ring" : "perf") << ", event map "
+                    << (event_map == ebpfpub::event_map_kind::hash ? "hash" : "task storage"));
   ebpfpub::test::scratch_dir dir;
   const auto first = (dir.path / random_name()).string();
   const auto second = (dir.path / random_name()).string();
@@ -135,6 +137,7 @@ TEST_CASE("known calls of a child come back exactly, with ids, arguments and exi
 
   ebpfpub::tracer_options options;
   options.resources.output = transport;
+  options.resources.event_map = event_map;
   auto tracer = ebpfpub::tracer::create(options);
   REQUIRE(tracer);
   recorder r{child.pid(), {}};
