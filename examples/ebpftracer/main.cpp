@@ -129,7 +129,21 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   fmt::print("\nEntering main loop...\n");
   std::fflush(stdout);
-  auto ran = tracer->run_until(terminate);
+  // Output goes out after each batch, so a pipe (ebpftracer | grep) sees events promptly
+  // without a write per event.
+  ebpfpub::expected<void> ran;
+  while (!terminate.load()) {
+    auto polled = tracer->poll(std::chrono::milliseconds(100));
+    std::fflush(stdout);
+    if (!polled) {
+      ran = polled.error();
+      break;
+    }
+  }
+  if (ran) {
+    auto last = tracer->poll(std::chrono::milliseconds(0));
+    if (!last) ran = last.error();
+  }
   tracer->stop();
   fmt::print("\nTerminating...\n");
   std::fflush(stdout);

@@ -1,0 +1,104 @@
+// ebpftracer as a user runs it: the seed's output, its options and its errors.
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+#include <sys/syscall.h>
+
+#include <fmt/format.h>
+
+#include <ebpfpub/ebpfpub.hpp>
+
+#include "support/child.hpp"
+#include "support/process.hpp"
+
+using ebpfpub::test::child_process;
+using ebpfpub::test::program_run;
+using ebpfpub::test::random_name;
+
+namespace {
+const std::string tracer_path = EBPFTRACER_PATH;
+constexpr int nobody = 65534;
+}  // namespace
+
+TEST_CASE("ebpftracer prints the seed's blocks for a traced call and a summary on SIGINT") {
+  const auto transport = GENERATE(std::string("ring"), std::string("perf"));
+  ebpfpub::test::scratch_dir dir;
+  const auto path = (dir.path / random_name()).string();
+  program_run tracer({tracer_path, "-t", "mkdir,rmdir", "--transport", transport});
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  CHECK(tracer.out().starts_with("Memory usage\n > Event map: task-local storage, "));
+  CHECK(tracer.out().find("Generating the BPF programs...\n > mkdir: generic\n > rmdir: generic\n") !=
+        std::string::npos);
+
+  child_process child([&] { return ::syscall(SYS_mkdir, path.c_str(), 0751) == 0 ? 0 : 1; });
+  child.go();
+  REQUIRE(child.wait() == 0);
+  const auto block = fmt::format(
+      "process_id: {0} thread_id: {0} user_id: 0 group_id: 0 exit_code: 0 probe_error: 0\n"
+      "syscall: mkdir mode: 489 pathname: '{1}'\n", child.pid(), path);
+  REQUIRE(tracer.wait_for(block));
+  tracer.signal(SIGINT);
+  CHECK(tracer.finish() == 0);
+  // The header line starts with the timestamp.
+  const std::regex header("timestamp: [0-9]+ " + block.substr(0, block.find('\n')));
+  CHECK(std::regex_search(tracer.out(), header));
+  CHECK(tracer.out().ends_with("\nTerminating...\n"));
+  CHECK(tracer.err().find("Events received: ") != std::string::npos);
+  CHECK(tracer.err().find(", lost: 0") != std::string::npos);
+}
+
+TEST_CASE("ebpftracer stops on SIGTERM too") {
+  program_run tracer({tracer_path, "-t", "getppid"});
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  tracer.signal(SIGTERM);
+  CHECK(tracer.finish() == 0);
+  CHECK(tracer.out().ends_with("\nTerminating...\n"));
+}
+
+TEST_CASE("ebpftracer --verbose prints the generated IR") {
+  program_run tracer({tracer_path, "-v", "-t", "openat"});
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  tracer.signal(SIGINT);
+  CHECK(tracer.finish() == 0);
+  CHECK(tracer.out().find("i32 @enter_openat(ptr") != std::string::npos);
+  CHECK(tracer.out().find("i32 @exit_openat(ptr") != std::string::npos);
+  CHECK(tracer.out().find("section \"tracepoint/enter_openat\"") != std::string::npos);
+}
+
+TEST_CASE("ebpftracer explains an unknown syscall and suggests the closest") {
+  program_run tracer({tracer_path, "-t", "mkdri"});
+  CHECK(tracer.finish() == 1);
+  CHECK(tracer.err().starts_with("ebpftracer: not found: syscall 'mkdri' has no enter tracepoint"));
+  CHECK(tracer.err().find("did you mean mkdir") != std::string::npos);
+}
+
+TEST_CASE("ebpftracer requires -t and shows its help") {
+  program_run missing({tracer_path});
+  CHECK(missing.finish() != 0);
+  CHECK(missing.err().find("--tracepoint_list is required") != std::string::npos);
+
+  program_run help({tracer_path, "--help"});
+  CHECK(help.finish() == 0);
+  for (const char* option : {"-t,--tracepoint_list", "-b,--buffer_size", "-c,--buffer_count",
+                             "-p,--perf_size", "-e,--event_map_size", "-v,--verbose", "--transport"})
+    CHECK(help.out().find(option) != std::string::npos);
+}
+
+TEST_CASE("ebpftracer without privileges says what is missing") {
+  program_run tracer({tracer_path, "-t", "openat"}, nobody);
+  CHECK(tracer.finish() == 1);
+  CHECK(tracer.err().starts_with("ebpftracer: permission denied: using bpf(): Operation not permitted; "
+                                 "run as root, or grant CAP_BPF and CAP_PERFMON"));
+}
+
+TEST_CASE("tracer::create without privileges is a permission error, not a crash") {
+  child_process child([] {
+    if (::setresuid(nobody, nobody, nobody) != 0) return 10;
+    auto tracer = ebpfpub::tracer::create();
+    if (tracer) return 11;
+    return tracer.error().code() == ebpfpub::errc::permission_denied ? 0 : 12;
+  });
+  child.go();
+  CHECK(child.wait() == 0);
+}
