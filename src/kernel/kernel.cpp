@@ -134,9 +134,9 @@ expected<unique_fd> load_tracepoint_program(std::string_view name,
   int fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, prog_name.c_str(), "GPL", instructions.data(),
                          instructions.size(), nullptr);
   if (fd >= 0) return unique_fd(fd);
+  // EPERM is a missing capability; the verifier says EACCES or EINVAL, with a log.
   const int first_error = errno;
-  if (first_error == EPERM || first_error == EACCES)
-    return bpf_error(first_error, fmt::format("loading program {}", prog_name));
+  if (first_error == EPERM) return bpf_error(first_error, fmt::format("loading program {}", prog_name));
 
   std::string log(16 * 1024 * 1024, '\0');
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = static_cast<__u32>(log.size()),
