@@ -3,6 +3,7 @@
 #include <ebpfpub/tracer.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -397,7 +398,9 @@ expected<tracer> tracer::create(tracer_options options) {
 }
 
 plan_options tracer::current_plan_options() const {
-  return {.string_size = impl_->options_.resources.buffer_size};
+  plan_options o = impl_->options_.capture;
+  o.string_size = impl_->options_.resources.buffer_size;
+  return o;
 }
 
 expected<void> tracer::check_signature(std::string_view name, std::span<const argument_layout> layout) {
@@ -423,6 +426,17 @@ expected<void> tracer::add(plan p, std::function<void(const record_view&)> handl
 }
 
 expected<void> tracer::trace(std::string_view syscall, std::function<void(const dynamic_event&)> handler) {
+  std::optional<expected<void>> specialized;
+  serializers::specialized::for_each([&]<typename S>() {
+    if (specialized || S::name != syscall) return;
+    if (auto checked = check_signature(S::name, S::layout); !checked) {
+      specialized = checked;
+      return;
+    }
+    specialized = add(serializer<S>::make_plan(current_plan_options()),
+                      [handler](const record_view& r) { handler(to_dynamic(r, serializer<S>::decode(r))); });
+  });
+  if (specialized) return *specialized;
   auto description = describe_syscall(impl_->fs_, syscall);
   if (!description) return description.error();
   return add(make_generic_plan(std::move(*description), current_plan_options()),

@@ -13,6 +13,12 @@ namespace ebpftracer {
 /// of invalid UTF-8) as \xNN, so traced data cannot rewrite the user's screen.
 std::string escape(std::string_view bytes);
 
+/// O_WRONLY|O_CREAT|O_CLOEXEC: the access mode, then each flag set, then any bits left
+/// in octal.
+std::string open_flags_text(std::uint64_t flags);
+/// A file mode in octal: 0644.
+std::string mode_text(std::uint64_t mode);
+
 /// `timestamp: .. process_id: .. thread_id: .. user_id: .. group_id: .. exit_code: ..
 /// probe_error: ..` then `syscall: mkdir mode: 511 pathname: 'x'` (arguments in name
 /// order, as the seed printed them), each line ending in a newline.

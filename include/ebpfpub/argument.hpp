@@ -86,6 +86,53 @@ struct user_string_array {
   friend bool operator==(const user_string_array&, const user_string_array&) = default;
 };
 
+/// Two descriptors the kernel wrote back (pipe's `fildes`, socketpair's `usockvec`).
+struct fd_pair {
+  std::uint64_t address = 0;
+  std::int32_t first = -1;
+  std::int32_t second = -1;
+  capture_status status = capture_status::not_captured;
+  friend bool operator==(const fd_pair&, const fd_pair&) = default;
+};
+
+/// openat2's `struct open_how`.
+struct open_how {
+  std::uint64_t address = 0;
+  std::uint64_t flags = 0;
+  std::uint64_t mode = 0;
+  std::uint64_t resolve = 0;
+  capture_status status = capture_status::not_captured;
+  friend bool operator==(const open_how&, const open_how&) = default;
+};
+
+/// clone3's `struct clone_args`: the fields that say what kind of child it is.
+struct clone_args {
+  std::uint64_t address = 0;
+  std::uint64_t flags = 0;
+  std::uint64_t exit_signal = 0;
+  capture_status status = capture_status::not_captured;
+  friend bool operator==(const clone_args&, const clone_args&) = default;
+};
+
+/// A socket address decoded by family. AF_INET and AF_INET6 fill `address` (text, RFC
+/// 5952 for IPv6) and `port`; AF_UNIX fills `path` (an abstract name starts with '@');
+/// other families keep their bytes after the family in `data`.
+struct socket_address {
+  std::uint16_t family = 0;
+  std::string address;
+  std::uint16_t port = 0;
+  std::string path;
+  std::vector<std::uint8_t> data;
+  friend bool operator==(const socket_address&, const socket_address&) = default;
+};
+
+/// Decodes the bytes of a `struct sockaddr`; false when there are fewer than the family's
+/// fixed part (a truncated capture), in which case `out` keeps the family and raw bytes.
+bool decode_sockaddr(const std::vector<std::uint8_t>& bytes, socket_address& out);
+
+/// "AF_INET", "AF_INET6", "AF_UNIX", ... or empty for a family without a name here.
+std::string_view family_name(std::uint16_t family) noexcept;
+
 /// The `arg_kind` a member type of `S::arguments` stands for.
 template <typename T>
 struct kind_of;

@@ -74,6 +74,9 @@ void decode_argument(const record_view& r, std::size_t i, user_string& out);
 void decode_argument(const record_view& r, std::size_t i, user_buffer& out);
 void decode_argument(const record_view& r, std::size_t i, user_sockaddr& out);
 void decode_argument(const record_view& r, std::size_t i, user_string_array& out);
+void decode_argument(const record_view& r, std::size_t i, fd_pair& out);
+void decode_argument(const record_view& r, std::size_t i, open_how& out);
+void decode_argument(const record_view& r, std::size_t i, clone_args& out);
 template <typename T>
   requires std::is_integral_v<T>
 void decode_argument(const record_view& r, std::size_t i, T& out) {
@@ -100,7 +103,8 @@ struct basic_event {
 
 /// An argument's value in a dynamic event.
 using dynamic_value = std::variant<std::int64_t, std::uint64_t, fd, user_pointer, user_string,
-                                   user_buffer, user_sockaddr, user_string_array>;
+                                   user_buffer, user_sockaddr, user_string_array, fd_pair,
+                                   open_how, clone_args>;
 
 struct dynamic_argument {
   std::string_view name;  ///< the kernel's field name (lives as long as the tracer)
@@ -115,5 +119,27 @@ struct dynamic_event {
 
 /// The generic decoding of any record into a dynamic event.
 dynamic_event decode_dynamic(const record_view& r);
+
+/// A typed event's arguments as a dynamic event's: member i is named after the kernel's
+/// field i (the plan's), integers widen keeping their sign.
+template <typename Args>
+dynamic_event to_dynamic(const record_view& r, const Args& args) {
+  dynamic_event e{r.header(), {}};
+  const auto& names = r.plan().syscall.arguments;
+  std::size_t i = 0;
+  boost::hana::for_each(boost::hana::accessors<Args>(), [&](auto accessor) {
+    const auto& member = boost::hana::second(accessor)(args);
+    using T = std::decay_t<decltype(member)>;
+    const std::string_view name = i < names.size() ? std::string_view(names[i].name) : std::string_view();
+    if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
+      e.args.push_back({name, static_cast<std::int64_t>(member)});
+    else if constexpr (std::is_integral_v<T>)
+      e.args.push_back({name, static_cast<std::uint64_t>(member)});
+    else
+      e.args.push_back({name, member});
+    ++i;
+  });
+  return e;
+}
 
 }  // namespace ebpfpub

@@ -20,6 +20,7 @@ enum class capture_op : std::uint8_t {
   buffer,        ///< `length` bytes, at most `max_bytes`
   sockaddr,      ///< a socket address of `length` bytes, at most `max_bytes`
   string_array,  ///< NULL-terminated array of strings: `max_items`, `max_bytes` in all
+  msghdr_name,   ///< the socket address a `struct user_msghdr *` points to (msg_name)
 };
 
 /// Where the length of a buffer or sockaddr capture comes from.
@@ -39,6 +40,9 @@ struct capture {
   std::uint8_t length_argument = 0;
   std::uint32_t max_bytes = 4096;
   std::uint32_t max_items = 0;
+  /// Exit captures only: skip the capture when the call failed (ret < 0), because the
+  /// kernel wrote nothing there (pipe's fds, accept's address).
+  bool only_if_success = false;
 
   friend bool operator==(const capture&, const capture&) = default;
 };
@@ -61,6 +65,13 @@ struct plan_options {
   /// Longest string captured whole, in bytes without the NUL (PATH_MAX by default); a
   /// longer one is cut to this and flagged `truncated`.
   std::uint32_t string_size = 4096;
+  /// Bytes of data captured from read/write buffers (never more than the call moved).
+  std::uint32_t data_size = 256;
+  /// execve's argv (and envp): at most this many strings, this many bytes in all.
+  std::uint32_t argv_items = 64;
+  std::uint32_t argv_size = 4096;
+  /// Capture execve's environment too (off: it often holds secrets).
+  bool capture_envp = false;
 };
 
 /// The generic serializer's plan: arguments by value, every `const char *` captured at

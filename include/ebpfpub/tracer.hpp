@@ -22,6 +22,7 @@
 #include <ebpfpub/plan.hpp>
 #include <ebpfpub/resources.hpp>
 #include <ebpfpub/serializer.hpp>
+#include <ebpfpub/serializers/all.hpp>
 #include <ebpfpub/signature.hpp>
 #include <ebpfpub/tracefs.hpp>
 
@@ -29,6 +30,9 @@ namespace ebpfpub {
 
 struct tracer_options {
   resource_options resources;
+  /// Limits of what serializers capture (argv, data buffers); the string limit comes
+  /// from resources.buffer_size.
+  plan_options capture;
   /// Never record the calls of the tracing process itself (its ring-buffer reads).
   bool exclude_self = true;
   /// Keep the generated LLVM IR (tracer::ir()), for --verbose.
@@ -96,7 +100,8 @@ class tracer {
                });
   }
 
-  /// Traces a syscall known by name only, with the generic serializer.
+  /// Traces a syscall known by name only: with its specialized serializer when ebpfpub
+  /// has one (serializers/all.hpp), else with the generic serializer.
   expected<void> trace(std::string_view syscall,
                        std::function<void(const dynamic_event&)> handler);
 

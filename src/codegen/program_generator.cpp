@@ -19,6 +19,9 @@
 namespace ebpfpub::detail {
 namespace {
 
+// The longest element of a string array read in one go, with its NUL.
+std::uint32_t array_item_bytes(const capture& c) { return std::min<std::uint32_t>(c.max_bytes, 4096) + 1; }
+
 // Bytes a capture may write into the entry beyond its header: the verifier checks the
 // whole destination range of a read, whatever it actually returns.
 std::uint32_t capture_reserve(const capture& c) {
@@ -29,8 +32,11 @@ std::uint32_t capture_reserve(const capture& c) {
       return record::capture_header_size + record::align8(c.max_bytes + 2);
     case capture_op::buffer:
     case capture_op::sockaddr:
-    case capture_op::string_array:
+    case capture_op::msghdr_name:
       return record::capture_header_size + record::align8(c.max_bytes);
+    case capture_op::string_array:
+      // Each element is read whole into what is left; the read may run past the limit.
+      return record::capture_header_size + record::align8(c.max_bytes + array_item_bytes(c));
   }
   return 0;
 }
@@ -56,8 +62,7 @@ class program_generator {
     b_.CreateStoreAt(llvm::ConstantInt::get(i8, flags), entry, record::offset::flags);
     b_.CreateStoreAt(llvm::ConstantInt::get(i8, argc), entry, record::offset::argument_count);
     b_.CreateStoreAt(b_.CreateKtimeGetNs(), entry, record::offset::timestamp);
-    // pid_tgid is tgid << 32 | pid: stored little-endian it reads as pid then tgid, so
-    // swap the halves to get process_id then thread_id.
+    // pid_tgid is tgid << 32 | pid: the process id is the high half.
     b_.CreateStoreAt(b_.CreateTrunc(b_.CreateLShr(pid_tgid_, 32), b_.getInt32Ty()), entry,
                      record::offset::process_id);
     b_.CreateStoreAt(b_.CreateTrunc(pid_tgid_, b_.getInt32Ty()), entry, record::offset::thread_id);
@@ -99,6 +104,7 @@ class program_generator {
     b_.SetInsertPoint(matched);
     b_.CreateStoreAt(b_.getInt8(0), entry, record::offset::flags);
     auto* ret = b_.CreateLoadAt(b_.getInt64Ty(), ctx_, plan_.syscall.return_offset, "ret");
+    ret_ = ret;
     b_.CreateStoreAt(ret, entry, record::offset::exit_code);
     auto* cursor = b_.CreateZExt(b_.CreateLoadAt(b_.getInt32Ty(), entry, record::offset::size),
                                  b_.getInt64Ty());
@@ -113,6 +119,13 @@ class program_generator {
   }
 
  private:
+  // A stack slot in the entry block, where LLVM expects every alloca.
+  llvm::Value* entry_alloca(llvm::Type* type, const char* name) {
+    auto& entry = function_->getEntryBlock();
+    llvm::IRBuilder<> at(&entry, entry.getFirstInsertionPt());
+    return at.CreateAlloca(type, nullptr, name);
+  }
+
   llvm::BasicBlock* block(const char* name) {
     return llvm::BasicBlock::Create(b_.getContext(), name, function_);
   }
@@ -131,6 +144,8 @@ class program_generator {
     cursor_ = b_.CreateAlloca(b_.getInt64Ty(), nullptr, "cursor");
     key_ = b_.CreateAlloca(b_.getInt32Ty(), nullptr, "counter_key");
     thread_key_ = b_.CreateAlloca(b_.getInt32Ty(), nullptr, "thread_key");
+    length_slot_ = b_.CreateAlloca(b_.getInt32Ty(), nullptr, "length_slot");
+    msghdr_slot_ = b_.CreateAlloca(llvm::ArrayType::get(b_.getInt64Ty(), 2), nullptr, "msghdr");
     done_ = block("done");
 
     pid_tgid_ = b_.CreateGetCurrentPidTgid();
@@ -236,13 +251,27 @@ class program_generator {
     for (std::size_t i = 0; i < plan_.captures.size(); ++i) {
       const auto& c = plan_.captures[i];
       if (c.when != phase) continue;
+      llvm::BasicBlock* skip = nullptr;
+      if (c.only_if_success && ret_) {
+        auto* run = block("capture_on_success");
+        skip = block("capture_skipped");
+        b_.CreateCondBr(b_.CreateICmpSLT(ret_, b_.getInt64(0)), skip, run);
+        b_.SetInsertPoint(run);
+      }
       switch (c.op) {
         case capture_op::string: {
           const auto index = static_cast<std::uint8_t>(i);
           emit_string(entry, index, c, phase == syscall_phase::enter && retryable(index, c));
           break;
         }
-        default: emit_bytes(entry, static_cast<std::uint8_t>(i), c); break;
+        case capture_op::buffer:
+        case capture_op::sockaddr:
+        case capture_op::msghdr_name: emit_bytes(entry, static_cast<std::uint8_t>(i), c); break;
+        case capture_op::string_array: emit_string_array(entry, static_cast<std::uint8_t>(i), c); break;
+      }
+      if (skip) {
+        b_.CreateBr(skip);
+        b_.SetInsertPoint(skip);
       }
     }
   }
@@ -358,8 +387,195 @@ class program_generator {
     b_.SetInsertPoint(next);
   }
 
-  // Buffers, sockaddrs and string arrays arrive with the specialized serializers.
-  void emit_bytes(llvm::Value* /*entry*/, std::uint8_t /*index*/, const capture& /*c*/) {}
+  llvm::Value* status_value(capture_status status) {
+    return b_.getInt8(static_cast<std::uint8_t>(status));
+  }
+
+  // How many bytes a buffer capture asks for, before clamping (i64, may be negative).
+  llvm::Value* requested_length(llvm::Value* entry, const capture& c, llvm::BasicBlock*& failed_read) {
+    switch (c.length) {
+      case length_source::fixed: return b_.getInt64(c.max_bytes);
+      case length_source::argument: return argument(entry, c.length_argument);
+      case length_source::return_value: return ret_;
+      case length_source::argument_pointer: {
+        // An int in the caller's memory (socklen_t *addrlen): read it, or fail the capture.
+        auto* slot = length_slot_;
+        b_.CreateStore(b_.getInt32(0), slot);
+        auto* r = b_.CreateProbeReadUser(slot, b_.getInt64(4), argument(entry, c.length_argument));
+        auto* ok = block("length_read");
+        failed_read = block("length_fault");
+        b_.CreateCondBr(b_.CreateICmpSLT(r, b_.getInt64(0)), failed_read, ok);
+        b_.SetInsertPoint(ok);
+        return b_.CreateSExt(b_.CreateLoad(b_.getInt32Ty(), slot), b_.getInt64Ty(), "length");
+      }
+    }
+    return b_.getInt64(0);
+  }
+
+  // A buffer or socket address: `length` bytes (from the plan's length source), at most
+  // max_bytes; a negative length (a failed call's return value) captures nothing.
+  void emit_bytes(llvm::Value* entry, std::uint8_t index, const capture& c) {
+    auto* next = block("next_capture");
+    auto* header = reserve(entry, c, next);
+    auto* data = b_.CreateBytePointer(header, b_.getInt64(record::capture_header_size), "data");
+    auto* pointer = argument(entry, c.argument);
+    auto* store = block("store_capture");
+    auto* status_phi_block = store;
+    (void)status_phi_block;
+
+    struct incoming {
+      llvm::BasicBlock* from;
+      llvm::Value* status;
+      llvm::Value* length;
+    };
+    std::vector<incoming> results;
+
+    auto* not_null = block("not_null");
+    results.push_back({b_.GetInsertBlock(), status_value(capture_status::null_pointer), b_.getInt64(0)});
+    b_.CreateCondBr(b_.CreateICmpEQ(pointer, b_.getInt64(0)), store, not_null);
+    b_.SetInsertPoint(not_null);
+
+    llvm::BasicBlock* length_fault = nullptr;
+    llvm::Value* wanted = nullptr;
+    if (c.op == capture_op::msghdr_name) {
+      // struct user_msghdr { void __user *msg_name; int msg_namelen; ... }
+      auto* header_slot = msghdr_slot_;
+      auto* r = b_.CreateProbeReadUser(header_slot, b_.getInt64(16), pointer);
+      auto* got = block("got_msghdr");
+      length_fault = block("msghdr_fault");
+      b_.CreateCondBr(b_.CreateICmpSLT(r, b_.getInt64(0)), length_fault, got);
+      b_.SetInsertPoint(got);
+      pointer = b_.CreateLoad(b_.getInt64Ty(), header_slot, "msg_name");
+      wanted = b_.CreateSExt(b_.CreateLoadAt(b_.getInt32Ty(), header_slot, 8), b_.getInt64Ty(), "msg_namelen");
+      auto* named = block("named");
+      results.push_back({got, status_value(capture_status::null_pointer), b_.getInt64(0)});
+      b_.CreateCondBr(b_.CreateICmpEQ(pointer, b_.getInt64(0)), store, named);
+      b_.SetInsertPoint(named);
+    } else {
+      wanted = requested_length(entry, c, length_fault);
+    }
+    if (length_fault) {
+      auto* here = b_.GetInsertBlock();
+      b_.SetInsertPoint(length_fault);
+      results.push_back({length_fault, status_value(capture_status::fault), b_.getInt64(0)});
+      b_.CreateBr(store);
+      b_.SetInsertPoint(here);
+    }
+    // Lengths from user space are clamped, never trusted: negative is nothing, more than
+    // max_bytes is max_bytes and flagged.
+    auto* negative = b_.CreateICmpSLT(wanted, b_.getInt64(0));
+    auto* too_long = b_.CreateICmpSGT(wanted, b_.getInt64(c.max_bytes));
+    auto* length = b_.CreateSelect(negative, b_.getInt64(0),
+                                   b_.CreateSelect(too_long, b_.getInt64(c.max_bytes), wanted));
+    auto* status = b_.CreateSelect(too_long, status_value(capture_status::truncated),
+                                   status_value(capture_status::ok));
+    // The verifier cannot follow the selects: bound the length for it.
+    auto* bounded = block("bounded_length");
+    auto* read = block("read_bytes");
+    b_.CreateBr(bounded);
+    b_.SetInsertPoint(bounded);
+    results.push_back({bounded, status_value(capture_status::ok), b_.getInt64(0)});
+    b_.CreateCondBr(b_.CreateICmpUGT(length, b_.getInt64(c.max_bytes)), store, read);
+    b_.SetInsertPoint(read);
+    auto* r = b_.CreateProbeReadUser(data, length, pointer);
+    auto* failed = b_.CreateICmpSLT(r, b_.getInt64(0));
+    results.push_back({read, b_.CreateSelect(failed, status_value(capture_status::fault), status),
+                       b_.CreateSelect(failed, b_.getInt64(0), length)});
+    b_.CreateBr(store);
+
+    b_.SetInsertPoint(store);
+    auto* status_phi = b_.CreatePHI(b_.getInt8Ty(), static_cast<unsigned>(results.size()), "status");
+    auto* length_phi = b_.CreatePHI(b_.getInt64Ty(), static_cast<unsigned>(results.size()), "length");
+    for (const auto& in : results) {
+      status_phi->addIncoming(in.status, in.from);
+      length_phi->addIncoming(in.length, in.from);
+    }
+    finish_capture(header, index, status_phi, length_phi);
+    b_.CreateBr(next);
+    b_.SetInsertPoint(next);
+  }
+
+  // argv and envp: up to max_items strings, max_bytes in all, stored back to back with
+  // their NULs. More items or bytes than that: cut, and flagged truncated.
+  void emit_string_array(llvm::Value* entry, std::uint8_t index, const capture& c) {
+    auto* next = block("next_capture");
+    auto* header = reserve(entry, c, next);
+    auto* data = b_.CreateBytePointer(header, b_.getInt64(record::capture_header_size), "data");
+    auto* base = argument(entry, c.argument);
+    auto* used = entry_alloca(b_.getInt64Ty(), "used");
+    auto* status = entry_alloca(b_.getInt8Ty(), "array_status");
+    auto* element = entry_alloca(b_.getInt64Ty(), "element");
+    b_.CreateStore(b_.getInt64(0), used);
+    b_.CreateStore(status_value(capture_status::ok), status);
+    auto* finished = block("array_done");
+    auto* first = block("array_item");
+    b_.CreateStore(status_value(capture_status::null_pointer), status);
+    b_.CreateCondBr(b_.CreateICmpEQ(base, b_.getInt64(0)), finished, first);
+    b_.SetInsertPoint(first);
+    b_.CreateStore(status_value(capture_status::ok), status);
+
+    const std::uint32_t item = array_item_bytes(c);
+    // One more than max_items: the extra look only tells whether the array went on.
+    for (std::uint32_t i = 0; i <= c.max_items; ++i) {
+      auto* pointer_at = b_.CreateAdd(base, b_.getInt64(8 * std::uint64_t{i}));
+      auto* r = b_.CreateProbeReadUser(element, b_.getInt64(8), pointer_at);
+      auto* got_pointer = block("got_element");
+      auto* fault = block("element_fault");
+      b_.CreateCondBr(b_.CreateICmpSLT(r, b_.getInt64(0)), fault, got_pointer);
+      b_.SetInsertPoint(fault);
+      b_.CreateStore(status_value(capture_status::fault), status);
+      b_.CreateBr(finished);
+
+      b_.SetInsertPoint(got_pointer);
+      auto* pointer = b_.CreateLoad(b_.getInt64Ty(), element, "element_pointer");
+      auto* present = block("element_present");
+      b_.CreateCondBr(b_.CreateICmpEQ(pointer, b_.getInt64(0)), finished, present);
+      b_.SetInsertPoint(present);
+      auto* room = block("element_room");
+      auto* cut = block("array_cut");
+      auto* offset = b_.CreateLoad(b_.getInt64Ty(), used, "offset");
+      // Past max_items, or no byte left: the array is cut.
+      if (i == c.max_items) {
+        b_.CreateBr(cut);
+      } else {
+        b_.CreateCondBr(b_.CreateICmpUGE(offset, b_.getInt64(c.max_bytes)), cut, room);
+      }
+      b_.SetInsertPoint(cut);
+      b_.CreateStore(status_value(capture_status::truncated), status);
+      b_.CreateBr(finished);
+
+      b_.SetInsertPoint(room);
+      auto* n = b_.CreateProbeReadUserStr(b_.CreateBytePointer(data, offset), item, pointer);
+      auto* read_ok = block("element_read");
+      auto* read_fault = block("element_read_fault");
+      b_.CreateCondBr(b_.CreateICmpSLT(n, b_.getInt64(0)), read_fault, read_ok);
+      b_.SetInsertPoint(read_fault);
+      b_.CreateStore(status_value(capture_status::fault), status);
+      b_.CreateBr(finished);
+      b_.SetInsertPoint(read_ok);
+      // n counts the NUL; an element of `item` bytes or more was cut.
+      auto* total = b_.CreateAdd(offset, b_.CreateAnd(n, b_.getInt64(mask_for(item))));
+      auto* over = b_.CreateOr(b_.CreateICmpUGT(total, b_.getInt64(c.max_bytes)),
+                               b_.CreateICmpEQ(n, b_.getInt64(item)));
+      auto* clipped = b_.CreateSelect(b_.CreateICmpUGT(total, b_.getInt64(c.max_bytes)),
+                                      b_.getInt64(c.max_bytes), total);
+      b_.CreateStore(clipped, used);
+      auto* go_on = block("array_item");
+      auto* clip = block("element_clipped");
+      b_.CreateCondBr(over, clip, go_on);
+      b_.SetInsertPoint(clip);
+      b_.CreateStore(status_value(capture_status::truncated), status);
+      b_.CreateBr(finished);
+      b_.SetInsertPoint(go_on);
+      if (i == c.max_items) b_.CreateBr(finished);
+    }
+
+    b_.SetInsertPoint(finished);
+    auto* length = b_.CreateAnd(b_.CreateLoad(b_.getInt64Ty(), used), b_.getInt64(mask_for(c.max_bytes)));
+    finish_capture(header, index, b_.CreateLoad(b_.getInt8Ty(), status), length);
+    b_.CreateBr(next);
+    b_.SetInsertPoint(next);
+  }
 
   // The smallest all-ones mask that covers `n` (a length of at most n stays below it).
   static std::uint64_t mask_for(std::uint32_t n) {
@@ -381,7 +597,10 @@ class program_generator {
   llvm::Value* cursor_ = nullptr;
   llvm::Value* key_ = nullptr;
   llvm::Value* thread_key_ = nullptr;
+  llvm::Value* length_slot_ = nullptr;
+  llvm::Value* msghdr_slot_ = nullptr;
   llvm::Value* pid_tgid_ = nullptr;
+  llvm::Value* ret_ = nullptr;  // the return value, in exit programs
   llvm::BasicBlock* done_ = nullptr;
 };
 

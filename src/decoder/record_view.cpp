@@ -94,10 +94,12 @@ expected<record_view> record_view::parse(std::span<const std::uint8_t> bytes,
                                   bytes.subspan(at + capture_header_size, length)};
     at = static_cast<std::uint32_t>(std::min<std::uint64_t>(align8(static_cast<std::uint32_t>(data_end)), size));
   }
-  // At exit, exit captures of a call sent at enter never ran: that is not an error.
+  // Exit captures of a call sent at enter never ran, nor those of a failed call that
+  // only run on success: neither is an error.
   for (std::size_t i = 0; i < captures.size(); ++i) {
-    if (!seen[i] && h.sent_at_enter && captures[i].when == syscall_phase::exit)
-      r.captures_[i] = {capture_status::not_captured, {}};
+    const bool skipped = (h.sent_at_enter && captures[i].when == syscall_phase::exit) ||
+                         (captures[i].only_if_success && h.exit_code < 0);
+    if (!seen[i] && skipped) r.captures_[i] = {capture_status::not_captured, {}};
     if (is_probe_error(r.captures_[i].status)) h.probe_error = true;
   }
   return r;

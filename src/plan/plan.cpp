@@ -42,6 +42,9 @@ expected<void> check_plan(const plan& p) {
     if (c.length == length_source::return_value && c.when != syscall_phase::exit)
       return fail("a length from the return value needs an exit capture");
     if (c.op == capture_op::string_array && c.max_items == 0) return fail("max_items is 0");
+    if (c.op == capture_op::string_array && c.max_items > 256) return fail("max_items over 256");
+    if (c.only_if_success && c.when != syscall_phase::exit)
+      return fail("only_if_success needs an exit capture");
   }
   return {};
 }

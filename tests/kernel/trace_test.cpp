@@ -53,6 +53,9 @@ std::string text_of(const ebpfpub::dynamic_value& value) {
     std::string operator()(const ebpfpub::user_buffer&) const { return "buffer"; }
     std::string operator()(const ebpfpub::user_sockaddr&) const { return "sockaddr"; }
     std::string operator()(const ebpfpub::user_string_array&) const { return "array"; }
+    std::string operator()(const ebpfpub::fd_pair&) const { return "fd_pair"; }
+    std::string operator()(const ebpfpub::open_how&) const { return "open_how"; }
+    std::string operator()(const ebpfpub::clone_args&) const { return "clone_args"; }
   };
   return std::visit(visitor{}, value);
 }

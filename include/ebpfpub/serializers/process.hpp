@@ -1,0 +1,72 @@
+#pragma once
+/// \file
+/// Process serializers: execve and execveat with their argv (envp on request), clone3
+/// with its clone_args, and clone, fork, vfork, exit, exit_group under the name
+/// "process" (their flags, status and new id are plain values).
+
+#include <boost/hana/define_struct.hpp>
+
+#include <ebpfpub/serializer.hpp>
+#include <ebpfpub/serializers/helpers.hpp>
+#include <ebpfpub/syscalls.hpp>
+
+namespace ebpfpub {
+
+namespace serializers {
+/// argv or envp at enter: gone by exit (the new image replaced it).
+inline capture string_array(std::uint8_t argument, const plan_options& o) {
+  return {.argument = argument, .op = capture_op::string_array, .when = syscall_phase::enter,
+          .max_bytes = o.argv_size, .max_items = o.argv_items};
+}
+
+template <syscall_signature S, std::uint8_t Argv>
+struct exec {
+  static constexpr std::string_view name = "execve";
+  using args_type = typename S::arguments;
+  static plan make_plan(const plan_options& o) {
+    plan p = generic_plan<S>(name, o);
+    // Room for argv in every thread's entry would be waste: execve gets its own.
+    p.private_storage = true;
+    p.captures.push_back(string_array(Argv, o));
+    if (o.capture_envp) p.captures.push_back(string_array(Argv + 1, o));
+    return p;
+  }
+  static args_type decode(const record_view& r) { return decode_members<args_type>(r); }
+};
+}  // namespace serializers
+
+template <>
+struct serializer<syscalls::execve> : serializers::exec<syscalls::execve, 1> {};
+template <>
+struct serializer<syscalls::execveat> : serializers::exec<syscalls::execveat, 2> {};
+
+/// clone3(struct clone_args *uargs, size_t size)
+template <>
+struct serializer<syscalls::clone3> {
+  static constexpr std::string_view name = "clone3";
+  struct args_type {
+    BOOST_HANA_DEFINE_STRUCT(args_type, (::ebpfpub::clone_args, uargs), (std::uint64_t, size));
+  };
+  static plan make_plan(const plan_options& o) {
+    plan p = serializers::generic_plan<syscalls::clone3>(name, o);
+    // flags .. exit_signal: the first 40 bytes, no more than the caller's size.
+    p.captures.push_back(serializers::bytes(0, syscall_phase::enter, length_source::argument, 1, 40));
+    return p;
+  }
+  static args_type decode(const record_view& r) { return decode_members<args_type>(r); }
+};
+
+#define EBPFPUB_PROCESS_SERIALIZER(syscall)                                          \
+  template <>                                                                        \
+  struct serializer<syscalls::syscall>                                               \
+      : serializers::generic_as<syscalls::syscall, serializer<syscalls::syscall>> { \
+    static constexpr std::string_view name = "process";                              \
+  };
+EBPFPUB_PROCESS_SERIALIZER(clone)
+EBPFPUB_PROCESS_SERIALIZER(fork)
+EBPFPUB_PROCESS_SERIALIZER(vfork)
+EBPFPUB_PROCESS_SERIALIZER(exit)
+EBPFPUB_PROCESS_SERIALIZER(exit_group)
+#undef EBPFPUB_PROCESS_SERIALIZER
+
+}  // namespace ebpfpub
