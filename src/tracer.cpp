@@ -3,6 +3,7 @@
 #include <ebpfpub/tracer.hpp>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <bit>
 #include <cerrno>
@@ -31,6 +32,25 @@ struct perf_buffer_deleter {
   void operator()(perf_buffer* pb) const { perf_buffer__free(pb); }
 };
 
+// The offsets an exit program needs to read a new image's argv, when a plan asks.
+exec_layout exec_layout_for(const std::vector<plan>& plans) {
+  const bool wanted = std::any_of(plans.begin(), plans.end(), [](const plan& p) {
+    return std::any_of(p.captures.begin(), p.captures.end(),
+                       [](const capture& c) { return c.image != exec_image::none; });
+  });
+  exec_layout layout;
+  if (!wanted) return layout;
+  auto mm = kernel_member_offset("task_struct", "mm");
+  auto arg_start = kernel_member_offset("mm_struct", "arg_start");
+  auto arg_end = kernel_member_offset("mm_struct", "arg_end");
+  auto env_start = kernel_member_offset("mm_struct", "env_start");
+  auto env_end = kernel_member_offset("mm_struct", "env_end");
+  // Without them a faulted argv is still read again from the old pointers (which works
+  // when exec failed); only the success case goes without.
+  if (!mm || !arg_start || !arg_end || !env_start || !env_end) return layout;
+  return {true, *mm, *arg_start, *arg_end, *env_start, *env_end};
+}
+
 class session {
  public:
   session(tracer_options options, ebpfpub::tracefs fs) : options_(std::move(options)), fs_(std::move(fs)) {}
@@ -55,7 +75,7 @@ class session {
   bool prepared_ = false;
   bool started_ = false;
   program_maps maps_;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> ids_;  // tracepoint ids: enter, exit
+  std::map<std::string, std::uint32_t> ids_;  // tracepoint ids by event name
   std::size_t delivered_this_poll_ = 0;
 
   void deliver(std::span<const std::uint8_t> bytes) {
@@ -164,12 +184,19 @@ class session {
     // Tracepoint ids, looked up before anything is created.
     auto& ids = ids_;
     ids.clear();
+    auto add_id = [&](const std::string& syscall, syscall_phase phase) -> expected<void> {
+      const auto name = (phase == syscall_phase::enter ? "sys_enter_" : "sys_exit_") + syscall;
+      if (ids.count(name)) return {};
+      auto format = fs_.syscall_format(syscall, phase);
+      if (!format) return format.error();
+      ids[name] = format->id;
+      return {};
+    };
     for (const auto& p : plans_) {
-      auto enter = fs_.syscall_format(p.syscall.name, syscall_phase::enter);
-      if (!enter) return enter.error();
-      auto exit = fs_.syscall_format(p.syscall.name, syscall_phase::exit);
-      if (!exit) return exit.error();
-      ids.emplace_back(enter->id, exit->id);
+      for (auto phase : {syscall_phase::enter, syscall_phase::exit})
+        if (auto ok = add_id(p.syscall.name, phase); !ok) return ok.error();
+      for (const auto& alias : p.exit_aliases)
+        if (auto ok = add_id(alias, syscall_phase::exit); !ok) return ok.error();
     }
 
     // In-flight storage: one map shared by every plan, plus one per private plan.
@@ -242,12 +269,13 @@ class session {
     auto t0 = clock::now();
     if (auto ok = prepare(); !ok) return ok.error();
     auto& maps = maps_;
-    auto& ids = ids_;
+    const auto& ids = ids_;
     auto t_prepared = clock::now();
     report.prepare = t_prepared - t0;
     t0 = t_prepared;
 
     codegen_options codegen;
+    codegen.exec = exec_layout_for(plans_);
     codegen.output = res.output;
     codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
     codegen.wakeup_bytes = output_bytes() / 4;
@@ -274,14 +302,8 @@ class session {
       return code->programs[i].tracepoint.starts_with("sys_exit_");
     });
     for (auto i : order) {
-      const auto& program = code->programs[i];
-      const auto name = program.tracepoint;
-      const bool is_exit = name.starts_with("sys_exit_");
-      const auto syscall = name.substr(is_exit ? 9 : 10);
-      const auto it = std::find_if(plans_.begin(), plans_.end(),
-                                   [&](const plan& p) { return p.syscall.name == syscall; });
-      const auto& id = ids[static_cast<std::size_t>(it - plans_.begin())];
-      auto a = attach_tracepoint(programs_[i].get(), is_exit ? id.second : id.first, name);
+      const auto& name = code->programs[i].tracepoint;
+      auto a = attach_tracepoint(programs_[i].get(), ids.at(name), name);
       if (!a) return a.error();
       attachments_.push_back(std::move(*a));
     }

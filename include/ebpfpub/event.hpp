@@ -40,6 +40,7 @@ struct event_header {
 struct capture_view {
   capture_status status = capture_status::not_captured;
   std::span<const std::uint8_t> data;
+  const capture* spec = nullptr;  ///< the plan's capture, when there is one
 };
 
 /// A record whose every length and index has been checked against its plan.

@@ -31,6 +31,11 @@ enum class length_source : std::uint8_t {
   argument_pointer,  ///< the int that argument `length_argument` points to
 };
 
+/// Where, after a successful execve, a capture of the old image's memory can be read
+/// again: the new image's stack holds the argv and envp strings and the file name the
+/// kernel copied (mm->arg_start..arg_end, env_start..env_end, then the name).
+enum class exec_image : std::uint8_t { none, filename, argv, envp };
+
 /// One read of user memory.
 struct capture {
   std::uint8_t argument = 0;  ///< index of the pointer argument
@@ -43,6 +48,9 @@ struct capture {
   /// Exit captures only: skip the capture when the call failed (ret < 0), because the
   /// kernel wrote nothing there (pipe's fds, accept's address).
   bool only_if_success = false;
+  /// An enter capture that faulted is read again at exit; after a successful exec the
+  /// old image is gone, and this says where the new one keeps the same bytes.
+  exec_image image = exec_image::none;
 
   friend bool operator==(const capture&, const capture&) = default;
 };
@@ -58,6 +66,9 @@ struct plan {
   /// Capture storage private to this syscall (its own in-flight map) instead of the one
   /// shared by all syscalls: keeps big captures (argv) from enlarging everyone's entry.
   bool private_storage = false;
+  /// Other exit tracepoints where this syscall's call may end: after a successful
+  /// execveat the kernel fires sys_exit_execve (seen on Linux 6.18).
+  std::vector<std::string> exit_aliases;
 };
 
 /// Limits that shape the plans of the generic serializer.

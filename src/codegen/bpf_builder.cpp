@@ -37,6 +37,14 @@ llvm::Value* bpf_builder::CreateKtimeGetNs() {
   return CreateHelperCall(BPF_FUNC_ktime_get_ns, getInt64Ty(), {}, "now");
 }
 
+llvm::Value* bpf_builder::CreateGetCurrentTask() {
+  return CreateHelperCall(BPF_FUNC_get_current_task, getInt64Ty(), {}, "task_address");
+}
+
+llvm::Value* bpf_builder::CreateProbeReadKernel(llvm::Value* dst, std::uint32_t size, llvm::Value* src) {
+  return CreateHelperCall(BPF_FUNC_probe_read_kernel, getInt64Ty(), {dst, getInt64(size), src}, "read_kernel");
+}
+
 llvm::Value* bpf_builder::CreateGetCurrentTaskBtf() {
   return CreateHelperCall(BPF_FUNC_get_current_task_btf, getPtrTy(), {}, "task");
 }

@@ -33,7 +33,19 @@ struct program_maps {
   int seed_fd = -1;
 };
 
+/// Byte offsets in the running kernel's structures (from its BTF) that let an exit
+/// program find the new image's argv and envp after an execve.
+struct exec_layout {
+  bool available = false;
+  std::uint32_t task_mm = 0;
+  std::uint32_t arg_start = 0;
+  std::uint32_t arg_end = 0;
+  std::uint32_t env_start = 0;
+  std::uint32_t env_end = 0;
+};
+
 struct codegen_options {
+  exec_layout exec;
   transport output = transport::ring;
   std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)
   std::uint64_t wakeup_bytes = 0;  ///< ring: wake the reader once this much data waits

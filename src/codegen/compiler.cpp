@@ -74,8 +74,7 @@ expected<generated_code> generate_programs(std::span<const plan> plans, const pr
 
   bpf_builder builder(context, module);
   std::vector<generated_function> functions;
-  for (std::size_t i = 0; i < plans.size(); ++i)
-    generate_plan_programs(builder, plans[i], static_cast<std::uint16_t>(i), maps, options, functions);
+  generate_session_programs(builder, plans, maps, options, functions);
 
   std::string verifier_output;
   llvm::raw_string_ostream verifier_stream(verifier_output);

@@ -7,6 +7,7 @@
 // field is the write cursor.
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -43,21 +44,27 @@ std::uint32_t capture_reserve(const capture& c) {
 
 class program_generator {
  public:
-  program_generator(bpf_builder& b, const plan& p, std::uint16_t index, int storage_fd,
-                    std::uint32_t storage_size, const program_maps& maps,
-                    const codegen_options& options)
-      : b_(b), plan_(p), index_(index), storage_fd_(storage_fd), storage_size_(storage_size),
-        maps_(maps), options_(options) {}
+  /// A plan the program works for, with its index and in-flight storage.
+  struct target {
+    const plan* p;
+    std::uint16_t index;
+    int storage_fd;
+    std::uint32_t storage_size;
+  };
 
-  llvm::Function* enter() {
-    begin(fmt::format("enter_{}", plan_.syscall.name));
+  program_generator(bpf_builder& b, const program_maps& maps, const codegen_options& options)
+      : b_(b), maps_(maps), options_(options) {}
+
+  llvm::Function* enter(const target& t) {
+    use(t);
+    begin(fmt::format("enter_{}", plan_->syscall.name));
     auto* entry = get_entry(true);
     branch_if_null(entry, loss_reason::no_storage);
 
     // Header, then the raw argument slots straight from the tracepoint's context.
     auto* i8 = b_.getInt8Ty();
-    const auto argc = static_cast<std::uint32_t>(plan_.syscall.arguments.size());
-    const std::uint8_t flags = plan_.emit_at_enter ? record::sent_at_enter : record::in_flight;
+    const auto argc = static_cast<std::uint32_t>(plan_->syscall.arguments.size());
+    const std::uint8_t flags = plan_->emit_at_enter ? record::sent_at_enter : record::in_flight;
     b_.CreateStoreAt(b_.getInt16(index_), entry, record::offset::syscall);
     b_.CreateStoreAt(llvm::ConstantInt::get(i8, flags), entry, record::offset::flags);
     b_.CreateStoreAt(llvm::ConstantInt::get(i8, argc), entry, record::offset::argument_count);
@@ -69,8 +76,8 @@ class program_generator {
     b_.CreateStoreAt(b_.CreateGetCurrentUidGid(), entry, record::offset::user_id);
     b_.CreateStoreAt(b_.getInt64(0), entry, record::offset::exit_code);
     for (std::uint32_t i = 0; i < argc; ++i) {
-      auto* slot = b_.CreateLoadAt(b_.getInt64Ty(), ctx_, plan_.syscall.arguments[i].offset,
-                                   plan_.syscall.arguments[i].name);
+      auto* slot = b_.CreateLoadAt(b_.getInt64Ty(), ctx_, plan_->syscall.arguments[i].offset,
+                                   plan_->syscall.arguments[i].name);
       b_.CreateStoreAt(slot, entry, record::offset::arguments + 8 * i);
     }
     b_.CreateStore(b_.getInt64(record::header_size + 8 * argc), cursor_);
@@ -78,47 +85,64 @@ class program_generator {
 
     auto* size = b_.CreateLoad(b_.getInt64Ty(), cursor_, "size");
     b_.CreateStoreAt(b_.CreateTrunc(size, b_.getInt32Ty()), entry, record::offset::size);
-    if (plan_.emit_at_enter) send(entry, size);
+    if (plan_->emit_at_enter) send(entry, size);
     b_.CreateBr(done_);
     return finish();
   }
 
-  llvm::Function* exit() {
-    begin(fmt::format("exit_{}", plan_.syscall.name));
-    auto* entry = get_entry(false);
-    branch_if_null(entry, loss_reason::unmatched_exit);
+  // The program of exit tracepoint `syscall`: it completes the in-flight entry of the
+  // first target whose enter left one (usually the syscall's own plan; after a
+  // successful execveat the kernel reports the exit of execve).
+  llvm::Function* exit(std::string_view syscall, const std::vector<target>& targets) {
+    use(targets.front());
+    begin(fmt::format("exit_{}", syscall));
+    for (const auto& t : targets) {
+      use(t);
+      auto* next = block("next_target");
+      auto* entry = get_entry(false);
+      auto* present = block("present");
+      b_.CreateCondBr(b_.CreateIsNull(entry), next, present);
+      b_.SetInsertPoint(present);
 
-    // Only an entry that this syscall's enter left in flight is ours to complete.
-    auto* syscall = b_.CreateLoadAt(b_.getInt16Ty(), entry, record::offset::syscall);
-    auto* flags = b_.CreateLoadAt(b_.getInt8Ty(), entry, record::offset::flags);
-    auto* in_flight = b_.CreateAnd(flags, b_.getInt8(record::in_flight));
-    auto* ours = b_.CreateAnd(b_.CreateICmpEQ(syscall, b_.getInt16(index_)),
-                              b_.CreateICmpNE(in_flight, b_.getInt8(0)));
-    auto* matched = block("matched");
-    auto* unmatched = block("unmatched");
-    b_.CreateCondBr(ours, matched, unmatched);
-    b_.SetInsertPoint(unmatched);
+      // Only an entry that this plan's enter left in flight is ours to complete.
+      auto* index = b_.CreateLoadAt(b_.getInt16Ty(), entry, record::offset::syscall);
+      auto* flags = b_.CreateLoadAt(b_.getInt8Ty(), entry, record::offset::flags);
+      auto* in_flight = b_.CreateAnd(flags, b_.getInt8(record::in_flight));
+      auto* ours = b_.CreateAnd(b_.CreateICmpEQ(index, b_.getInt16(index_)),
+                                b_.CreateICmpNE(in_flight, b_.getInt8(0)));
+      auto* matched = block("matched");
+      b_.CreateCondBr(ours, matched, next);
+
+      b_.SetInsertPoint(matched);
+      b_.CreateStoreAt(b_.getInt8(0), entry, record::offset::flags);
+      auto* ret = b_.CreateLoadAt(b_.getInt64Ty(), ctx_, plan_->syscall.return_offset, "ret");
+      ret_ = ret;
+      b_.CreateStoreAt(ret, entry, record::offset::exit_code);
+      auto* cursor = b_.CreateZExt(b_.CreateLoadAt(b_.getInt32Ty(), entry, record::offset::size),
+                                   b_.getInt64Ty());
+      b_.CreateStore(cursor, cursor_);
+      emit_retries(entry, flags);
+      emit_captures(entry, syscall_phase::exit);
+      auto* size = b_.CreateLoad(b_.getInt64Ty(), cursor_, "size");
+      b_.CreateStoreAt(b_.CreateTrunc(size, b_.getInt32Ty()), entry, record::offset::size);
+      send(entry, size);
+      b_.CreateBr(done_);
+      b_.SetInsertPoint(next);
+    }
+    use(targets.front());
     count(loss_reason::unmatched_exit);
-    b_.CreateBr(done_);
-
-    b_.SetInsertPoint(matched);
-    b_.CreateStoreAt(b_.getInt8(0), entry, record::offset::flags);
-    auto* ret = b_.CreateLoadAt(b_.getInt64Ty(), ctx_, plan_.syscall.return_offset, "ret");
-    ret_ = ret;
-    b_.CreateStoreAt(ret, entry, record::offset::exit_code);
-    auto* cursor = b_.CreateZExt(b_.CreateLoadAt(b_.getInt32Ty(), entry, record::offset::size),
-                                 b_.getInt64Ty());
-    b_.CreateStore(cursor, cursor_);
-    emit_retries(entry, flags);
-    emit_captures(entry, syscall_phase::exit);
-    auto* size = b_.CreateLoad(b_.getInt64Ty(), cursor_, "size");
-    b_.CreateStoreAt(b_.CreateTrunc(size, b_.getInt32Ty()), entry, record::offset::size);
-    send(entry, size);
     b_.CreateBr(done_);
     return finish();
   }
 
  private:
+  void use(const target& t) {
+    plan_ = t.p;
+    index_ = t.index;
+    storage_fd_ = t.storage_fd;
+    storage_size_ = t.storage_size;
+  }
+
   // A stack slot in the entry block, where LLVM expects every alloca.
   llvm::Value* entry_alloca(llvm::Type* type, const char* name) {
     auto& entry = function_->getEntryBlock();
@@ -248,8 +272,8 @@ class program_generator {
   }
 
   void emit_captures(llvm::Value* entry, syscall_phase phase) {
-    for (std::size_t i = 0; i < plan_.captures.size(); ++i) {
-      const auto& c = plan_.captures[i];
+    for (std::size_t i = 0; i < plan_->captures.size(); ++i) {
+      const auto& c = plan_->captures[i];
       if (c.when != phase) continue;
       llvm::BasicBlock* skip = nullptr;
       if (c.only_if_success && ret_) {
@@ -267,7 +291,11 @@ class program_generator {
         case capture_op::buffer:
         case capture_op::sockaddr:
         case capture_op::msghdr_name: emit_bytes(entry, static_cast<std::uint8_t>(i), c); break;
-        case capture_op::string_array: emit_string_array(entry, static_cast<std::uint8_t>(i), c); break;
+        case capture_op::string_array: {
+          const auto index = static_cast<std::uint8_t>(i);
+          emit_string_array(entry, index, c, phase == syscall_phase::enter && retryable(index, c));
+          break;
+        }
       }
       if (skip) {
         b_.CreateBr(skip);
@@ -276,26 +304,75 @@ class program_generator {
     }
   }
 
-  // A string in a page the caller has not touched yet cannot be read at enter (the
-  // programs may not fault pages in); by exit the kernel has read it, so read it again.
+  // A string in a page the caller has not touched yet (a string literal after fork, a
+  // fresh file mapping) cannot be read at enter: the programs may not fault pages in. By
+  // exit the kernel has read it, so it is read again then.
   bool retryable(std::uint8_t index, const capture& c) const {
-    return c.op == capture_op::string && c.when == syscall_phase::enter && !plan_.emit_at_enter &&
+    return (c.op == capture_op::string || c.op == capture_op::string_array) &&
+           c.when == syscall_phase::enter && !plan_->emit_at_enter &&
            index < record::max_retried_captures;
   }
 
+  // Marks capture `index` for a retry at exit.
+  void defer(llvm::Value* entry, std::uint8_t index) {
+    auto* flags = b_.CreateLoadAt(b_.getInt8Ty(), entry, record::offset::flags);
+    b_.CreateStoreAt(b_.CreateOr(flags, b_.getInt8(record::retry_bit(index))), entry,
+                     record::offset::flags);
+  }
+
   void emit_retries(llvm::Value* entry, llvm::Value* flags) {
-    for (std::size_t i = 0; i < plan_.captures.size(); ++i) {
+    for (std::size_t i = 0; i < plan_->captures.size(); ++i) {
       const auto index = static_cast<std::uint8_t>(i);
-      if (!retryable(index, plan_.captures[i])) continue;
+      const auto& c = plan_->captures[i];
+      if (!retryable(index, c)) continue;
       auto* retry = block("retry");
       auto* next = block("after_retry");
       auto* bit = b_.CreateAnd(flags, b_.getInt8(record::retry_bit(index)));
       b_.CreateCondBr(b_.CreateICmpNE(bit, b_.getInt8(0)), retry, next);
       b_.SetInsertPoint(retry);
-      emit_string(entry, index, plan_.captures[i], /*defer_faults=*/false);
+      if (c.image != exec_image::none && options_.exec.available) {
+        // After a successful exec the old pointers lead nowhere: read the new image.
+        auto* old_image = block("retry_old_image");
+        auto* new_image = block("retry_new_image");
+        b_.CreateCondBr(b_.CreateICmpEQ(ret_, b_.getInt64(0)), new_image, old_image);
+        b_.SetInsertPoint(new_image);
+        emit_from_new_image(entry, index, c);
+        b_.CreateBr(next);
+        b_.SetInsertPoint(old_image);
+      }
+      if (c.op == capture_op::string) emit_string(entry, index, c, /*defer_faults=*/false);
+      else emit_string_array(entry, index, c, /*defer_faults=*/false);
       b_.CreateBr(next);
       b_.SetInsertPoint(next);
     }
+  }
+
+  // current->mm->field, or 0.
+  llvm::Value* mm_field(llvm::Value* mm, std::uint32_t offset, const char* name) {
+    auto* slot = entry_alloca(b_.getInt64Ty(), name);
+    b_.CreateStore(b_.getInt64(0), slot);
+    b_.CreateProbeReadKernel(slot, 8, b_.CreateAdd(mm, b_.getInt64(offset)));
+    return b_.CreateLoad(b_.getInt64Ty(), slot);
+  }
+
+  // The argv or envp block (NUL-separated strings, as the decoder wants them) or the
+  // file name, from the stack of the image execve just started.
+  void emit_from_new_image(llvm::Value* entry, std::uint8_t index, const capture& c) {
+    const auto& layout = options_.exec;
+    auto* mm_slot = entry_alloca(b_.getInt64Ty(), "mm");
+    b_.CreateStore(b_.getInt64(0), mm_slot);
+    b_.CreateProbeReadKernel(mm_slot, 8, b_.CreateAdd(b_.CreateGetCurrentTask(), b_.getInt64(layout.task_mm)));
+    auto* mm = b_.CreateLoad(b_.getInt64Ty(), mm_slot, "mm");
+    if (c.image == exec_image::filename) {
+      capture from_stack = c;
+      // The name sits right after the environment strings.
+      emit_string_at(entry, index, from_stack, mm_field(mm, layout.env_end, "env_end"));
+      return;
+    }
+    const bool argv = c.image == exec_image::argv;
+    auto* start = mm_field(mm, argv ? layout.arg_start : layout.env_start, "block_start");
+    auto* end = mm_field(mm, argv ? layout.arg_end : layout.env_end, "block_end");
+    emit_bytes_at(entry, index, c, start, b_.CreateSub(end, start));
   }
 
   // Writes a capture header at the cursor and advances the cursor past `length` bytes.
@@ -328,15 +405,20 @@ class program_generator {
 
   llvm::Value* argument(llvm::Value* entry, std::uint8_t index) {
     return b_.CreateLoadAt(b_.getInt64Ty(), entry, record::offset::arguments + 8 * index,
-                           plan_.syscall.arguments[index].name);
+                           plan_->syscall.arguments[index].name);
   }
 
   // Reads a string capture at the cursor. With `defer_faults`, a fault writes nothing
   // and marks the capture for a retry at exit instead.
   void emit_string(llvm::Value* entry, std::uint8_t index, const capture& c, bool defer_faults) {
+    emit_string_at(entry, index, c, nullptr, defer_faults);
+  }
+
+  void emit_string_at(llvm::Value* entry, std::uint8_t index, const capture& c,
+                      llvm::Value* source, bool defer_faults = false) {
     auto* next = block("next_capture");
     auto* header = reserve(entry, c, next);
-    auto* pointer = argument(entry, c.argument);
+    auto* pointer = source ? source : argument(entry, c.argument);
     auto* data = b_.CreateBytePointer(header, b_.getInt64(record::capture_header_size), "data");
 
     auto* read = block("read");
@@ -348,13 +430,11 @@ class program_generator {
     const std::uint32_t size = c.max_bytes + 2;
     auto* n = b_.CreateProbeReadUserStr(data, size, pointer);
     if (defer_faults) {
-      auto* defer = block("defer");
+      auto* deferred = block("defer");
       auto* got = block("got");
-      b_.CreateCondBr(b_.CreateICmpSLT(n, b_.getInt64(0)), defer, got);
-      b_.SetInsertPoint(defer);
-      auto* flags = b_.CreateLoadAt(b_.getInt8Ty(), entry, record::offset::flags);
-      b_.CreateStoreAt(b_.CreateOr(flags, b_.getInt8(record::retry_bit(index))), entry,
-                       record::offset::flags);
+      b_.CreateCondBr(b_.CreateICmpSLT(n, b_.getInt64(0)), deferred, got);
+      b_.SetInsertPoint(deferred);
+      defer(entry, index);
       b_.CreateBr(next);
       b_.SetInsertPoint(got);
       read = got;
@@ -415,10 +495,16 @@ class program_generator {
   // A buffer or socket address: `length` bytes (from the plan's length source), at most
   // max_bytes; a negative length (a failed call's return value) captures nothing.
   void emit_bytes(llvm::Value* entry, std::uint8_t index, const capture& c) {
+    emit_bytes_at(entry, index, c, nullptr, nullptr);
+  }
+
+  // With `from` and `length`, reads those instead of the plan's pointer and length.
+  void emit_bytes_at(llvm::Value* entry, std::uint8_t index, const capture& c, llvm::Value* source,
+                     llvm::Value* given_length) {
     auto* next = block("next_capture");
     auto* header = reserve(entry, c, next);
     auto* data = b_.CreateBytePointer(header, b_.getInt64(record::capture_header_size), "data");
-    auto* pointer = argument(entry, c.argument);
+    auto* pointer = source ? source : argument(entry, c.argument);
     auto* store = block("store_capture");
     auto* status_phi_block = store;
     (void)status_phi_block;
@@ -451,6 +537,8 @@ class program_generator {
       results.push_back({got, status_value(capture_status::null_pointer), b_.getInt64(0)});
       b_.CreateCondBr(b_.CreateICmpEQ(pointer, b_.getInt64(0)), store, named);
       b_.SetInsertPoint(named);
+    } else if (given_length) {
+      wanted = given_length;
     } else {
       wanted = requested_length(entry, c, length_fault);
     }
@@ -497,7 +585,7 @@ class program_generator {
 
   // argv and envp: up to max_items strings, max_bytes in all, stored back to back with
   // their NULs. More items or bytes than that: cut, and flagged truncated.
-  void emit_string_array(llvm::Value* entry, std::uint8_t index, const capture& c) {
+  void emit_string_array(llvm::Value* entry, std::uint8_t index, const capture& c, bool defer_faults) {
     auto* next = block("next_capture");
     auto* header = reserve(entry, c, next);
     auto* data = b_.CreateBytePointer(header, b_.getInt64(record::capture_header_size), "data");
@@ -571,8 +659,18 @@ class program_generator {
     }
 
     b_.SetInsertPoint(finished);
+    auto* final_status = b_.CreateLoad(b_.getInt8Ty(), status);
+    if (defer_faults) {
+      auto* deferred = block("defer_array");
+      auto* keep = block("keep_array");
+      b_.CreateCondBr(b_.CreateICmpEQ(final_status, status_value(capture_status::fault)), deferred, keep);
+      b_.SetInsertPoint(deferred);
+      defer(entry, index);
+      b_.CreateBr(next);
+      b_.SetInsertPoint(keep);
+    }
     auto* length = b_.CreateAnd(b_.CreateLoad(b_.getInt64Ty(), used), b_.getInt64(mask_for(c.max_bytes)));
-    finish_capture(header, index, b_.CreateLoad(b_.getInt8Ty(), status), length);
+    finish_capture(header, index, final_status, length);
     b_.CreateBr(next);
     b_.SetInsertPoint(next);
   }
@@ -585,10 +683,10 @@ class program_generator {
   }
 
   bpf_builder& b_;
-  const plan& plan_;
-  std::uint16_t index_;
-  int storage_fd_;
-  std::uint32_t storage_size_;
+  const plan* plan_ = nullptr;
+  std::uint16_t index_ = 0;
+  int storage_fd_ = -1;
+  std::uint32_t storage_size_ = 0;
   const program_maps& maps_;
   const codegen_options& options_;
 
@@ -616,16 +714,37 @@ std::uint32_t entry_size(const plan& p, std::uint32_t max_captures) {
   return size;
 }
 
-void generate_plan_programs(bpf_builder& builder, const plan& p, std::uint16_t index,
-                            const program_maps& maps, const codegen_options& options,
-                            std::vector<generated_function>& out) {
-  program_generator generator(builder, p, index, maps.storage_fd.at(index),
-                              maps.storage_size.at(index), maps, options);
-  out.push_back({generator.enter(), "sys_enter_" + p.syscall.name});
-  if (!p.emit_at_enter) {
-    program_generator exit_generator(builder, p, index, maps.storage_fd.at(index),
-                                     maps.storage_size.at(index), maps, options);
-    out.push_back({exit_generator.exit(), "sys_exit_" + p.syscall.name});
+void generate_session_programs(bpf_builder& builder, std::span<const plan> plans,
+                               const program_maps& maps, const codegen_options& options,
+                               std::vector<generated_function>& out) {
+  auto target_of = [&](std::size_t i) {
+    return program_generator::target{&plans[i], static_cast<std::uint16_t>(i),
+                                     maps.storage_fd.at(i), maps.storage_size.at(i)};
+  };
+  // Which plans complete at each exit tracepoint: the syscall's own, then those that
+  // name it as an alias. std::map: programs come out in a stable order.
+  std::map<std::string, std::vector<program_generator::target>> exits;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    if (plans[i].emit_at_enter) continue;
+    auto& own = exits[plans[i].syscall.name];
+    own.insert(own.begin(), target_of(i));
+  }
+  for (std::size_t i = 0; i < plans.size(); ++i)
+    for (const auto& alias : plans[i].exit_aliases) exits[alias].push_back(target_of(i));
+
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    program_generator generator(builder, maps, options);
+    out.push_back({generator.enter(target_of(i)), "sys_enter_" + plans[i].syscall.name});
+    auto own = exits.find(plans[i].syscall.name);
+    if (own == exits.end()) continue;
+    program_generator exit_generator(builder, maps, options);
+    out.push_back({exit_generator.exit(own->first, own->second), "sys_exit_" + own->first});
+    exits.erase(own);
+  }
+  // Exit tracepoints of syscalls not traced themselves, only as aliases.
+  for (const auto& [syscall, targets] : exits) {
+    program_generator exit_generator(builder, maps, options);
+    out.push_back({exit_generator.exit(syscall, targets), "sys_exit_" + syscall});
   }
 }
 

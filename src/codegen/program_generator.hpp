@@ -15,9 +15,10 @@ struct generated_function {
   std::string tracepoint;
 };
 
-/// Adds the programs of plan `index` to the builder's module.
-void generate_plan_programs(bpf_builder& builder, const plan& p, std::uint16_t index,
-                            const program_maps& maps, const codegen_options& options,
-                            std::vector<generated_function>& out);
+/// Adds every plan's enter program and one exit program per exit tracepoint to the
+/// builder's module.
+void generate_session_programs(bpf_builder& builder, std::span<const plan> plans,
+                               const program_maps& maps, const codegen_options& options,
+                               std::vector<generated_function>& out);
 
 }  // namespace ebpfpub::detail

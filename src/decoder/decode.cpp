@@ -51,6 +51,11 @@ void decode_argument(const record_view& r, std::size_t i, user_string_array& out
     }
   }
   if (!current.empty()) out.values.push_back(std::move(current));
+  // A block read whole from a new image (argv after exec) may hold more than asked.
+  if (c.spec && c.spec->max_items > 0 && out.values.size() > c.spec->max_items) {
+    out.values.resize(c.spec->max_items);
+    out.status = capture_status::truncated;
+  }
 }
 
 namespace {

@@ -107,8 +107,12 @@ expected<record_view> record_view::parse(std::span<const std::uint8_t> bytes,
 
 capture_view record_view::capture_of(std::size_t argument) const noexcept {
   const auto& captures = plan_->captures;
-  for (std::size_t i = 0; i < captures.size(); ++i)
-    if (captures[i].argument == argument) return captures_[i];
+  for (std::size_t i = 0; i < captures.size(); ++i) {
+    if (captures[i].argument != argument) continue;
+    auto view = captures_[i];
+    view.spec = &captures[i];
+    return view;
+  }
   return {};
 }
 

@@ -196,6 +196,44 @@ void detach_all(std::vector<attachment>& attachments) {
   attachments.clear();
 }
 
+namespace {
+
+// Searches `type_id`'s members, descending into anonymous ones; bit offset in `out`.
+bool find_member(const btf* types, std::uint32_t type_id, std::string_view member, std::uint32_t base,
+                 std::uint32_t& out) {
+  const btf_type* t = btf__type_by_id(types, type_id);
+  if (!t || !(btf_is_struct(t) || btf_is_union(t))) return false;
+  const btf_member* m = btf_members(t);
+  for (std::uint16_t i = 0; i < btf_vlen(t); ++i, ++m) {
+    const std::uint32_t offset = base + btf_member_bit_offset(t, i);
+    const char* name = btf__name_by_offset(types, m->name_off);
+    if (name && name == member) {
+      out = offset;
+      return true;
+    }
+    if ((!name || !*name) && find_member(types, btf__resolve_type(types, m->type) < 0 ? m->type : static_cast<std::uint32_t>(btf__resolve_type(types, m->type)), member, offset, out))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+expected<std::uint32_t> kernel_member_offset(std::string_view type, std::string_view member) {
+  // Loaded once: parsing the kernel's BTF takes a few milliseconds.
+  static const std::unique_ptr<btf, btf_deleter> vmlinux(btf__load_vmlinux_btf());
+  if (!vmlinux)
+    return error(errc::unsupported, "the kernel has no BTF (/sys/kernel/btf/vmlinux; "
+                                    "CONFIG_DEBUG_INFO_BTF)");
+  const std::string type_name(type);
+  const int id = btf__find_by_name_kind(vmlinux.get(), type_name.c_str(), BTF_KIND_STRUCT);
+  if (id < 0) return error(errc::not_found, fmt::format("the kernel's BTF has no struct {}", type));
+  std::uint32_t bits = 0;
+  if (!find_member(vmlinux.get(), static_cast<std::uint32_t>(id), member, 0, bits) || bits % 8 != 0)
+    return error(errc::not_found, fmt::format("the kernel's struct {} has no member {}", type, member));
+  return bits / 8;
+}
+
 expected<void> check_bpf_access() {
   // The cheapest real use: create and drop a one-entry array.
   const unique_fd probe(bpf_map_create(BPF_MAP_TYPE_ARRAY, "ebpfpub_probe", 4, 4, 1, nullptr));

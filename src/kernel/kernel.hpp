@@ -55,6 +55,10 @@ void detach_all(std::vector<attachment>& attachments);
 /// The memory the kernel charges for a map (`memlock` in /proc/self/fdinfo), or 0.
 std::uint64_t map_memory(int map_fd);
 
+/// Byte offset of `member` in struct `type` of the running kernel (from its BTF, through
+/// anonymous structs and unions), or an error naming what is missing.
+expected<std::uint32_t> kernel_member_offset(std::string_view type, std::string_view member);
+
 /// Number of possible CPUs (per-CPU maps have this many copies).
 std::uint32_t possible_cpus();
 

@@ -14,9 +14,9 @@ namespace ebpfpub {
 
 namespace serializers {
 /// argv or envp at enter: gone by exit (the new image replaced it).
-inline capture string_array(std::uint8_t argument, const plan_options& o) {
+inline capture string_array(std::uint8_t argument, const plan_options& o, exec_image image) {
   return {.argument = argument, .op = capture_op::string_array, .when = syscall_phase::enter,
-          .max_bytes = o.argv_size, .max_items = o.argv_items};
+          .max_bytes = o.argv_size, .max_items = o.argv_items, .image = image};
 }
 
 template <syscall_signature S, std::uint8_t Argv>
@@ -27,8 +27,13 @@ struct exec {
     plan p = generic_plan<S>(name, o);
     // Room for argv in every thread's entry would be waste: execve gets its own.
     p.private_storage = true;
-    p.captures.push_back(string_array(Argv, o));
-    if (o.capture_envp) p.captures.push_back(string_array(Argv + 1, o));
+    // A path or argv the caller has not touched since fork (a string literal) cannot be
+    // read at enter; after a successful exec the new image holds the same bytes.
+    for (auto& c : p.captures)
+      if (c.argument == Argv - 1) c.image = exec_image::filename;
+    p.captures.push_back(string_array(Argv, o, exec_image::argv));
+    if (S::name == std::string_view("execveat")) p.exit_aliases.push_back("execve");
+    if (o.capture_envp) p.captures.push_back(string_array(Argv + 1, o, exec_image::envp));
     return p;
   }
   static args_type decode(const record_view& r) { return decode_members<args_type>(r); }
@@ -49,8 +54,8 @@ struct serializer<syscalls::clone3> {
   };
   static plan make_plan(const plan_options& o) {
     plan p = serializers::generic_plan<syscalls::clone3>(name, o);
-    // flags .. exit_signal: the first 40 bytes, no more than the caller's size.
-    p.captures.push_back(serializers::bytes(0, syscall_phase::enter, length_source::argument, 1, 40));
+    // flags .. exit_signal: the first 40 bytes (every clone_args has at least 64).
+    p.captures.push_back(serializers::bytes(0, syscall_phase::enter, length_source::fixed, 0, 40));
     return p;
   }
   static args_type decode(const record_view& r) { return decode_members<args_type>(r); }

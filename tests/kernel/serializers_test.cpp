@@ -1,0 +1,464 @@
+// Every specialized serializer against a child making the call with known values.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <random>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "support/session.hpp"
+
+namespace sys = ebpfpub::syscalls;
+using ebpfpub::capture_status;
+using ebpfpub::socket_address;
+using ebpfpub::test::child_process;
+using ebpfpub::test::child_session;
+using ebpfpub::test::random_name;
+
+namespace {
+
+std::uint16_t random_port() {
+  static std::mt19937 generator{std::random_device{}()};
+  return static_cast<std::uint16_t>(20000 + generator() % 40000);
+}
+
+socket_address decoded(const ebpfpub::user_sockaddr& a) {
+  socket_address out;
+  CHECK(ebpfpub::decode_sockaddr(a.data, out));
+  return out;
+}
+
+std::vector<std::uint8_t> random_bytes(std::size_t n) {
+  static std::mt19937 generator{std::random_device{}()};
+  std::vector<std::uint8_t> bytes(n);
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(generator());
+  return bytes;
+}
+
+// Only stdin, stdout and stderr stay open in the child, so new fds are 3, 4, ...
+void close_inherited_fds() { ::syscall(SYS_close_range, 3, ~0U, 0); }
+
+}  // namespace
+
+TEST_CASE("execve records the path and the whole argv, spaces and empty strings included") {
+  const auto capture_envp = GENERATE(false, true);
+  ebpfpub::tracer_options options;
+  options.capture.capture_envp = capture_envp;
+  child_session session(options);
+  auto& execs = session.trace<sys::execve>();
+  const std::string marker = random_name();
+  child_process child([&] {
+    const char* argv[] = {"true", "a b", "", marker.c_str(), nullptr};
+    const char* envp[] = {"EBPFPUB_TEST=1", nullptr};
+    ::syscall(SYS_execve, "/bin/true", argv, envp);
+    return 99;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(execs.size() == 1);
+  const auto& e = execs[0];
+  CHECK(e.header.exit_code == 0);
+  CHECK(e.args.filename.value == "/bin/true");
+  CHECK(e.args.argv.status == capture_status::ok);
+  CHECK(e.args.argv.values == std::vector<std::string>{"true", "a b", "", marker});
+  if (capture_envp) {
+    CHECK(e.args.envp.status == capture_status::ok);
+    CHECK(e.args.envp.values == std::vector<std::string>{"EBPFPUB_TEST=1"});
+  } else {
+    CHECK(e.args.envp.status == capture_status::not_captured);
+    CHECK(e.args.envp.values.empty());
+  }
+  CHECK_FALSE(e.header.probe_error);
+  CHECK(session.get().plans()[1].serializer_name == "execve");
+}
+
+TEST_CASE("execve's argv is cut at the configured count and size, and flagged") {
+  ebpfpub::tracer_options options;
+  options.capture.argv_items = 4;
+  options.capture.argv_size = 64;
+  child_session session(options);
+  auto& execs = session.trace<sys::execve>();
+  const std::string long_arg(100, 'z');
+  child_process child([&] {
+    const char* many[] = {"a", "b", "c", "d", "e", nullptr};
+    const char* envp[] = {nullptr};
+    ::syscall(SYS_execve, "/nonexistent-binary", many, envp);
+    const char* big[] = {"x", long_arg.c_str(), nullptr};
+    ::syscall(SYS_execve, "/nonexistent-binary", big, envp);
+    const char* fits[] = {"a", "b", "c", "d", nullptr};
+    ::syscall(SYS_execve, "/nonexistent-binary", fits, envp);
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(execs.size() == 3);
+  CHECK(execs[0].header.exit_code == -ENOENT);
+  CHECK(execs[0].args.argv.status == capture_status::truncated);
+  CHECK(execs[0].args.argv.values == std::vector<std::string>{"a", "b", "c", "d"});
+  CHECK(execs[1].args.argv.status == capture_status::truncated);
+  REQUIRE(execs[1].args.argv.values.size() == 2);
+  CHECK(execs[1].args.argv.values[0] == "x");
+  CHECK(execs[1].args.argv.values[1] == std::string(62, 'z'));  // 64 bytes: "x\0" + 62
+  CHECK(execs[2].args.argv.status == capture_status::ok);
+  CHECK(execs[2].args.argv.values == std::vector<std::string>{"a", "b", "c", "d"});
+}
+
+TEST_CASE("execveat records its path and argv") {
+  child_session session;
+  auto& execs = session.trace<sys::execveat>();
+  child_process child([&] {
+    const char* argv[] = {"true", "--flag", nullptr};
+    const char* envp[] = {nullptr};
+    ::syscall(SYS_execveat, AT_FDCWD, "/bin/true", argv, envp, 0);
+    return 99;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(execs.size() == 1);
+  CHECK(execs[0].args.fd.value == AT_FDCWD);
+  CHECK(execs[0].args.filename.value == "/bin/true");
+  CHECK(execs[0].args.argv.values == std::vector<std::string>{"true", "--flag"});
+}
+
+TEST_CASE("fork, clone3 and exit_group record the new ids, flags and status") {
+  child_session session;
+  auto& forks = session.trace<sys::fork>();
+  auto& clones = session.trace<sys::clone3>();
+  const auto& exits = session.exit_groups();
+  pid_t forked = 0, cloned = 0;
+  int pids[2] = {0, 0};
+  int report[2];
+  REQUIRE(::pipe(report) == 0);
+  child_process child([&] {
+    pids[0] = static_cast<pid_t>(::syscall(SYS_fork));
+    if (pids[0] == 0) ::_exit(3);
+    clone_args args{};
+    args.flags = CLONE_CLEAR_SIGHAND;
+    args.exit_signal = SIGCHLD;
+    pids[1] = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof(args)));
+    if (pids[1] == 0) ::_exit(4);
+    ::waitpid(pids[0], nullptr, 0);
+    ::waitpid(pids[1], nullptr, 0);
+    if (::write(report[1], pids, sizeof(pids)) != sizeof(pids)) return 1;
+    return 5;
+  });
+  CHECK(session.run(child) == 5);
+  REQUIRE(::read(report[0], pids, sizeof(pids)) == sizeof(pids));
+  forked = pids[0];
+  cloned = pids[1];
+  REQUIRE(forks.size() == 1);
+  CHECK(forks[0].header.exit_code == forked);
+  CHECK(session.get().plans()[1].serializer_name == "process");
+  REQUIRE(clones.size() == 1);
+  CHECK(clones[0].header.exit_code == cloned);
+  CHECK(clones[0].args.uargs.status == capture_status::ok);
+  CHECK(clones[0].args.uargs.flags == CLONE_CLEAR_SIGHAND);
+  CHECK(clones[0].args.uargs.exit_signal == SIGCHLD);
+  CHECK(clones[0].args.size == sizeof(clone_args));
+  // Only the parent's exit_group is of the traced process id; its status is 5.
+  REQUIRE(exits.size() == 1);
+  CHECK(exits[0].args.error_code == 5);
+  CHECK(exits[0].header.sent_at_enter);
+}
+
+TEST_CASE("connect and bind decode IPv4, IPv6 and UNIX addresses with their ports and paths") {
+  child_session session;
+  auto& connects = session.trace<sys::connect>();
+  auto& binds = session.trace<sys::bind>();
+  const auto port4 = random_port(), port6 = random_port();
+  ebpfpub::test::scratch_dir dir;
+  const auto path = (dir.path / random_name(8)).string();
+  const auto abstract = random_name();
+  child_process child([&] {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(port4);
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int s4 = ::socket(AF_INET, SOCK_STREAM, 0);
+    ::connect(s4, reinterpret_cast<sockaddr*>(&in), sizeof(in));
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(port6);
+    in6.sin6_addr = in6addr_loopback;
+    const int s6 = ::socket(AF_INET6, SOCK_STREAM, 0);
+    ::connect(s6, reinterpret_cast<sockaddr*>(&in6), sizeof(in6));
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    std::memcpy(un.sun_path, path.c_str(), path.size() + 1);
+    const int u = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ::bind(u, reinterpret_cast<sockaddr*>(&un), static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1));
+    sockaddr_un an{};
+    an.sun_family = AF_UNIX;
+    std::memcpy(an.sun_path + 1, abstract.c_str(), abstract.size());
+    const int a = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ::bind(a, reinterpret_cast<sockaddr*>(&an), static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size()));
+    // A bad pointer and a NULL one: probe_error on the address, the call still recorded.
+    ::connect(s4, reinterpret_cast<sockaddr*>(8), 16);
+    ::connect(s4, nullptr, 16);
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(connects.size() == 4);
+  const auto v4 = decoded(connects[0].args.uservaddr);
+  CHECK(v4.family == AF_INET);
+  CHECK(v4.address == "127.0.0.1");
+  CHECK(v4.port == port4);
+  CHECK(connects[0].header.exit_code == -ECONNREFUSED);
+  CHECK(connects[0].args.addrlen == sizeof(sockaddr_in));
+  const auto v6 = decoded(connects[1].args.uservaddr);
+  CHECK(v6.family == AF_INET6);
+  CHECK(v6.address == "::1");
+  CHECK(v6.port == port6);
+  CHECK(connects[2].args.uservaddr.status == capture_status::fault);
+  CHECK(connects[2].header.probe_error);
+  CHECK(connects[2].header.exit_code == -EFAULT);
+  CHECK(connects[3].args.uservaddr.status == capture_status::null_pointer);
+  CHECK(connects[3].header.probe_error);
+  REQUIRE(binds.size() == 2);
+  const auto un = decoded(binds[0].args.umyaddr);
+  CHECK(un.family == AF_UNIX);
+  CHECK(un.path == path);
+  CHECK(binds[0].header.exit_code == 0);
+  CHECK(decoded(binds[1].args.umyaddr).path == "@" + abstract);
+}
+
+TEST_CASE("accept4 and getsockname record the address the kernel wrote, at exit") {
+  child_session session;
+  auto& accepts = session.trace<sys::accept4>();
+  auto& names = session.trace<sys::getsockname>();
+  auto& peers = session.trace<sys::getpeername>();
+  const auto port = random_port();
+  child_process child([&] {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(port);
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&in), sizeof(in)) != 0) return 10;
+    ::listen(listener, 1);
+    const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(client, reinterpret_cast<sockaddr*>(&in), sizeof(in)) != 0) return 11;
+    sockaddr_in peer{};
+    socklen_t length = sizeof(peer);
+    if (::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC) < 0) return 12;
+    sockaddr_in mine{};
+    length = sizeof(mine);
+    ::getsockname(client, reinterpret_cast<sockaddr*>(&mine), &length);
+    ::getpeername(client, reinterpret_cast<sockaddr*>(&mine), &length);
+    // A failed accept writes nothing: nothing is captured.
+    ::accept4(-1, reinterpret_cast<sockaddr*>(&peer), &length, 0);
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(accepts.size() == 2);
+  REQUIRE(names.size() == 1);
+  const auto client_side = decoded(names[0].args.usockaddr);
+  CHECK(client_side.address == "127.0.0.1");
+  const auto accepted = decoded(accepts[0].args.upeer_sockaddr);
+  CHECK(accepted.family == AF_INET);
+  CHECK(accepted.address == "127.0.0.1");
+  CHECK(accepted.port == client_side.port);  // the peer is the client's port
+  CHECK(accepts[0].args.flags == SOCK_CLOEXEC);
+  REQUIRE(peers.size() == 1);
+  CHECK(decoded(peers[0].args.usockaddr).port == port);
+  CHECK(accepts[1].header.exit_code == -EBADF);
+  CHECK(accepts[1].args.upeer_sockaddr.status == capture_status::not_captured);
+  CHECK_FALSE(accepts[1].header.probe_error);
+}
+
+TEST_CASE("sendto, recvfrom, sendmsg and recvmsg record the datagram's address") {
+  child_session session;
+  auto& sendtos = session.trace<sys::sendto>();
+  auto& recvfroms = session.trace<sys::recvfrom>();
+  auto& sendmsgs = session.trace<sys::sendmsg>();
+  auto& recvmsgs = session.trace<sys::recvmsg>();
+  const auto port = random_port();
+  child_process child([&] {
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(port);
+    in6.sin6_addr = in6addr_loopback;
+    const int s = ::socket(AF_INET6, SOCK_DGRAM, 0);
+    if (::bind(s, reinterpret_cast<sockaddr*>(&in6), sizeof(in6)) != 0) return 10;
+    char buffer[16] = "ping";
+    ::sendto(s, buffer, 4, 0, reinterpret_cast<sockaddr*>(&in6), sizeof(in6));
+    sockaddr_in6 from{};
+    socklen_t length = sizeof(from);
+    ::recvfrom(s, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&from), &length);
+    iovec io{buffer, 4};
+    msghdr message{};
+    message.msg_name = &in6;
+    message.msg_namelen = sizeof(in6);
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    ::sendmsg(s, &message, 0);
+    sockaddr_in6 source{};
+    message.msg_name = &source;
+    message.msg_namelen = sizeof(source);
+    ::recvmsg(s, &message, 0);
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(sendtos.size() == 1);
+  REQUIRE(recvfroms.size() == 1);
+  REQUIRE(sendmsgs.size() == 1);
+  REQUIRE(recvmsgs.size() == 1);
+  for (const auto* a : {&sendtos[0].args.addr, &recvfroms[0].args.addr, &sendmsgs[0].args.msg,
+                        &recvmsgs[0].args.msg}) {
+    const auto address = decoded(*a);
+    CHECK(address.family == AF_INET6);
+    CHECK(address.address == "::1");
+    CHECK(address.port == port);
+  }
+  CHECK(sendtos[0].header.exit_code == 4);
+  CHECK(recvmsgs[0].header.exit_code == 4);
+}
+
+TEST_CASE("write and read capture the data moved, up to the limit") {
+  ebpfpub::tracer_options options;
+  options.capture.data_size = 256;
+  child_session session(options);
+  auto& writes = session.trace<sys::write>();
+  auto& reads = session.trace<sys::read>();
+  auto& pwrites = session.trace<sys::pwrite64>();
+  auto& preads = session.trace<sys::pread64>();
+  const auto small = random_bytes(100);
+  const auto large = random_bytes(1000);
+  ebpfpub::test::scratch_dir dir;
+  const auto file = (dir.path / random_name()).string();
+  child_process child([&] {
+    close_inherited_fds();
+    int fds[2];
+    if (::pipe(fds) != 0) return 10;
+    ::write(fds[1], small.data(), small.size());
+    ::write(fds[1], large.data(), large.size());
+    std::vector<std::uint8_t> buffer(2000);
+    ::read(fds[0], buffer.data(), 60);     // the first 60 of `small`
+    ::read(fds[0], buffer.data(), 2000);   // the other 40, then all of `large`
+    ::syscall(SYS_write, fds[1], nullptr, 10);  // a NULL buffer
+    const int f = ::open(file.c_str(), O_RDWR | O_CREAT, 0600);
+    ::pwrite(f, small.data(), small.size(), 1000);
+    ::pread(f, buffer.data(), 50, 1010);
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(writes.size() == 3);
+  CHECK(writes[0].args.fd.value == 4);
+  CHECK(writes[0].args.count == 100);
+  CHECK(writes[0].args.buf.status == capture_status::ok);
+  CHECK(writes[0].args.buf.data == small);
+  CHECK(writes[1].args.buf.status == capture_status::truncated);
+  CHECK(writes[1].args.buf.data == std::vector<std::uint8_t>(large.begin(), large.begin() + 256));
+  CHECK(writes[2].args.buf.status == capture_status::null_pointer);
+  CHECK(writes[2].header.exit_code == -EFAULT);
+  REQUIRE(reads.size() == 2);
+  CHECK(reads[0].header.exit_code == 60);
+  CHECK(reads[0].args.buf.data == std::vector<std::uint8_t>(small.begin(), small.begin() + 60));
+  CHECK(reads[0].args.buf.status == capture_status::ok);
+  CHECK(reads[1].header.exit_code == 1040);
+  CHECK(reads[1].args.buf.status == capture_status::truncated);
+  std::vector<std::uint8_t> expected(small.begin() + 60, small.end());
+  expected.insert(expected.end(), large.begin(), large.begin() + 216);
+  CHECK(reads[1].args.buf.data == expected);
+  REQUIRE(pwrites.size() == 1);
+  CHECK(pwrites[0].args.pos == 1000);
+  CHECK(pwrites[0].args.buf.data == small);
+  REQUIRE(preads.size() == 1);
+  CHECK(preads[0].args.pos == 1010);
+  CHECK(preads[0].args.buf.data == std::vector<std::uint8_t>(small.begin() + 10, small.begin() + 60));
+}
+
+TEST_CASE("pipe, pipe2 and socketpair record the two new descriptors") {
+  child_session session;
+  auto& pipes = session.trace<sys::pipe>();
+  auto& pipe2s = session.trace<sys::pipe2>();
+  auto& pairs = session.trace<sys::socketpair>();
+  child_process child([&] {
+    close_inherited_fds();
+    int fds[2];
+    ::syscall(SYS_pipe, fds);                       // 3, 4
+    ::pipe2(fds, O_CLOEXEC | O_NONBLOCK);           // 5, 6
+    ::socketpair(AF_UNIX, SOCK_STREAM, 0, fds);     // 7, 8
+    ::pipe2(reinterpret_cast<int*>(8), 0);          // fails: nothing captured
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(pipes.size() == 1);
+  CHECK(pipes[0].args.fildes.first == 3);
+  CHECK(pipes[0].args.fildes.second == 4);
+  REQUIRE(pipe2s.size() == 2);
+  CHECK(pipe2s[0].args.fildes.first == 5);
+  CHECK(pipe2s[0].args.fildes.second == 6);
+  CHECK(pipe2s[0].args.flags == (O_CLOEXEC | O_NONBLOCK));
+  CHECK(pipe2s[1].header.exit_code == -EFAULT);
+  CHECK(pipe2s[1].args.fildes.status == capture_status::not_captured);
+  REQUIRE(pairs.size() == 1);
+  CHECK(pairs[0].args.usockvec.first == 7);
+  CHECK(pairs[0].args.usockvec.second == 8);
+  CHECK(pairs[0].args.family == AF_UNIX);
+}
+
+TEST_CASE("openat2 records its open_how and openat keeps flags and mode as numbers") {
+  child_session session;
+  auto& opens = session.trace<sys::openat2>();
+  auto& openats = session.trace<sys::openat>();
+  ebpfpub::test::scratch_dir dir;
+  const auto file = (dir.path / random_name()).string();
+  child_process child([&] {
+    open_how how{};
+    how.flags = O_RDWR | O_CREAT | O_CLOEXEC;
+    how.mode = 0640;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    ::syscall(SYS_openat2, AT_FDCWD, file.c_str(), &how, sizeof(how));
+    ::syscall(SYS_openat, AT_FDCWD, file.c_str(), O_WRONLY | O_APPEND, 0600);
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(opens.size() == 1);
+  CHECK(opens[0].header.exit_code >= 3);
+  CHECK(opens[0].args.dfd.value == AT_FDCWD);
+  CHECK(opens[0].args.filename.value == file);
+  CHECK(opens[0].args.how.status == capture_status::ok);
+  CHECK(opens[0].args.how.flags == (O_RDWR | O_CREAT | O_CLOEXEC));
+  CHECK(opens[0].args.how.mode == 0640);
+  CHECK(opens[0].args.how.resolve == RESOLVE_NO_SYMLINKS);
+  CHECK(opens[0].args.usize == sizeof(open_how));
+  REQUIRE(openats.size() == 1);
+  CHECK(openats[0].args.flags == (O_WRONLY | O_APPEND));
+  CHECK(openats[0].args.mode == 0600);
+}
+
+TEST_CASE("the programs of every specialized serializer load together") {
+  auto tracer = ebpfpub::tracer::create();
+  REQUIRE(tracer);
+  std::size_t count = 0;
+  ebpfpub::serializers::specialized::for_each([&]<typename S>() {
+    auto ok = tracer->trace<S>([](const auto&) {});
+    if (!ok) FAIL(ok.error().what());
+    ++count;
+  });
+  auto started = tracer->start();
+  if (!started) FAIL(started.error().what());
+  CHECK(count == ebpfpub::serializers::specialized::size);
+  for (const auto& p : tracer->plans()) {
+    INFO(p.syscall.name);
+    CHECK(p.serializer_name != "generic");
+  }
+}
+
+TEST_CASE("the by-name path picks the specialized serializer") {
+  auto tracer = ebpfpub::tracer::create();
+  REQUIRE(tracer);
+  REQUIRE(tracer->trace("connect", [](const ebpfpub::dynamic_event&) {}));
+  REQUIRE(tracer->trace("mkdir", [](const ebpfpub::dynamic_event&) {}));
+  CHECK(tracer->plans()[0].serializer_name == "socket_address");
+  CHECK(tracer->plans()[1].serializer_name == "generic");
+}
