@@ -3,7 +3,10 @@
 #include <ebpfpub/tracer.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <optional>
 #include <bit>
 #include <cerrno>
@@ -51,6 +54,37 @@ exec_layout exec_layout_for(const std::vector<plan>& plans) {
   return {true, *mm, *arg_start, *arg_end, *env_start, *env_end};
 }
 
+// `roots` and every process below them now, from /proc/*/stat's parent ids.
+std::vector<std::uint32_t> with_descendants(const std::vector<std::uint32_t>& roots) {
+  std::multimap<std::uint32_t, std::uint32_t> children;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text;
+    std::getline(stat, text);
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses; skip to the last ')'.
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(text.substr(close + 1));
+    std::string state;
+    std::uint32_t parent = 0;
+    if (rest >> state >> parent) children.emplace(parent, static_cast<std::uint32_t>(std::stoul(name)));
+  }
+  std::vector<std::uint32_t> all;
+  std::vector<std::uint32_t> pending = roots;
+  while (!pending.empty()) {
+    const auto pid = pending.back();
+    pending.pop_back();
+    if (std::find(all.begin(), all.end(), pid) != all.end()) continue;
+    all.push_back(pid);
+    const auto [begin, end] = children.equal_range(pid);
+    for (auto it = begin; it != end; ++it) pending.push_back(it->second);
+  }
+  return all;
+}
+
 class session {
  public:
   session(tracer_options options, ebpfpub::tracefs fs) : options_(std::move(options)), fs_(std::move(fs)) {}
@@ -76,6 +110,10 @@ class session {
   bool started_ = false;
   program_maps maps_;
   std::map<std::string, std::uint32_t> ids_;  // tracepoint ids by event name
+  map process_map_;
+  filter_code filter_;
+  static constexpr std::uint32_t global_counters = 1;
+  static constexpr std::uint32_t process_map_entries = 1 << 16;
   std::size_t delivered_this_poll_ = 0;
 
   void deliver(std::span<const std::uint8_t> bytes) {
@@ -246,8 +284,8 @@ class session {
       maps.seed_fd = seed->fd.get();
       storage_maps_.push_back(std::move(*seed));
     }
-    auto counters = create_counters_map("ebpfpub_lost",
-                                        static_cast<std::uint32_t>(plans_.size()) * loss_reason_count);
+    auto counters = create_counters_map(
+        "ebpfpub_lost", static_cast<std::uint32_t>(plans_.size()) * loss_reason_count + global_counters);
     if (!counters) return counters.error();
     counters_ = std::move(*counters);
     maps.counters_fd = counters_.fd.get();
@@ -258,7 +296,56 @@ class session {
     output_ = std::move(*output);
     maps.output_fd = output_.fd.get();
 
+    if (auto ok = prepare_filters(); !ok) return ok;
     prepared_ = true;
+    return {};
+  }
+
+  // The process filter's map, seeded with the processes asked for and, when children are
+  // followed, every descendant they already have; the sched tracepoints keep it current.
+  expected<void> prepare_filters() {
+    const auto& f = options_.filter;
+    filter_ = {};
+    filter_.user_ids = f.user_ids;
+    filter_.result = f.result;
+    for (const auto& name : f.commands) {
+      std::array<char, 16> padded{};
+      std::memcpy(padded.data(), name.data(), std::min<std::size_t>(name.size(), 15));
+      filter_.commands.push_back(padded);
+    }
+    if (f.process_ids.empty()) return {};
+    auto m = create_process_map("ebpfpub_pids", process_map_entries);
+    if (!m) return m.error();
+    process_map_ = std::move(*m);
+    filter_.process_map_fd = process_map_.fd.get();
+    for (auto pid : f.follow_children ? with_descendants(f.process_ids) : f.process_ids)
+      if (auto ok = add_process(pid); !ok) return ok;
+    if (!f.follow_children) return {};
+    auto fork = fs_.format("sched", "sched_process_fork");
+    if (!fork) return fork.error();
+    auto exit = fs_.format("sched", "sched_process_exit");
+    if (!exit) return exit.error();
+    const auto* child = fork->find("child_pid");
+    const auto* pid = exit->find("pid");
+    const auto* dead = exit->find("group_dead");
+    if (!child || !pid || !dead)
+      return error(errc::unsupported, "sched_process_fork/exit lack child_pid, pid or group_dead; "
+                                      "cannot follow children on this kernel (use follow_children = false)");
+    filter_.fork_child_pid = child->offset;
+    filter_.exit_pid = pid->offset;
+    filter_.exit_group_dead = dead->offset;
+    ids_["sched/sched_process_fork"] = fork->id;
+    ids_["sched/sched_process_exit"] = exit->id;
+    return {};
+  }
+
+  expected<void> add_process(std::uint32_t pid) {
+    if (!process_map_.fd)
+      return error(errc::invalid_argument, "tracer: add_process needs a process filter "
+                                           "(filter.process_ids) from the start");
+    const std::uint8_t one = 1;
+    if (bpf_map_update_elem(process_map_.fd.get(), &pid, &one, BPF_ANY) != 0)
+      return error::from_errno(errno, fmt::format("adding process {} to the filter", pid));
     return {};
   }
 
@@ -277,6 +364,7 @@ class session {
     codegen_options codegen;
     codegen.exec = exec_layout_for(plans_);
     codegen.output = res.output;
+    codegen.filter = filter_;
     codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
     codegen.wakeup_bytes = output_bytes() / 4;
     codegen.keep_ir = options_.keep_ir;
@@ -298,9 +386,12 @@ class session {
     // flight, lost without a count; an exit without its enter is counted.
     std::vector<std::size_t> order(code->programs.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) {
-      return code->programs[i].tracepoint.starts_with("sys_exit_");
-    });
+    // Process tracking first of all, so no child created meanwhile goes unseen.
+    auto rank = [&](std::size_t i) {
+      const auto& name = code->programs[i].tracepoint;
+      return name.starts_with("sched/") ? 0 : name.starts_with("sys_exit_") ? 1 : 2;
+    };
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rank(a) < rank(b); });
     for (auto i : order) {
       const auto& name = code->programs[i].tracepoint;
       auto a = attach_tracepoint(programs_[i].get(), ids.at(name), name);
@@ -363,13 +454,18 @@ class session {
     if (!counters_.fd) return s;
     const auto cpus = possible_cpus();
     std::vector<std::uint64_t> values(cpus);
+    auto read = [&](std::uint32_t key) {
+      std::fill(values.begin(), values.end(), 0);
+      std::uint64_t sum = 0;
+      if (bpf_map_lookup_elem(counters_.fd.get(), &key, values.data()) == 0)
+        for (auto v : values) sum += v;
+      return sum;
+    };
+    const auto base = static_cast<std::uint32_t>(plans_.size()) * loss_reason_count;
+    s.untracked_children = read(base + static_cast<std::uint32_t>(global_counter::untracked_children));
     for (std::size_t i = 0; i < plans_.size(); ++i) {
       for (std::uint32_t reason = 0; reason < loss_reason_count; ++reason) {
-        std::uint32_t key = static_cast<std::uint32_t>(i) * loss_reason_count + reason;
-        std::fill(values.begin(), values.end(), 0);
-        if (bpf_map_lookup_elem(counters_.fd.get(), &key, values.data()) != 0) continue;
-        std::uint64_t sum = 0;
-        for (auto v : values) sum += v;
+        const auto sum = read(static_cast<std::uint32_t>(i) * loss_reason_count + reason);
         auto& out = s.by_syscall[i];
         switch (static_cast<loss_reason>(reason)) {
           case loss_reason::output_full: out.lost_output_full = sum; break;
@@ -467,6 +563,7 @@ expected<void> tracer::trace(std::string_view syscall, std::function<void(const 
 
 expected<void> tracer::prepare() { return impl_->prepare(); }
 expected<startup_report> tracer::start() { return impl_->start(); }
+expected<void> tracer::add_process(std::uint32_t pid) { return impl_->add_process(pid); }
 expected<std::size_t> tracer::poll(std::chrono::milliseconds timeout) { return impl_->poll(timeout); }
 
 expected<void> tracer::run_until(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ebpfpub {
 
@@ -18,6 +19,26 @@ enum class transport : std::uint8_t {
 enum class event_map_kind : std::uint8_t {
   task_storage,  ///< task-local storage: one entry per thread, freed with the thread
   hash,          ///< an LRU hash map of `event_map_size` entries keyed by thread id
+};
+
+/// Calls by their result: all, only failed ones (negative return value), only successful.
+enum class result_filter : std::uint8_t { any, failed, succeeded };
+
+/// Which calls are recorded. Filters run in the kernel, at enter: a call that does not
+/// match costs no ring-buffer space. Empty lists match everything.
+struct filter_options {
+  /// Only these processes and, with follow_children, every process they create from
+  /// when tracing starts (tracked in the kernel at fork and exit).
+  std::vector<std::uint32_t> process_ids;
+  bool follow_children = true;
+  /// Only calls made with one of these real user ids.
+  std::vector<std::uint32_t> user_ids;
+  /// Only calls of threads with one of these command names (as /proc/PID/comm: up to 15
+  /// bytes; longer names are compared on their first 15).
+  std::vector<std::string> commands;
+  /// Only failed calls (negative return value) or only successful ones. exit and
+  /// exit_group have no result, so they pass only `any`.
+  result_filter result = result_filter::any;
 };
 
 /// Sizes of everything a session allocates. Defaults fit under 16 MiB on 2 CPUs.

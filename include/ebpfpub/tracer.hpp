@@ -33,6 +33,7 @@ struct tracer_options {
   /// Limits of what serializers capture (argv, data buffers); the string limit comes
   /// from resources.buffer_size.
   plan_options capture;
+  filter_options filter;
   /// Never record the calls of the tracing process itself (its ring-buffer reads).
   bool exclude_self = true;
   /// Keep the generated LLVM IR (tracer::ir()), for --verbose.
@@ -59,6 +60,9 @@ struct statistics {
   std::vector<syscall_statistics> by_syscall;
   /// Records the perf buffer reported lost without saying whose (perf transport only).
   std::uint64_t lost_unattributed = 0;
+  /// Children of filtered processes that the process map had no room for (their calls
+  /// are not recorded).
+  std::uint64_t untracked_children = 0;
   std::uint64_t events() const;
   std::uint64_t lost() const;
   std::uint64_t probe_errors() const;
@@ -112,6 +116,9 @@ class tracer {
   /// Creates the maps (in-flight storage, counters, output), so memory() reports what
   /// the kernel allocated. start() does it when it was not done.
   expected<void> prepare();
+
+  /// Adds a process to the process filter (which must have been set in the options).
+  expected<void> add_process(std::uint32_t pid);
 
   /// Generates, loads and attaches every program. Events flow from here on.
   expected<startup_report> start();

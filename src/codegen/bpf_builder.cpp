@@ -37,6 +37,15 @@ llvm::Value* bpf_builder::CreateKtimeGetNs() {
   return CreateHelperCall(BPF_FUNC_ktime_get_ns, getInt64Ty(), {}, "now");
 }
 
+llvm::Value* bpf_builder::CreateGetCurrentComm(llvm::Value* buffer, std::uint32_t size) {
+  return CreateHelperCall(BPF_FUNC_get_current_comm, getInt64Ty(), {buffer, getInt64(size)}, "comm");
+}
+
+llvm::Value* bpf_builder::CreateMapDelete(int map_fd, llvm::Value* key) {
+  return CreateHelperCall(BPF_FUNC_map_delete_elem, getInt64Ty(), {CreateMapPointer(map_fd), key},
+                          "deleted");
+}
+
 llvm::Value* bpf_builder::CreateGetCurrentTask() {
   return CreateHelperCall(BPF_FUNC_get_current_task, getInt64Ty(), {}, "task_address");
 }

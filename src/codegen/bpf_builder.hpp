@@ -33,6 +33,10 @@ class bpf_builder : public llvm::IRBuilder<> {
   llvm::Value* CreateGetCurrentUidGid();
   // u64 bpf_ktime_get_ns(void)
   llvm::Value* CreateKtimeGetNs();
+  // long bpf_get_current_comm(void *buf, u32 size_of_buf)
+  llvm::Value* CreateGetCurrentComm(llvm::Value* buffer, std::uint32_t size);
+  // long bpf_map_delete_elem(struct bpf_map *map, const void *key)
+  llvm::Value* CreateMapDelete(int map_fd, llvm::Value* key);
   // u64 bpf_get_current_task(void)
   llvm::Value* CreateGetCurrentTask();
   // long bpf_probe_read_kernel(void *dst, u32 size, const void *unsafe_ptr)

@@ -1,6 +1,7 @@
 #pragma once
 // Code generation: plans in, BPF instructions out (through one LLVM module).
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -44,8 +45,26 @@ struct exec_layout {
   std::uint32_t env_end = 0;
 };
 
+/// The filters as the programs apply them.
+struct filter_code {
+  int process_map_fd = -1;  ///< hash of traced process ids; -1: every process
+  std::vector<std::uint32_t> user_ids;
+  std::vector<std::array<char, 16>> commands;  ///< NUL-padded
+  result_filter result = result_filter::any;
+  // Record offsets in sched:sched_process_fork and sched:sched_process_exit.
+  std::uint32_t fork_child_pid = 20;
+  std::uint32_t exit_pid = 24;
+  std::uint32_t exit_group_dead = 32;
+};
+
+/// Index in the counters map of the session-wide counters, after the plans' ones.
+enum class global_counter : std::uint32_t {
+  untracked_children = 0,  ///< children a filtered process created that the map could not hold
+};
+
 struct codegen_options {
   exec_layout exec;
+  filter_code filter;
   transport output = transport::ring;
   std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)
   std::uint64_t wakeup_bytes = 0;  ///< ring: wake the reader once this much data waits

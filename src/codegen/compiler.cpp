@@ -75,6 +75,9 @@ expected<generated_code> generate_programs(std::span<const plan> plans, const pr
   bpf_builder builder(context, module);
   std::vector<generated_function> functions;
   generate_session_programs(builder, plans, maps, options, functions);
+  if (options.filter.process_map_fd >= 0)
+    generate_process_tracking(builder, static_cast<std::uint32_t>(plans.size()) * loss_reason_count,
+                              maps, options, functions);
 
   std::string verifier_output;
   llvm::raw_string_ostream verifier_stream(verifier_output);

@@ -7,6 +7,7 @@
 // field is the write cursor.
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include <fmt/format.h>
@@ -58,6 +59,11 @@ class program_generator {
   llvm::Function* enter(const target& t) {
     use(t);
     begin(fmt::format("enter_{}", plan_->syscall.name));
+    // exit and exit_group have no result: a result filter never passes them.
+    if (plan_->emit_at_enter && options_.filter.result != result_filter::any) {
+      b_.CreateBr(done_);
+      return finish();
+    }
     auto* entry = get_entry(true);
     branch_if_null(entry, loss_reason::no_storage);
 
@@ -117,6 +123,14 @@ class program_generator {
       b_.CreateStoreAt(b_.getInt8(0), entry, record::offset::flags);
       auto* ret = b_.CreateLoadAt(b_.getInt64Ty(), ctx_, plan_->syscall.return_offset, "ret");
       ret_ = ret;
+      if (options_.filter.result != result_filter::any) {
+        // The entry is released (no longer in flight) and nothing is sent.
+        auto* keep = block("result_matches");
+        const bool want_failed = options_.filter.result == result_filter::failed;
+        auto* failed = b_.CreateICmpSLT(ret, b_.getInt64(0));
+        b_.CreateCondBr(want_failed ? failed : b_.CreateNot(failed), keep, done_);
+        b_.SetInsertPoint(keep);
+      }
       b_.CreateStoreAt(ret, entry, record::offset::exit_code);
       auto* cursor = b_.CreateZExt(b_.CreateLoadAt(b_.getInt32Ty(), entry, record::offset::size),
                                    b_.getInt64Ty());
@@ -156,7 +170,7 @@ class program_generator {
 
   // Creates the function, its stack slots and the self-filter; leaves the builder in the
   // block where the program's work starts.
-  void begin(const std::string& name) {
+  void begin(const std::string& name, bool with_filters = true) {
     auto* type = llvm::FunctionType::get(b_.getInt32Ty(), {b_.getPtrTy()}, false);
     function_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, b_.module());
     function_->setSection("tracepoint/" + name);
@@ -173,6 +187,7 @@ class program_generator {
     done_ = block("done");
 
     pid_tgid_ = b_.CreateGetCurrentPidTgid();
+    if (!with_filters) return;
     if (options_.self_tgid != 0) {
       // The tracer's own calls (its reads of the ring buffer) are never recorded.
       auto* work = block("work");
@@ -180,7 +195,93 @@ class program_generator {
       b_.CreateCondBr(self, done_, work);
       b_.SetInsertPoint(work);
     }
+    apply_filters();
   }
+
+  // Continues only for calls the filters let through. Exit programs check them too, so a
+  // call filtered out at enter is not counted as an exit without its enter.
+  void apply_filters() {
+    const auto& f = options_.filter;
+    auto pass_if = [&](llvm::Value* condition, const char* name) {
+      auto* pass = block(name);
+      b_.CreateCondBr(condition, pass, done_);
+      b_.SetInsertPoint(pass);
+    };
+    if (f.process_map_fd >= 0) {
+      b_.CreateStore(b_.CreateTrunc(b_.CreateLShr(pid_tgid_, 32), b_.getInt32Ty()), key_);
+      pass_if(b_.CreateIsNotNull(b_.CreateMapLookup(f.process_map_fd, key_)), "process_traced");
+    }
+    if (!f.user_ids.empty()) {
+      auto* uid = b_.CreateTrunc(b_.CreateGetCurrentUidGid(), b_.getInt32Ty(), "uid");
+      llvm::Value* any = b_.getFalse();
+      for (auto id : f.user_ids) any = b_.CreateOr(any, b_.CreateICmpEQ(uid, b_.getInt32(id)));
+      pass_if(any, "user_matches");
+    }
+    if (!f.commands.empty()) {
+      auto* comm = entry_alloca(llvm::ArrayType::get(b_.getInt64Ty(), 2), "comm");
+      b_.CreateStore(llvm::ConstantAggregateZero::get(llvm::ArrayType::get(b_.getInt64Ty(), 2)), comm);
+      b_.CreateGetCurrentComm(comm, 16);
+      auto* low = b_.CreateLoadAt(b_.getInt64Ty(), comm, std::uint64_t{0});
+      auto* high = b_.CreateLoadAt(b_.getInt64Ty(), comm, 8);
+      llvm::Value* any = b_.getFalse();
+      for (const auto& name : f.commands) {
+        std::uint64_t words[2];
+        std::memcpy(words, name.data(), 16);
+        any = b_.CreateOr(any, b_.CreateAnd(b_.CreateICmpEQ(low, b_.getInt64(words[0])),
+                                            b_.CreateICmpEQ(high, b_.getInt64(words[1]))));
+      }
+      pass_if(any, "command_matches");
+    }
+  }
+
+ public:
+  // track_fork: a traced process's child joins the map (threads add their id too; it is
+  // never looked up, and leaves again at the thread's exit).
+  llvm::Function* track_fork(std::uint32_t counters_base) {
+    begin("track_fork", false);
+    const auto& f = options_.filter;
+    b_.CreateStore(b_.CreateTrunc(b_.CreateLShr(pid_tgid_, 32), b_.getInt32Ty()), key_);
+    auto* add = block("parent_traced");
+    b_.CreateCondBr(b_.CreateIsNull(b_.CreateMapLookup(f.process_map_fd, key_)), done_, add);
+    b_.SetInsertPoint(add);
+    auto* child = entry_alloca(b_.getInt32Ty(), "child");
+    b_.CreateStore(b_.CreateLoadAt(b_.getInt32Ty(), ctx_, f.fork_child_pid, "child_pid"), child);
+    auto* one = entry_alloca(b_.getInt8Ty(), "one");
+    b_.CreateStore(b_.getInt8(1), one);
+    auto* result = b_.CreateMapUpdate(f.process_map_fd, child, one, BPF_ANY);
+    auto* full = block("map_full");
+    b_.CreateCondBr(b_.CreateICmpNE(result, b_.getInt64(0)), full, done_);
+    b_.SetInsertPoint(full);
+    count_at(counters_base + static_cast<std::uint32_t>(global_counter::untracked_children));
+    b_.CreateBr(done_);
+    return finish();
+  }
+
+  // track_exit: a thread's own key goes; the process's goes when its last thread does.
+  llvm::Function* track_exit() {
+    begin("track_exit", false);
+    const auto& f = options_.filter;
+    auto* tgid = b_.CreateTrunc(b_.CreateLShr(pid_tgid_, 32), b_.getInt32Ty(), "tgid");
+    auto* pid = b_.CreateLoadAt(b_.getInt32Ty(), ctx_, f.exit_pid, "pid");
+    auto* thread = block("thread_exit");
+    auto* group = block("check_group");
+    b_.CreateCondBr(b_.CreateICmpNE(pid, tgid), thread, group);
+    b_.SetInsertPoint(thread);
+    b_.CreateStore(pid, key_);
+    b_.CreateMapDelete(f.process_map_fd, key_);
+    b_.CreateBr(group);
+    b_.SetInsertPoint(group);
+    auto* dead = b_.CreateLoadAt(b_.getInt8Ty(), ctx_, f.exit_group_dead, "group_dead");
+    auto* remove = block("process_exit");
+    b_.CreateCondBr(b_.CreateICmpNE(dead, b_.getInt8(0)), remove, done_);
+    b_.SetInsertPoint(remove);
+    b_.CreateStore(tgid, key_);
+    b_.CreateMapDelete(f.process_map_fd, key_);
+    b_.CreateBr(done_);
+    return finish();
+  }
+
+ private:
 
   llvm::Function* finish() {
     b_.SetInsertPoint(done_);
@@ -234,7 +335,11 @@ class program_generator {
 
   // counters[index * reasons + reason] += 1 (per-CPU array).
   void count(loss_reason reason) {
-    b_.CreateStore(b_.getInt32(index_ * loss_reason_count + static_cast<std::uint32_t>(reason)), key_);
+    count_at(index_ * loss_reason_count + static_cast<std::uint32_t>(reason));
+  }
+
+  void count_at(std::uint32_t slot) {
+    b_.CreateStore(b_.getInt32(slot), key_);
     auto* counter = b_.CreateMapLookup(maps_.counters_fd, key_);
     auto* add = block("count");
     auto* after = block("counted");
@@ -712,6 +817,15 @@ std::uint32_t entry_size(const plan& p, std::uint32_t max_captures) {
   std::sort(reserves.rbegin(), reserves.rend());
   for (std::size_t i = 0; i < reserves.size() && i < max_captures; ++i) size += reserves[i];
   return size;
+}
+
+void generate_process_tracking(bpf_builder& builder, std::uint32_t counters_base,
+                               const program_maps& maps, const codegen_options& options,
+                               std::vector<generated_function>& out) {
+  program_generator fork_generator(builder, maps, options);
+  out.push_back({fork_generator.track_fork(counters_base), "sched/sched_process_fork"});
+  program_generator exit_generator(builder, maps, options);
+  out.push_back({exit_generator.track_exit(), "sched/sched_process_exit"});
 }
 
 void generate_session_programs(bpf_builder& builder, std::span<const plan> plans,

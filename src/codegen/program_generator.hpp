@@ -12,8 +12,14 @@ namespace ebpfpub::detail {
 
 struct generated_function {
   llvm::Function* function;
-  std::string tracepoint;
+  std::string tracepoint;  ///< "sys_enter_openat", or "sched/sched_process_fork"
 };
+
+/// Adds the two programs that keep the process filter's map current: children of traced
+/// processes join it at fork (sched:sched_process_fork), processes leave it at exit.
+void generate_process_tracking(bpf_builder& builder, std::uint32_t counters_base,
+                               const program_maps& maps, const codegen_options& options,
+                               std::vector<generated_function>& out);
 
 /// Adds every plan's enter program and one exit program per exit tracepoint to the
 /// builder's module.

@@ -28,6 +28,8 @@ expected<map> create_lru_hash_map(std::string_view name, std::uint32_t value_siz
                                   std::uint32_t entries);
 /// Per-CPU array with one zeroed value of `value_size` bytes.
 expected<map> create_seed_map(std::string_view name, std::uint32_t value_size);
+/// A hash set of process ids (u32 -> u8), allocated as entries are added.
+expected<map> create_process_map(std::string_view name, std::uint32_t entries);
 /// Per-CPU array of `entries` u64 counters.
 expected<map> create_counters_map(std::string_view name, std::uint32_t entries);
 /// BPF ring buffer of `bytes` (a power of two, at least a page).
