@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   // stderr when stdout carries JSON.
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(nullptr, &std::fclose);
   if (!s.output.empty()) {
-    file.reset(std::fopen(s.output.c_str(), "w"));
+    file.reset(std::fopen(s.output.c_str(), "we"));  // "e": the traced command must not inherit it
     if (!file) return fail(ebpfpub::error::from_errno(errno, fmt::format("opening --output {}", s.output)));
   }
   std::FILE* out = file ? file.get() : stdout;

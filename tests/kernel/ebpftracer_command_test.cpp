@@ -1,0 +1,167 @@
+// ebpftracer -- CMD: every call of the command and its children, nothing else, in JSON.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <sys/syscall.h>
+
+#include <fmt/format.h>
+
+#include "support/child.hpp"
+#include "support/process.hpp"
+
+using ebpfpub::test::program_run;
+using ebpfpub::test::random_name;
+using nlohmann::json;
+
+namespace {
+
+const std::string tracer_path = EBPFTRACER_PATH;
+const std::string known_calls = KNOWN_CALLS_PATH;
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(json::parse(line));  // throws if invalid
+  return lines;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("ebpftracer -- CMD traces the command and its child, exactly, and exits with its status") {
+  ebpfpub::test::scratch_dir dir;
+  const auto name = random_name();
+  const auto output = (dir.path / "trace.json").string();
+  program_run tracer({tracer_path, "-t", "mkdir,openat,unlinkat,rmdir,exit_group", "--format", "json",
+                      "-o", output, "--", known_calls, dir.path.string(), name});
+  CHECK(tracer.finish() == 4);
+  const auto lines = json_lines(slurp(output));
+  REQUIRE(lines.size() == 10);  // 9 calls, then the summary
+
+  const auto base = dir.path.string() + "/" + name;
+  const auto parent = lines[0]["process_id"].get<std::uint32_t>();
+  const std::vector<json> expected{
+      {{"syscall", "mkdir"}, {"exit_code", 0}, {"args", {{"pathname", base}, {"mode", 0700}}}},
+      {{"syscall", "openat"}, {"exit_code", 3},
+       {"args", {{"dfd", -100}, {"filename", base + "/file"}, {"flags", O_CREAT | O_WRONLY}, {"mode", 0600}}}},
+      {{"syscall", "openat"}, {"exit_code", 3},
+       {"args", {{"dfd", -100}, {"filename", base + "/child"}, {"flags", O_CREAT | O_WRONLY}, {"mode", 0600}}}},
+      {{"syscall", "exit_group"}, {"exit_code", 0}, {"args", {{"error_code", 0}}}},
+      {{"syscall", "unlinkat"}, {"exit_code", 0}, {"args", {{"dfd", -100}, {"pathname", base + "/file"}, {"flag", 0}}}},
+      {{"syscall", "unlinkat"}, {"exit_code", 0}, {"args", {{"dfd", -100}, {"pathname", base + "/child"}, {"flag", 0}}}},
+      {{"syscall", "rmdir"}, {"exit_code", 0}, {"args", {{"pathname", base}}}},
+      {{"syscall", "openat"}, {"exit_code", -ENOENT},
+       {"args", {{"dfd", -100}, {"filename", base + "/file"}, {"flags", O_RDONLY}, {"mode", 0}}}},
+      {{"syscall", "exit_group"}, {"exit_code", 0}, {"args", {{"error_code", 4}}}},
+  };
+  std::uint32_t child = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("event " << i << ": " << lines[i].dump());
+    const auto& e = lines[i];
+    CHECK(e["syscall"] == expected[i]["syscall"]);
+    CHECK(e["exit_code"] == expected[i]["exit_code"]);
+    CHECK(e["args"] == expected[i]["args"]);
+    CHECK(e["probe_error"] == false);
+    CHECK(e["user_id"] == 0);
+    CHECK(e["group_id"] == 0);
+    CHECK(e["thread_id"] == e["process_id"]);
+    // Events 2 and 3 are the child's; every other one the command's.
+    if (i == 2 || i == 3) {
+      if (child == 0) child = e["process_id"].get<std::uint32_t>();
+      CHECK(e["process_id"] == child);
+    } else {
+      CHECK(e["process_id"] == parent);
+    }
+    if (i > 0) CHECK(e["timestamp"].get<std::uint64_t>() > lines[i - 1]["timestamp"].get<std::uint64_t>());
+    for (const char* key : {"timestamp", "process_id", "thread_id", "user_id", "group_id", "syscall",
+                            "exit_code", "probe_error", "args"})
+      CHECK(e.contains(key));
+    CHECK(e.size() == 9);
+  }
+  CHECK(child != parent);
+  const auto& summary = lines.back()["summary"];
+  CHECK(summary["events"] == 9);
+  CHECK(summary["lost"] == 0);
+  CHECK(summary["probe_errors"] == 0);
+  CHECK(summary["by_syscall"]["openat"] == json{{"events", 3}, {"lost", 0}});
+  CHECK(summary["by_syscall"]["exit_group"] == json{{"events", 2}, {"lost", 0}});
+}
+
+TEST_CASE("ebpftracer --failed keeps only failed calls, --count stops after N") {
+  ebpfpub::test::scratch_dir dir;
+  program_run failed({tracer_path, "-t", "openat,mkdir", "--format", "json", "--failed", "--",
+                      known_calls, dir.path.string(), random_name()});
+  CHECK(failed.finish() == 4);
+  auto lines = json_lines(failed.out());
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["syscall"] == "openat");
+  CHECK(lines[0]["exit_code"] == -ENOENT);
+
+  program_run counted({tracer_path, "-t", "openat,mkdir", "--format", "json", "--count", "2", "--",
+                       known_calls, dir.path.string(), random_name()});
+  counted.finish();
+  lines = json_lines(counted.out());
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0]["syscall"] == "mkdir");
+  CHECK(lines[1]["syscall"] == "openat");
+  CHECK(lines[2].contains("summary"));
+}
+
+TEST_CASE("file names with terminal escapes, newlines and invalid UTF-8 come out escaped") {
+  ebpfpub::test::scratch_dir dir;
+  const auto hostile = (dir.path / ("a\x1b[2J\nb\xff" + random_name(6))).string();
+  const auto script = fmt::format("mkdir \"$(printf '{}')\"", std::string());  // unused
+  (void)script;
+  for (const std::string format : {"text", "json"}) {
+    program_run tracer({tracer_path, "-t", "mkdir", "--format", format, "--", "/bin/mkdir", hostile});
+    CHECK(tracer.finish() == 0);
+    ::rmdir(hostile.c_str());
+    if (format == "text") {
+      CHECK(tracer.out().find('\x1b') == std::string::npos);
+      CHECK(tracer.out().find('\xff') == std::string::npos);
+      const auto escaped = fmt::format("pathname: '{}'", dir.path.string() + "/a\\x1b[2J\\nb\\xff" +
+                                                             hostile.substr(hostile.size() - 6));
+      CHECK(tracer.out().find(escaped) != std::string::npos);
+    } else {
+      const auto lines = json_lines(tracer.out());
+      REQUIRE(lines.size() == 2);
+      CHECK(lines[0]["args"]["pathname"] ==
+            dir.path.string() + "/a\x1b[2J\nb\\xff" + hostile.substr(hostile.size() - 6));
+      CHECK(tracer.out().find('\x1b') == std::string::npos);  // JSON escapes it as \u001b
+    }
+  }
+}
+
+TEST_CASE("ebpftracer --duration stops on time and -o writes the events to a file") {
+  ebpfpub::test::scratch_dir dir;
+  const auto output = (dir.path / "out.txt").string();
+  const auto start = std::chrono::steady_clock::now();
+  program_run tracer({tracer_path, "-t", "getppid", "--duration", "1", "-o", output});
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  const auto path = (dir.path / random_name()).string();
+  CHECK(tracer.finish() == 0);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(elapsed >= std::chrono::seconds(1));
+  CHECK(elapsed < std::chrono::seconds(20));
+  CHECK(tracer.out().find("Terminating...") != std::string::npos);
+  std::ifstream file(output);
+  CHECK(file.good());
+}
+
+TEST_CASE("ebpftracer -- with a command that does not exist says so") {
+  program_run tracer({tracer_path, "-t", "openat", "--", "/nonexistent/" + random_name()});
+  CHECK(tracer.finish() == 127);
+  CHECK(tracer.err().find("cannot run /nonexistent/") != std::string::npos);
+  CHECK(tracer.err().find("No such file or directory") != std::string::npos);
+}
