@@ -1,0 +1,122 @@
+// The tracing side of the benchmarks, with ebpfpub: trace SYSCALLS system-wide, decode
+// every event into its typed form, count, and on SIGINT print what was delivered and lost.
+//
+//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N]
+//   bench_tracer --startup   time generate/load/attach for the default set and all syscalls
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <ebpfpub/ebpfpub.hpp>
+
+namespace {
+std::atomic<bool> stop{false};
+
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const auto comma = list.find(',', start);
+    out.push_back(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+double ms(std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+long rss_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = 0;
+  while (f && std::fgets(line, sizeof(line), f))
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  if (f) std::fclose(f);
+  return kib;
+}
+
+int startup() {
+  const std::vector<std::string> default_set{"execve", "execveat", "openat", "mkdir", "rmdir",
+                                             "unlinkat", "renameat2", "chdir", "connect", "bind",
+                                             "exit_group"};
+  for (int round = 0; round < 2; ++round) {
+    auto tracer = ebpfpub::tracer::create();
+    if (!tracer) {
+      fmt::print(stderr, "{}\n", tracer.error().what());
+      return 1;
+    }
+    auto names = round == 0 ? default_set : *tracer->available_syscalls();
+    for (const auto& n : names) (void)tracer->trace(n, [](const ebpfpub::dynamic_event&) {});
+    const auto t0 = std::chrono::steady_clock::now();
+    auto report = tracer->start();
+    const auto total = std::chrono::steady_clock::now() - t0;
+    if (!report) {
+      fmt::print(stderr, "{}\n", report.error().what());
+      return 1;
+    }
+    fmt::print("startup {} {} {:.1f} {:.1f} {:.1f} {:.1f} {:.1f}\n", round == 0 ? "default" : "all",
+               report->programs, ms(report->prepare), ms(report->generate), ms(report->load),
+               ms(report->attach), ms(total));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--startup") return startup();
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] | --startup\n");
+    return 2;
+  }
+  ebpfpub::tracer_options options;
+  bool json = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--json") json = true;
+    else if (a == "--transport" && i + 1 < argc)
+      options.resources.output = std::string(argv[++i]) == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
+    else if (a == "-p" && i + 1 < argc) options.resources.output_pages_log2 = static_cast<std::uint32_t>(std::atoi(argv[++i]));
+  }
+  auto tracer = ebpfpub::tracer::create(options);
+  if (!tracer) {
+    fmt::print(stderr, "bench_tracer: {}\n", tracer.error().what());
+    return 1;
+  }
+  std::uint64_t bytes = 0;
+  for (const auto& name : split(argv[1])) {
+    auto ok = tracer->trace(name, [&](const ebpfpub::dynamic_event& e) {
+      // Touch the decoded event so the work is not optimised away.
+      bytes += e.args.size() + static_cast<std::uint64_t>(e.header.exit_code & 1);
+    });
+    if (!ok) {
+      fmt::print(stderr, "bench_tracer: {}\n", ok.error().what());
+      return 1;
+    }
+  }
+  auto started = tracer->start();
+  if (!started) {
+    fmt::print(stderr, "bench_tracer: {}\n", started.error().what());
+    return 1;
+  }
+  std::signal(SIGINT, [](int) { stop = true; });
+  std::signal(SIGTERM, [](int) { stop = true; });
+  fmt::print("ready\n");
+  std::fflush(stdout);
+  if (auto ran = tracer->run_until(stop, std::chrono::milliseconds(100)); !ran) {
+    fmt::print(stderr, "bench_tracer: {}\n", ran.error().what());
+    return 1;
+  }
+  const auto stats = tracer->stats();
+  const auto memory = tracer->memory();
+  if (json) (void)bytes;
+  fmt::print("events {} lost {} memory {} rss_kib {}\n", stats.events(), stats.lost(), memory.total(), rss_kib());
+  return 0;
+}

@@ -1,0 +1,77 @@
+// How fast the reader turns records into events: checked parsing plus typed decoding,
+// the dynamic view, and JSON text, on openat records with a 40-byte path.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <vector>
+
+#include <ebpfpub/ebpfpub.hpp>
+#include <ebpfpub/record.hpp>
+
+#include "json_format.hpp"
+
+namespace {
+
+namespace sys = ebpfpub::syscalls;
+
+std::vector<ebpfpub::plan> plans() { return {ebpfpub::serializer<sys::openat>::make_plan({})}; }
+
+std::vector<std::uint8_t> openat_record() {
+  const std::string path = "/usr/lib/x86_64-linux-gnu/libexample.so.1";
+  std::vector<std::uint8_t> r(ebpfpub::record::header_size + 32 + 8 + ebpfpub::record::align8(path.size()));
+  auto put = [&](std::size_t at, auto v) { std::memcpy(r.data() + at, &v, sizeof(v)); };
+  put(0, static_cast<std::uint32_t>(r.size()));
+  put(4, std::uint16_t{0});
+  put(7, std::uint8_t{4});
+  put(8, std::uint64_t{123456789});
+  put(16, std::uint32_t{100});
+  put(20, std::uint32_t{101});
+  put(32, std::int64_t{3});
+  put(40, std::uint64_t{0xffffff9c});
+  put(48, std::uint64_t{0x7ffd0000});
+  put(56, std::uint64_t{0x80000});
+  put(72, std::uint8_t{0});
+  put(76, static_cast<std::uint32_t>(path.size()));
+  std::memcpy(r.data() + 80, path.data(), path.size());
+  return r;
+}
+
+void typed(benchmark::State& state) {
+  const auto p = plans();
+  const auto record = openat_record();
+  for (auto _ : state) {
+    auto r = ebpfpub::record_view::parse(record, p);
+    auto args = ebpfpub::serializer<sys::openat>::decode(*r);
+    benchmark::DoNotOptimize(args);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(typed);
+
+void dynamic(benchmark::State& state) {
+  const auto p = plans();
+  const auto record = openat_record();
+  for (auto _ : state) {
+    auto r = ebpfpub::record_view::parse(record, p);
+    auto e = ebpfpub::decode_dynamic(*r);
+    benchmark::DoNotOptimize(e);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(dynamic);
+
+void json(benchmark::State& state) {
+  const auto p = plans();
+  const auto record = openat_record();
+  for (auto _ : state) {
+    auto r = ebpfpub::record_view::parse(record, p);
+    auto text = ebpftracer::format_json(ebpfpub::decode_dynamic(*r));
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(json);
+
+}  // namespace
+
+BENCHMARK_MAIN();

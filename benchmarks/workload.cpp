@@ -1,0 +1,59 @@
+// The traced side of the benchmarks: one syscall in a tight loop, on one or more threads.
+//
+//   workload SYSCALL ITERATIONS THREADS   ->  "ns_per_call <median over threads>"
+//
+// SYSCALL: openat (of a missing path: the path string is captured, nothing is opened),
+// getppid (no capture), write (64 bytes to /dev/null: a buffer capture).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace {
+
+double run(const std::string& syscall, long iterations) {
+  const char* missing = "/nonexistent/ebpfpub-benchmark/path";
+  const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  char buffer[64] = "ebpfpub benchmark payload";
+  const auto start = std::chrono::steady_clock::now();
+  if (syscall == "openat") {
+    for (long i = 0; i < iterations; ++i) ::syscall(SYS_openat, AT_FDCWD, missing, O_RDONLY, 0);
+  } else if (syscall == "getppid") {
+    for (long i = 0; i < iterations; ++i) ::syscall(SYS_getppid);
+  } else if (syscall == "write") {
+    for (long i = 0; i < iterations; ++i) ::syscall(SYS_write, null_fd, buffer, sizeof(buffer));
+  } else {
+    std::fprintf(stderr, "workload: unknown syscall %s\n", syscall.c_str());
+    std::exit(2);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ::close(null_fd);
+  return std::chrono::duration<double, std::nano>(elapsed).count() / static_cast<double>(iterations);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: workload openat|getppid|write ITERATIONS THREADS\n");
+    return 2;
+  }
+  const std::string syscall = argv[1];
+  const long iterations = std::atol(argv[2]);
+  const int threads = std::atoi(argv[3]);
+  std::vector<double> results(static_cast<std::size_t>(threads));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] { results[static_cast<std::size_t>(t)] = run(syscall, iterations); });
+  for (auto& w : workers) w.join();
+  std::sort(results.begin(), results.end());
+  std::printf("ns_per_call %.1f\n", results[results.size() / 2]);
+  return 0;
+}
