@@ -48,7 +48,9 @@ struct {
   __uint(max_entries, RING_BYTES);
 } events SEC(".maps");
 
-static __always_inline struct entry* begin(struct enter_ctx* ctx) {
+// The kernel refuses to attach a program that reads past its tracepoint's record: copy
+// only the arguments the syscall has.
+static __always_inline struct entry* begin(struct enter_ctx* ctx, int argc) {
   struct entry* e = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
                                          BPF_LOCAL_STORAGE_GET_F_CREATE);
   if (!e) return 0;
@@ -59,9 +61,11 @@ static __always_inline struct entry* begin(struct enter_ctx* ctx) {
   e->thread_id = (__u32)id;
   e->user_id = (__u32)ids;
   e->group_id = ids >> 32;
-  e->args[0] = ctx->args[0];
-  e->args[1] = ctx->args[1];
-  e->args[2] = ctx->args[2];
+  if (argc > 0) {
+    e->args[0] = ctx->args[0];
+    e->args[1] = ctx->args[1];
+    e->args[2] = ctx->args[2];
+  }
   e->length = 0;
   return e;
 }
@@ -79,7 +83,7 @@ static __always_inline int finish(struct exit_ctx* ctx) {
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int enter_openat(struct enter_ctx* ctx) {
-  struct entry* e = begin(ctx);
+  struct entry* e = begin(ctx, 3);
   if (!e) return 0;
   long n = bpf_probe_read_user_str(e->data, DATA_BYTES, (const void*)ctx->args[1]);
   e->length = n > 0 ? n : 0;
@@ -91,7 +95,7 @@ int exit_openat(struct exit_ctx* ctx) { return finish(ctx); }
 
 SEC("tracepoint/syscalls/sys_enter_getppid")
 int enter_getppid(struct enter_ctx* ctx) {
-  begin(ctx);
+  begin(ctx, 0);
   return 0;
 }
 
@@ -100,7 +104,7 @@ int exit_getppid(struct exit_ctx* ctx) { return finish(ctx); }
 
 SEC("tracepoint/syscalls/sys_enter_write")
 int enter_write(struct enter_ctx* ctx) {
-  struct entry* e = begin(ctx);
+  struct entry* e = begin(ctx, 3);
   if (!e) return 0;
   __u64 count = ctx->args[2];
   if (count > 256) count = 256;
