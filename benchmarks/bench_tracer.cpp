@@ -41,10 +41,12 @@ long rss_kib() {
   return kib;
 }
 
+// The set scripts/run traces.
+const std::vector<std::string> default_set{"execve", "execveat", "openat", "mkdir", "rmdir",
+                                           "unlinkat", "renameat2", "chdir", "connect", "bind",
+                                           "exit_group"};
+
 int startup() {
-  const std::vector<std::string> default_set{"execve", "execveat", "openat", "mkdir", "rmdir",
-                                             "unlinkat", "renameat2", "chdir", "connect", "bind",
-                                             "exit_group"};
   for (int round = 0; round < 2; ++round) {
     auto tracer = ebpfpub::tracer::create();
     if (!tracer) {
@@ -91,7 +93,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::uint64_t bytes = 0;
-  for (const auto& name : split(argv[1])) {
+  auto names = split(argv[1]);
+  if (names.size() == 1 && names.front() == "all") names = *tracer->available_syscalls();
+  if (names.size() == 1 && names.front() == "default") names = default_set;
+  for (const auto& name : names) {
     auto ok = tracer->trace(name, [&](const ebpfpub::dynamic_event& e) {
       // Touch the decoded event so the work is not optimised away.
       bytes += e.args.size() + static_cast<std::uint64_t>(e.header.exit_code & 1);

@@ -1,6 +1,6 @@
 // The traced side of the benchmarks: one syscall in a tight loop, on one or more threads.
 //
-//   workload SYSCALL ITERATIONS THREADS   ->  "ns_per_call <median over threads>"
+//   workload SYSCALL ITERATIONS THREADS [PATH_LENGTH]  ->  "ns_per_call <median over threads>"
 //
 // SYSCALL: openat (of a missing path: the path string is captured, nothing is opened),
 // getppid (no capture), write (64 bytes to /dev/null: a buffer capture).
@@ -18,8 +18,10 @@
 
 namespace {
 
-double run(const std::string& syscall, long iterations) {
-  const char* missing = "/nonexistent/ebpfpub-benchmark/path";
+double run(const std::string& syscall, long iterations, std::size_t path_length) {
+  std::string path = "/nonexistent/ebpfpub-benchmark/path";
+  if (path_length > 0) path = "/nonexistent/" + std::string(path_length > 13 ? path_length - 13 : 1, 'p');
+  const char* missing = path.c_str();
   const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   char buffer[64] = "ebpfpub benchmark payload";
   const auto start = std::chrono::steady_clock::now();
@@ -41,17 +43,18 @@ double run(const std::string& syscall, long iterations) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: workload openat|getppid|write ITERATIONS THREADS\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: workload openat|getppid|write ITERATIONS THREADS [PATH_LENGTH]\n");
     return 2;
   }
   const std::string syscall = argv[1];
   const long iterations = std::atol(argv[2]);
   const int threads = std::atoi(argv[3]);
+  const std::size_t path_length = argc == 5 ? static_cast<std::size_t>(std::atol(argv[4])) : 0;
   std::vector<double> results(static_cast<std::size_t>(threads));
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t)
-    workers.emplace_back([&, t] { results[static_cast<std::size_t>(t)] = run(syscall, iterations); });
+    workers.emplace_back([&, t] { results[static_cast<std::size_t>(t)] = run(syscall, iterations, path_length); });
   for (auto& w : workers) w.join();
   std::sort(results.begin(), results.end());
   std::printf("ns_per_call %.1f\n", results[results.size() / 2]);
