@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include <linux/perf_event.h>
@@ -19,12 +20,35 @@
 namespace ebpfpub::detail {
 namespace {
 
+// The capabilities BPF tracing needs that this process lacks, from /proc/self/status.
+std::string missing_capabilities() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  std::uint64_t effective = 0;
+  while (std::getline(status, line))
+    if (line.starts_with("CapEff:")) effective = std::stoull(line.substr(7), nullptr, 16);
+  constexpr int cap_sys_admin = 21, cap_perfmon = 38, cap_bpf = 39;
+  auto has = [&](int cap) { return (effective >> cap) & 1; };
+  if (has(cap_sys_admin) || (has(cap_bpf) && has(cap_perfmon))) return {};
+  std::vector<std::string> missing;
+  if (!has(cap_bpf)) missing.emplace_back("CAP_BPF");
+  if (!has(cap_perfmon)) missing.emplace_back("CAP_PERFMON");
+  return fmt::format("{}", fmt::join(missing, " and "));
+}
+
 error bpf_error(int err, std::string_view what) {
   err = err < 0 ? -err : err;
-  if (err == EPERM || err == EACCES)
+  if (err == EPERM || err == EACCES) {
+    const auto missing = missing_capabilities();
+    if (missing.empty())
+      return error(errc::permission_denied,
+                   fmt::format("{}: {}; the process has the capabilities, so a security module or "
+                               "kernel.unprivileged_bpf_disabled may forbid it", what, std::strerror(err)));
     return error(errc::permission_denied,
-                 fmt::format("{}: {}; run as root, or grant CAP_BPF and CAP_PERFMON "
-                             "(kernel >= 5.8)", what, std::strerror(err)));
+                 fmt::format("{}: {}; this process lacks {}: run as root, or grant them "
+                             "(setcap cap_bpf,cap_perfmon+ep PROGRAM; Linux >= 5.8)", what,
+                             std::strerror(err), missing));
+  }
   return error::from_errno(err, what);
 }
 

@@ -89,7 +89,7 @@ TEST_CASE("ebpftracer without privileges says what is missing") {
   program_run tracer({tracer_path, "-t", "openat"}, nobody);
   CHECK(tracer.finish() == 1);
   CHECK(tracer.err().starts_with("ebpftracer: permission denied: using bpf(): Operation not permitted; "
-                                 "run as root, or grant CAP_BPF and CAP_PERFMON"));
+                                 "this process lacks CAP_BPF and CAP_PERFMON: run as root, or grant them"));
 }
 
 TEST_CASE("tracer::create without privileges is a permission error, not a crash") {
