@@ -468,3 +468,57 @@ TEST_CASE("the by-name path picks the specialized serializer") {
   CHECK(tracer->plans()[0].serializer_name == "socket_address");
   CHECK(tracer->plans()[1].serializer_name == "generic");
 }
+
+TEST_CASE("socket, accept and vfork record their values; a 2^63 length is clamped, not trusted") {
+  child_session session;
+  auto& sockets = session.trace<sys::socket>();
+  auto& accepts = session.trace<sys::accept>();
+  auto& vforks = session.trace<sys::vfork>();
+  auto& writes = session.trace<sys::write>();
+  const auto port = random_port();
+  const auto payload = random_bytes(1000);
+  pid_t vforked = 0;
+  int report[2];
+  REQUIRE(::pipe(report) == 0);
+  child_process child([&] {
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(port);
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&in), sizeof(in)) != 0) return 10;
+    ::listen(listener, 1);
+    const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(client, reinterpret_cast<sockaddr*>(&in), sizeof(in)) != 0) return 11;
+    sockaddr_in peer{};
+    socklen_t length = sizeof(peer);
+    if (::syscall(SYS_accept, listener, &peer, &length) < 0) return 12;
+    // glibc's vfork: a child sharing the stack must not return through syscall().
+    const pid_t pid = ::vfork();
+    if (pid == 0) ::_exit(0);
+    if (::write(report[1], &pid, sizeof(pid)) != sizeof(pid)) return 13;
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    // The kernel caps the count (MAX_RW_COUNT) without reading: 256 bytes are captured.
+    ::syscall(SYS_write, null_fd, payload.data(), std::uint64_t{1} << 63);
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(::read(report[0], &vforked, sizeof(vforked)) == sizeof(vforked));
+  REQUIRE(sockets.size() == 2);
+  CHECK(sockets[0].args.family == AF_INET);
+  CHECK(sockets[0].args.type == (SOCK_STREAM | SOCK_CLOEXEC));
+  CHECK(sockets[0].args.protocol == IPPROTO_TCP);
+  CHECK(sockets[0].header.exit_code >= 3);
+  REQUIRE(accepts.size() == 1);
+  const auto peer = decoded(accepts[0].args.upeer_sockaddr);
+  CHECK(peer.address == "127.0.0.1");
+  CHECK(peer.port != port);
+  REQUIRE(vforks.size() == 1);
+  CHECK(vforks[0].header.exit_code == vforked);
+  REQUIRE(writes.size() == 2);  // the report and the huge one
+  const auto& huge = writes[1];
+  CHECK(huge.args.count == std::uint64_t{1} << 63);
+  CHECK(huge.header.exit_code > 256);
+  CHECK(huge.args.buf.status == capture_status::truncated);
+  CHECK(huge.args.buf.data == std::vector<std::uint8_t>(payload.begin(), payload.begin() + 256));
+}

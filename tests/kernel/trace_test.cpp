@@ -20,6 +20,7 @@
 
 #include "support/child.hpp"
 #include "support/kernel.hpp"
+#include "support/session.hpp"
 
 namespace sys = ebpfpub::syscalls;
 using ebpfpub::capture_status;
@@ -210,18 +211,9 @@ TEST_CASE("bad, NULL and over-long string pointers set probe_error on that argum
   });
   ebpfpub::tracer_options options;
   options.resources.output = transport;
-  auto tracer = ebpfpub::tracer::create(options);
-  REQUIRE(tracer);
-  std::vector<ebpfpub::event<sys::openat>> events;
-  REQUIRE(tracer->trace<sys::openat>([&](const auto& e) {
-    if (e.header.process_id == static_cast<std::uint32_t>(child.pid())) events.push_back(e);
-  }));
-  recorder r{child.pid(), {}};
-  REQUIRE(tracer->trace("exit_group", std::ref(r)));
-  REQUIRE(tracer->start());
-  child.go();
-  CHECK(child.wait() == 0);
-  drain(*tracer, r);
+  ebpfpub::test::child_session session(options);
+  auto& events = session.trace<sys::openat>();
+  CHECK(session.run(child) == 0);
 
   REQUIRE(events.size() == 4);
   std::sort(events.begin(), events.end(),
@@ -260,18 +252,9 @@ TEST_CASE("a path in a page the caller never touched is read again at exit") {
     ::syscall(SYS_mkdir, static_cast<const char*>(page), 0700);
     return 0;
   });
-  auto tracer = ebpfpub::tracer::create();
-  REQUIRE(tracer);
-  std::vector<ebpfpub::event<sys::mkdir>> events;
-  REQUIRE(tracer->trace<sys::mkdir>([&](const auto& e) {
-    if (e.header.process_id == static_cast<std::uint32_t>(child.pid())) events.push_back(e);
-  }));
-  recorder r{child.pid(), {}};
-  REQUIRE(tracer->trace("exit_group", std::ref(r)));
-  REQUIRE(tracer->start());
-  child.go();
-  CHECK(child.wait() == 0);
-  drain(*tracer, r);
+  ebpfpub::test::child_session session;
+  auto& events = session.trace<sys::mkdir>();
+  CHECK(session.run(child) == 0);
   REQUIRE(events.size() == 1);
   CHECK(events[0].header.exit_code == 0);
   CHECK(events[0].args.pathname.status == capture_status::ok);
