@@ -498,8 +498,10 @@ TEST_CASE("socket, accept and vfork record their values; a 2^63 length is clampe
     if (pid == 0) ::_exit(0);
     if (::write(report[1], &pid, sizeof(pid)) != sizeof(pid)) return 13;
     const int null_fd = ::open("/dev/null", O_WRONLY);
-    // The kernel caps the count (MAX_RW_COUNT) without reading: 256 bytes are captured.
+    // 2^63 bytes fail access_ok: nothing moved, nothing kept. 2^40 pass it, and /dev/null
+    // takes MAX_RW_COUNT of them without reading: the first 256 are kept, flagged.
     ::syscall(SYS_write, null_fd, payload.data(), std::uint64_t{1} << 63);
+    ::syscall(SYS_write, null_fd, payload.data(), std::uint64_t{1} << 40);
     return 0;
   });
   CHECK(session.run(child) == 0);
@@ -515,10 +517,14 @@ TEST_CASE("socket, accept and vfork record their values; a 2^63 length is clampe
   CHECK(peer.port != port);
   REQUIRE(vforks.size() == 1);
   CHECK(vforks[0].header.exit_code == vforked);
-  REQUIRE(writes.size() == 2);  // the report and the huge one
-  const auto& huge = writes[1];
-  CHECK(huge.args.count == std::uint64_t{1} << 63);
-  CHECK(huge.header.exit_code > 256);
+  REQUIRE(writes.size() == 3);  // the report and the two huge ones
+  const auto& impossible = writes[1];
+  CHECK(impossible.args.count == std::uint64_t{1} << 63);
+  CHECK(impossible.header.exit_code == -EFAULT);
+  CHECK(impossible.args.buf.data.empty());
+  const auto& huge = writes[2];
+  CHECK(huge.args.count == std::uint64_t{1} << 40);
+  CHECK(huge.header.exit_code == 0x7ffff000);  // MAX_RW_COUNT
   CHECK(huge.args.buf.status == capture_status::truncated);
   CHECK(huge.args.buf.data == std::vector<std::uint8_t>(payload.begin(), payload.begin() + 256));
 }
