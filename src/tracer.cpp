@@ -95,6 +95,7 @@ class session {
   std::vector<std::function<void(const record_view&)>> handlers_;
   std::vector<syscall_statistics> delivered_;  // user-space counts, per plan
   std::uint64_t lost_unattributed_ = 0;
+  std::uint64_t perf_reported_lost_ = 0;
 
   // Kernel objects, destroyed in reverse order: links first, then programs, then maps.
   std::vector<map> storage_maps_;
@@ -158,7 +159,9 @@ class session {
       };
       lost_record lost{};
       std::memcpy(&lost, header, std::min<std::size_t>(sizeof(lost), header->size));
-      self->lost_unattributed_ += lost.lost;
+      // The same drops the programs counted per syscall when bpf_perf_event_output
+      // failed: kept apart, never added to lost().
+      self->perf_reported_lost_ += lost.lost;
     }
     return LIBBPF_PERF_EVENT_CONT;
   }
@@ -451,6 +454,7 @@ class session {
     statistics s;
     s.by_syscall = delivered_;
     s.lost_unattributed = lost_unattributed_;
+    s.perf_reported_lost = perf_reported_lost_;
     if (!counters_.fd) return s;
     const auto cpus = possible_cpus();
     std::vector<std::uint64_t> values(cpus);

@@ -91,7 +91,7 @@ void print_summary(const ebpfpub::statistics& stats) {
     if (s.probe_errors) fmt::print(stderr, ", {} probe errors", s.probe_errors);
     fmt::print(stderr, "\n");
   }
-  if (stats.lost_unattributed) fmt::print(stderr, "  perf buffer: {} lost\n", stats.lost_unattributed);
+  if (stats.lost_unattributed) fmt::print(stderr, "  {} malformed records\n", stats.lost_unattributed);
   if (stats.untracked_children)
     fmt::print(stderr, "  {} child processes could not be followed (process map full)\n",
                stats.untracked_children);

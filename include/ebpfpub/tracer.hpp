@@ -58,8 +58,11 @@ struct syscall_statistics {
 
 struct statistics {
   std::vector<syscall_statistics> by_syscall;
-  /// Records the perf buffer reported lost without saying whose (perf transport only).
+  /// Malformed records whose syscall could not be told (never seen; counted if ever).
   std::uint64_t lost_unattributed = 0;
+  /// What the perf buffers themselves reported lost (perf transport): the same drops the
+  /// programs already counted per syscall as lost_output_full, so not added to lost().
+  std::uint64_t perf_reported_lost = 0;
   /// Children of filtered processes that the process map had no room for (their calls
   /// are not recorded).
   std::uint64_t untracked_children = 0;
