@@ -1,6 +1,7 @@
 // Kernel objects come and go with their owners; the verifier's word reaches the user.
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -10,7 +11,9 @@
 #include <ebpfpub/ebpfpub.hpp>
 
 #include "kernel/kernel.hpp"
+#include "codegen/codegen.hpp"
 #include "support/child.hpp"
+#include "support/process.hpp"
 
 namespace sys = ebpfpub::syscalls;
 
@@ -135,4 +138,68 @@ TEST_CASE("a syscall with private storage gets its own in-flight map") {
   CHECK(child.wait() == 0);
   for (int i = 0; i < 20 && seen.size() < 2; ++i) REQUIRE(tracer->poll(std::chrono::milliseconds(100)));
   CHECK(seen == std::vector<std::string>{"mkdir " + path, "rmdir " + path});
+}
+
+TEST_CASE("after SIGKILL of ebpftracer no program of its stays attached") {
+  ebpfpub::test::program_run tracer({EBPFTRACER_PATH, "-t", "mkdir,rmdir"});
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  CHECK(loaded(true, "enter_mkdir").size() == 1);
+  tracer.signal(SIGKILL);
+  CHECK(tracer.finish() == 128 + SIGKILL);
+  // The kernel releases links, programs and maps with the process's descriptors.
+  std::size_t left = 1;
+  for (int i = 0; i < 100 && left != 0; ++i) {
+    left = loaded(true, "enter_mkdir").size() + loaded(true, "exit_mkdir").size();
+    if (left) ::usleep(100'000);
+  }
+  CHECK(left == 0);
+}
+
+TEST_CASE("generated programs call no helper that writes memory or changes kernel state") {
+  // The helpers programs may call: reads of the caller's context and memory, maps,
+  // outputs, time and ids. Anything else (bpf_probe_write_user, bpf_send_signal,
+  // bpf_override_return, ...) is a bug.
+  const std::set<int> allowed{BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem,
+                              BPF_FUNC_map_delete_elem, BPF_FUNC_ktime_get_ns,
+                              BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
+                              BPF_FUNC_get_current_comm, BPF_FUNC_perf_event_output,
+                              BPF_FUNC_get_current_task, BPF_FUNC_probe_read_user,
+                              BPF_FUNC_probe_read_kernel, BPF_FUNC_probe_read_user_str,
+                              BPF_FUNC_ringbuf_output, BPF_FUNC_ringbuf_query,
+                              BPF_FUNC_task_storage_get, BPF_FUNC_get_current_task_btf};
+  auto tracer = ebpfpub::tracer::create();
+  REQUIRE(tracer);
+  auto names = tracer->available_syscalls();
+  REQUIRE(names);
+  // Two sessions: every syscall with the generic serializer, and every specialization.
+  std::vector<ebpfpub::plan> generic, specialized;
+  for (const auto& name : *names) {
+    auto d = ebpfpub::describe_syscall(ebpfpub::tracefs::open().value(), name);
+    REQUIRE(d);
+    generic.push_back(ebpfpub::make_generic_plan(*d, {}));
+  }
+  ebpfpub::serializers::specialized::for_each([&]<typename S>() {
+    specialized.push_back(ebpfpub::serializer<S>::make_plan({.capture_envp = true}));
+  });
+  for (auto kind : {ebpfpub::event_map_kind::task_storage, ebpfpub::event_map_kind::hash})
+  for (const auto* session : {&generic, &specialized}) {
+    const auto& plans = *session;
+    ebpfpub::detail::program_maps maps{.output_fd = 10, .counters_fd = 11, .storage_kind = kind, .seed_fd = 13};
+    for (const auto& p : plans) {
+      maps.storage_fd.push_back(12);
+      maps.storage_size.push_back(ebpfpub::detail::entry_size(p, 4));
+    }
+    ebpfpub::detail::codegen_options options;
+    options.filter.process_map_fd = 14;
+    options.filter.user_ids = {1};
+    options.exec = {true, 8, 16, 24, 32, 40};
+    auto code = ebpfpub::detail::generate_programs(plans, maps, options);
+    if (!code) FAIL(code.error().what());
+    for (const auto& program : code->programs)
+      for (const auto& insn : program.instructions)
+        if (insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == 0) {
+          INFO(program.name << " calls helper " << insn.imm);
+          CHECK(allowed.count(insn.imm) == 1);
+        }
+  }
 }

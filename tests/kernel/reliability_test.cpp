@@ -4,6 +4,10 @@
 #include <atomic>
 #include <thread>
 
+#include <algorithm>
+#include <cstdio>
+
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -67,4 +71,222 @@ TEST_CASE("under a forced overflow, received plus counted lost is exactly what w
   CHECK(a.received > 0);
   CHECK(a.received + a.lost == static_cast<std::uint64_t>(calls * threads));
   CHECK(a.unattributed == 0);
+}
+
+namespace {
+
+long rss_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = 0;
+  while (f && std::fgets(line, sizeof(line), f))
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  if (f) std::fclose(f);
+  return kib;
+}
+
+void poll_for(ebpfpub::tracer& tracer, std::chrono::milliseconds total) {
+  const auto end = std::chrono::steady_clock::now() + total;
+  while (std::chrono::steady_clock::now() < end) REQUIRE(tracer.poll(std::chrono::milliseconds(20)));
+}
+
+}  // namespace
+
+TEST_CASE("an exit whose enter was never seen is counted, not paired with anything") {
+  int to_child[2];
+  REQUIRE(::pipe(to_child) == 0);
+  child_process child([&] {
+    char byte;
+    // Blocks in read before tracing starts; returns once the tracer is attached.
+    if (::read(to_child[0], &byte, 1) != 1) return 10;
+    if (::read(to_child[0], &byte, 1) != 1) return 11;  // traced from enter to exit
+    return 0;
+  });
+  ebpfpub::tracer_options options;
+  options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
+  auto tracer = ebpfpub::tracer::create(options);
+  REQUIRE(tracer);
+  std::vector<std::int64_t> reads;
+  REQUIRE(tracer->trace<sys::read>([&](const auto& e) { reads.push_back(e.header.exit_code); }));
+  child.go();
+  ::usleep(200'000);  // the child is now inside its first read
+  REQUIRE(tracer->start());
+  REQUIRE(::write(to_child[1], "ab", 2) == 2);
+  REQUIRE(child.wait() == 0);
+  poll_for(*tracer, std::chrono::milliseconds(200));
+  CHECK(reads == std::vector<std::int64_t>{1});
+  const auto stats = tracer->stats();
+  CHECK(stats.by_syscall[0].unmatched_exits == 1);
+  CHECK(stats.lost() == 0);
+}
+
+TEST_CASE("processes killed inside a traced call leave nothing that fills the event map") {
+  // A call interrupted by SIGKILL still passes its exit tracepoint (-ERESTARTSYS) before
+  // the task dies: it is delivered, or, when a 16-entry LRU map evicted its entry meanwhile,
+  // counted as an exit without its enter. Either way the map keeps room for new calls.
+  const auto kind = GENERATE(ebpfpub::event_map_kind::task_storage, ebpfpub::event_map_kind::hash);
+  ebpfpub::tracer_options options;
+  options.resources.event_map = kind;
+  options.resources.event_map_size = 16;  // far fewer than the processes killed below
+  // Only this test's children (this process's own calls are never recorded).
+  options.filter.process_ids = {static_cast<std::uint32_t>(::getpid())};
+  auto tracer = ebpfpub::tracer::create(options);
+  REQUIRE(tracer);
+  std::vector<pid_t> killed;
+  std::uint64_t seen_from_killed = 0, seen_last = 0;
+  std::vector<std::int64_t> killed_codes;
+  pid_t last = 0;
+  REQUIRE(tracer->trace<sys::read>([&](const auto& e) {
+    if (std::find(killed.begin(), killed.end(), static_cast<pid_t>(e.header.process_id)) != killed.end()) {
+      ++seen_from_killed;
+      killed_codes.push_back(e.header.exit_code);
+    }
+    if (static_cast<pid_t>(e.header.process_id) == last) ++seen_last;
+  }));
+  REQUIRE(tracer->start());
+  // 64 processes block in read() (enter recorded, in flight) and are killed there.
+  for (int i = 0; i < 64; ++i) {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      char byte;
+      (void)::read(p[0], &byte, 1);
+      ::_exit(0);
+    }
+    killed.push_back(pid);
+    ::close(p[0]);
+    ::close(p[1]);
+  }
+  ::usleep(300'000);
+  for (auto pid : killed) ::kill(pid, SIGKILL);
+  for (auto pid : killed) ::waitpid(pid, nullptr, 0);
+  // A new process's calls are still recorded: the map did not fill.
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  REQUIRE(::write(p[1], "xy", 2) == 2);
+  last = ::fork();
+  if (last == 0) {
+    char bytes[2];
+    ::_exit(::read(p[0], bytes, 1) == 1 && ::read(p[0], bytes + 1, 1) == 1 ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(last, &status, 0);
+  CHECK(WEXITSTATUS(status) == 0);
+  poll_for(*tracer, std::chrono::milliseconds(300));
+  const auto stats = tracer->stats();
+  INFO("delivered " << seen_from_killed << ", unmatched " << stats.by_syscall[0].unmatched_exits);
+  CHECK(seen_from_killed + stats.by_syscall[0].unmatched_exits == killed.size());
+  for (auto code : killed_codes) CHECK(code == -512);  // ERESTARTSYS
+  if (kind == ebpfpub::event_map_kind::task_storage) CHECK(seen_from_killed == killed.size());
+  CHECK(seen_last == 2);
+  CHECK(stats.by_syscall[0].lost_no_storage == 0);
+}
+
+TEST_CASE("storms of threads and of short-lived processes: every call accounted for") {
+  SECTION("200 threads, 50 calls each") {
+    const auto a = overflow(ebpfpub::transport::ring, 8, 50, 200);
+    CHECK(a.received + a.lost == 10000);
+    CHECK(a.lost == 0);
+  }
+  SECTION("2000 processes, forked in a chain of short lives, one call each") {
+    child_process child([] {
+      for (int i = 0; i < 2000; ++i) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+          ::syscall(SYS_getppid);
+          ::_exit(0);
+        }
+        ::waitpid(pid, nullptr, 0);
+      }
+      return 0;
+    });
+    ebpfpub::tracer_options options;
+    options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
+    auto tracer = ebpfpub::tracer::create(options);
+    REQUIRE(tracer);
+    std::uint64_t received = 0;
+    REQUIRE(tracer->trace<sys::getppid>([&](const auto&) { ++received; }));
+    REQUIRE(tracer->start());
+    child.go();
+    // Poll while the storm runs, as a real reader would.
+    std::atomic<bool> done{false};
+    std::thread waiter([&] {
+      CHECK(child.wait() == 0);
+      done = true;
+    });
+    while (!done) REQUIRE(tracer->poll(std::chrono::milliseconds(20)));
+    waiter.join();
+    poll_for(*tracer, std::chrono::milliseconds(200));
+    const auto stats = tracer->stats();
+    CHECK(received + stats.lost() == 2000);
+    CHECK(stats.untracked_children == 0);
+  }
+}
+
+TEST_CASE("a soak at full rate leaves the reader's memory flat") {
+  child_process child([] {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+    while (std::chrono::steady_clock::now() < end)
+      for (int i = 0; i < 1000; ++i) ::syscall(SYS_getppid);
+    return 0;
+  });
+  ebpfpub::tracer_options options;
+  options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
+  auto tracer = ebpfpub::tracer::create(options);
+  REQUIRE(tracer);
+  std::uint64_t received = 0;
+  REQUIRE(tracer->trace("getppid", [&](const ebpfpub::dynamic_event&) { ++received; }));
+  REQUIRE(tracer->start());
+  child.go();
+  poll_for(*tracer, std::chrono::seconds(2));
+  const long early = rss_kib();
+  const auto received_early = received;
+  poll_for(*tracer, std::chrono::seconds(6));
+  const long late = rss_kib();
+  CHECK(child.wait() == 0);
+  INFO("RSS " << early << " KiB after 2 s, " << late << " KiB after 8 s; " << received << " events");
+  CHECK(received > received_early + 100000);
+  CHECK(late - early < 1024);
+}
+
+TEST_CASE("two tracers side by side both see every call") {
+  ebpfpub::test::scratch_dir dir;
+  const auto path = (dir.path / ebpfpub::test::random_name()).string();
+  child_process child([&] { return ::syscall(SYS_mkdir, path.c_str(), 0700) == 0 ? 0 : 1; });
+  std::vector<std::string> first, second;
+  auto a = ebpfpub::tracer::create();
+  auto b = ebpfpub::tracer::create();
+  REQUIRE(a);
+  REQUIRE(b);
+  auto record = [&](std::vector<std::string>& into) {
+    return [&into, &child](const ebpfpub::event<sys::mkdir>& e) {
+      if (e.header.process_id == static_cast<std::uint32_t>(child.pid())) into.push_back(e.args.pathname.value);
+    };
+  };
+  REQUIRE(a->trace<sys::mkdir>(record(first)));
+  REQUIRE(b->trace<sys::mkdir>(record(second)));
+  REQUIRE(a->start());
+  REQUIRE(b->start());
+  child.go();
+  REQUIRE(child.wait() == 0);
+  poll_for(*a, std::chrono::milliseconds(200));
+  poll_for(*b, std::chrono::milliseconds(200));
+  CHECK(first == std::vector<std::string>{path});
+  CHECK(second == std::vector<std::string>{path});
+}
+
+TEST_CASE("the tracer never records its own calls") {
+  auto tracer = ebpfpub::tracer::create();
+  REQUIRE(tracer);
+  std::uint64_t own = 0, others = 0;
+  const auto self = static_cast<std::uint32_t>(::getpid());
+  for (const char* name : {"epoll_wait", "epoll_pwait", "read", "write", "bpf", "getpid"})
+    REQUIRE(tracer->trace(name, [&](const ebpfpub::dynamic_event& e) {
+      (e.header.process_id == self ? own : others) += 1;
+    }));
+  REQUIRE(tracer->start());
+  for (int i = 0; i < 100; ++i) ::syscall(SYS_getpid);
+  poll_for(*tracer, std::chrono::milliseconds(500));
+  CHECK(own == 0);
 }
