@@ -1,0 +1,43 @@
+#pragma once
+// ebpftracer's command line: parsed with CLI11 into tracer options and settings. Kept
+// apart from main so it can be fuzzed (tests/fuzz/targets/cli_options_fuzzer.cpp).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ebpfpub/tracer.hpp>
+
+namespace ebpftracer {
+
+struct settings {
+  std::string list;
+  std::string transport = "ring";
+  std::string event_map = "task_storage";
+  std::string format = "text";
+  std::string output;
+  double duration = 0;
+  std::uint64_t count = 0;
+  bool verbose = false;
+  bool failed = false;
+  bool succeeded = false;
+  std::vector<std::uint32_t> pids;
+  std::vector<std::uint32_t> uids;
+  std::vector<std::string> comms;
+  std::vector<std::string> command;
+};
+
+struct parsed_options {
+  bool run = false;   ///< false: help was printed or the line was wrong; exit with exit_code
+  int exit_code = 0;
+  ebpftracer::settings settings;
+  ebpfpub::tracer_options options;
+};
+
+/// Parses the command line; prints help or the error (CLI11's words) itself.
+parsed_options parse_options(int argc, const char* const* argv);
+
+/// "openat,,execve" -> {"openat", "execve"}.
+std::vector<std::string> split_list(const std::string& list);
+
+}  // namespace ebpftracer
