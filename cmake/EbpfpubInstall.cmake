@@ -7,6 +7,10 @@ install(TARGETS ebpfpub EXPORT ebpfpubTargets
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ebpfpub
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development)
+install(FILES ${PROJECT_BINARY_DIR}/include/ebpfpub/version.hpp
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ebpfpub COMPONENT development)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/ebpftracer.1
+  DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT runtime)
 if(TARGET ebpftracer)
   install(TARGETS ebpftracer RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 endif()

@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <ebpfpub/version.hpp>
+
 namespace ebpftracer {
 
 std::vector<std::string> split_list(const std::string& list) {
@@ -27,6 +29,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
       "  ebpftracer -t openat --format json -- ls /  run ls, trace it and its children, exit with its status\n"
       "  ebpftracer -t connect -P 1234 --failed      failed connects of process 1234 and its children\n"
       "Needs root, or CAP_BPF and CAP_PERFMON (and CAP_SYS_ADMIN once to mount tracefs).");
+  app.set_version_flag("--version", "ebpftracer " EBPFPUB_VERSION_STRING);
   auto& options = result.options;
   auto& res = options.resources;
   auto& s = result.settings;
