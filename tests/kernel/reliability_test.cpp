@@ -7,7 +7,11 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <cstring>
+
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -25,14 +29,19 @@ struct accounting {
   std::uint64_t perf_reported = 0;
 };
 
-// Traces getppid of the child only; the reader does not poll until the child is done, so
-// a small output buffer overflows.
-accounting overflow(ebpfpub::transport transport, std::uint32_t pages_log2, long calls, int threads) {
+// Traces getppid and getuid of the child only, which makes `calls` of each on every
+// thread; the reader does not poll until the child is done, so a small output buffer
+// overflows. Returns the accounting per syscall.
+std::vector<accounting> overflow(ebpfpub::transport transport, std::uint32_t pages_log2, long calls,
+                                 int threads) {
   child_process child([&] {
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t)
       workers.emplace_back([&] {
-        for (long i = 0; i < calls; ++i) ::syscall(SYS_getppid);
+        for (long i = 0; i < calls; ++i) {
+          ::syscall(SYS_getppid);
+          ::syscall(SYS_getuid);
+        }
       });
     for (auto& w : workers) w.join();
     return 0;
@@ -43,18 +52,21 @@ accounting overflow(ebpfpub::transport transport, std::uint32_t pages_log2, long
   options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
   auto tracer = ebpfpub::tracer::create(options);
   REQUIRE(tracer);
-  accounting a;
-  REQUIRE(tracer->trace<sys::getppid>([&](const auto&) { ++a.received; }));
+  std::vector<accounting> a(2);
+  REQUIRE(tracer->trace<sys::getppid>([&](const auto&) { ++a[0].received; }));
+  REQUIRE(tracer->trace<sys::getuid>([&](const auto&) { ++a[1].received; }));
   REQUIRE(tracer->start());
   child.go();
   REQUIRE(child.wait() == 0);
   for (int i = 0; i < 10; ++i) REQUIRE(tracer->poll(std::chrono::milliseconds(20)));
   const auto stats = tracer->stats();
-  REQUIRE(stats.by_syscall.size() == 1);
-  CHECK(stats.by_syscall[0].events == a.received);
-  a.lost = stats.by_syscall[0].lost();
-  a.unattributed = stats.lost_unattributed;
-  a.perf_reported = stats.perf_reported_lost;
+  REQUIRE(stats.by_syscall.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(stats.by_syscall[i].events == a[i].received);
+    a[i].lost = stats.by_syscall[i].lost();
+    a[i].unattributed = stats.lost_unattributed;
+    a[i].perf_reported = stats.perf_reported_lost;
+  }
   return a;
 }
 
@@ -64,13 +76,20 @@ TEST_CASE("under a forced overflow, received plus counted lost is exactly what w
   const auto transport = GENERATE(ebpfpub::transport::ring, ebpfpub::transport::perf);
   const int threads = GENERATE(1, 2);
   const long calls = 20000;
-  const auto a = overflow(transport, 0, calls, threads);
-  INFO((transport == ebpfpub::transport::ring ? "ring" : "perf") << ", " << threads << " threads: received "
-                                                                   << a.received << ", lost " << a.lost);
-  CHECK(a.lost > 0);  // the overflow happened
-  CHECK(a.received > 0);
-  CHECK(a.received + a.lost == static_cast<std::uint64_t>(calls * threads));
-  CHECK(a.unattributed == 0);
+  const auto accounts = overflow(transport, 0, calls, threads);
+  const char* names[] = {"getppid", "getuid"};
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    const auto& a = accounts[i];
+    // The figures the closing note quotes: ctest -V shows them.
+    std::printf("overflow %s, %d thread(s), %s: made %ld, received %llu, counted lost %llu\n",
+                transport == ebpfpub::transport::ring ? "ring" : "perf", threads, names[i],
+                calls * threads, static_cast<unsigned long long>(a.received),
+                static_cast<unsigned long long>(a.lost));
+    CHECK(a.lost > 0);  // the overflow happened
+    CHECK(a.received > 0);
+    CHECK(a.received + a.lost == static_cast<std::uint64_t>(calls * threads));
+    CHECK(a.unattributed == 0);
+  }
 }
 
 namespace {
@@ -185,9 +204,10 @@ TEST_CASE("processes killed inside a traced call leave nothing that fills the ev
 
 TEST_CASE("storms of threads and of short-lived processes: every call accounted for") {
   SECTION("200 threads, 50 calls each") {
-    const auto a = overflow(ebpfpub::transport::ring, 8, 50, 200);
-    CHECK(a.received + a.lost == 10000);
-    CHECK(a.lost == 0);
+    for (const auto& a : overflow(ebpfpub::transport::ring, 8, 50, 200)) {
+      CHECK(a.received + a.lost == 10000);
+      CHECK(a.lost == 0);
+    }
   }
   SECTION("2000 processes, forked in a chain of short lives, one call each") {
     child_process child([] {
@@ -289,4 +309,46 @@ TEST_CASE("the tracer never records its own calls") {
   for (int i = 0; i < 100; ++i) ::syscall(SYS_getpid);
   poll_for(*tracer, std::chrono::milliseconds(500));
   CHECK(own == 0);
+}
+
+TEST_CASE("hostile callers get bounded events with probe_error, never a crash") {
+  ebpfpub::test::child_session session;
+  auto& opens = session.trace<sys::openat>();
+  auto& execs = session.trace<sys::execve>();
+  child_process child([] {
+    // A string that runs into an unmapped page without a NUL.
+    auto* pages = static_cast<char*>(::mmap(nullptr, 8192, PROT_READ | PROT_WRITE,
+                                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    std::memset(pages, 'a', 4096);
+    ::munmap(pages + 4096, 4096);
+    ::syscall(SYS_openat, AT_FDCWD, pages + 4096 - 10, O_RDONLY, 0);
+    // A pointer into unmapped memory, and an argv array that is.
+    ::syscall(SYS_openat, AT_FDCWD, pages + 4096, O_RDONLY, 0);
+    const char* envp[] = {nullptr};
+    ::syscall(SYS_execve, "/nonexistent", reinterpret_cast<char* const*>(pages + 4096), envp);
+    // A huge argv: 100,000 arguments of 100 bytes (the kernel refuses it: E2BIG).
+    std::vector<std::string> storage(100000, std::string(100, 'x'));
+    std::vector<const char*> argv;
+    for (const auto& s : storage) argv.push_back(s.c_str());
+    argv.push_back(nullptr);
+    ::syscall(SYS_execve, "/bin/true", argv.data(), envp);
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(opens.size() == 2);
+  for (const auto& e : opens) {
+    CHECK(e.header.exit_code == -EFAULT);
+    CHECK(e.args.filename.status == ebpfpub::capture_status::fault);
+    CHECK(e.header.probe_error);
+  }
+  REQUIRE(execs.size() == 2);
+  CHECK(execs[0].header.exit_code == -ENOENT);  // the file is looked up first
+  CHECK(execs[0].args.argv.status == ebpfpub::capture_status::fault);
+  CHECK(execs[1].header.exit_code == -E2BIG);
+  CHECK(execs[1].args.argv.status == ebpfpub::capture_status::truncated);
+  CHECK(execs[1].args.argv.values.size() <= 64);
+  // At most --argv_size bytes in all, NULs between them included (the last one is cut).
+  std::size_t bytes = execs[1].args.argv.values.size() - 1;
+  for (const auto& v : execs[1].args.argv.values) bytes += v.size();
+  CHECK(bytes <= 4096);
 }
