@@ -116,8 +116,15 @@ class session {
   static constexpr std::uint32_t global_counters = 1;
   static constexpr std::uint32_t process_map_entries = 1 << 16;
   std::size_t delivered_this_poll_ = 0;
+  // One poll() reads at most a full buffer's worth of records, so it returns even while
+  // the programs write faster than the handlers run (libbpf's ring buffer reader keeps
+  // going as long as there is data).
+  std::size_t read_this_poll_ = 0;
+  std::size_t poll_budget_ = 0;
+  static constexpr int budget_reached = -10000;  // the callbacks' "stop reading" value
 
   void deliver(std::span<const std::uint8_t> bytes) {
+    ++read_this_poll_;
     auto r = record_view::parse(bytes, plans_);
     if (!r) {
       // The plan index is the only thing to attribute it by, when it is in range.
@@ -136,8 +143,9 @@ class session {
   }
 
   static int on_ring_record(void* context, void* data, std::size_t size) {
-    static_cast<session*>(context)->deliver({static_cast<const std::uint8_t*>(data), size});
-    return 0;
+    auto* self = static_cast<session*>(context);
+    self->deliver({static_cast<const std::uint8_t*>(data), size});
+    return self->read_this_poll_ >= self->poll_budget_ ? budget_reached : 0;
   }
 
   static bpf_perf_event_ret on_perf_event(void* context, int /*cpu*/, perf_event_header* header) {
@@ -150,7 +158,7 @@ class session {
       if (sizeof(perf_event_header) + sizeof(size) + size <= header->size)
         self->deliver({raw + sizeof(size), size});
       else
-        ++self->lost_unattributed_;
+        ++self->lost_unattributed_, ++self->read_this_poll_;
     } else if (header->type == PERF_RECORD_LOST) {
       struct lost_record {
         perf_event_header header;
@@ -163,7 +171,8 @@ class session {
       // failed: kept apart, never added to lost().
       self->perf_reported_lost_ += lost.lost;
     }
-    return LIBBPF_PERF_EVENT_CONT;
+    // DONE ends this CPU's buffer for this poll without an error.
+    return self->read_this_poll_ >= self->poll_budget_ ? LIBBPF_PERF_EVENT_DONE : LIBBPF_PERF_EVENT_CONT;
   }
 
   // What the maps hold, computed from the plans and options: the same before and after
@@ -198,7 +207,8 @@ class session {
       // The kernel's own accounting (memlock in fdinfo) includes its bookkeeping.
       m.event_map_bytes = 0;
       for (const auto& map : storage_maps_) m.event_map_bytes += map_memory(map.fd.get());
-      m.output_bytes = map_memory(output_.fd.get());
+      // A perf event array's memlock is its fd table; the buffers are mapped per CPU.
+      if (options_.resources.output == transport::ring) m.output_bytes = map_memory(output_.fd.get());
       m.counters_bytes = map_memory(counters_.fd.get());
     }
     return m;
@@ -421,6 +431,10 @@ class session {
       if (!perf_) return error::from_errno(errno, "perf buffer: opening the per-CPU buffers");
     }
 
+    // The smallest record is a header: a buffer holds at most this many.
+    const std::uint64_t smallest = record::header_size + 8;
+    const auto buffers = res.output == transport::ring ? output_bytes() : output_bytes() * possible_cpus();
+    poll_budget_ = std::max<std::size_t>(1024, buffers / smallest);
     started_ = true;
     return report;
   }
@@ -428,15 +442,17 @@ class session {
   expected<std::size_t> poll(std::chrono::milliseconds timeout) {
     if (!started_) return error(errc::invalid_argument, "tracer: poll() before start()");
     delivered_this_poll_ = 0;
+    read_this_poll_ = 0;
     const int ms = static_cast<int>(std::min<std::int64_t>(timeout.count(), INT32_MAX));
     int err = 0;
     if (ring_) {
       err = ring_buffer__poll(ring_.get(), ms);
       // Events are sent without wakeups until enough wait: take them all after a timeout.
       if (err >= 0) err = ring_buffer__consume(ring_.get());
+      if (err == budget_reached) err = 0;
     } else if (perf_) {
       err = perf_buffer__poll(perf_.get(), ms);
-      if (err >= 0) err = perf_buffer__consume(perf_.get());
+      if (err >= 0 && read_this_poll_ < poll_budget_) err = perf_buffer__consume(perf_.get());
     } else {
       return std::size_t{0};  // stopped
     }

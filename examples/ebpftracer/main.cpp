@@ -151,11 +151,12 @@ int main(int argc, char** argv) {
     if (s.duration > 0 && std::chrono::steady_clock::now() >= deadline) break;
     if (cmd && cmd->reap()) break;
   }
+  // Detached, the programs send nothing more: one poll delivers everything they sent.
+  tracer->stop();
   if (ran) {
     auto last = tracer->poll(std::chrono::milliseconds(0));
     if (!last) ran = last.error();
   }
-  tracer->stop();
   std::fflush(out);
   fmt::print(info, "\nTerminating...\n");
   std::fflush(info);

@@ -127,7 +127,9 @@ class tracer {
   expected<startup_report> start();
 
   /// Waits up to `timeout` for events and delivers them to their handlers; returns how
-  /// many were delivered.
+  /// many were delivered. One call reads at most as many records as the buffer can hold,
+  /// so it returns even while the programs write faster than the handlers keep up; what
+  /// it leaves is read by the next call. After stop(), one poll delivers all that is left.
   expected<std::size_t> poll(std::chrono::milliseconds timeout);
 
   /// Polls until `stop` becomes true, then delivers what is left.

@@ -352,3 +352,43 @@ TEST_CASE("hostile callers get bounded events with probe_error, never a crash") 
   for (const auto& v : execs[1].args.argv.values) bytes += v.size();
   CHECK(bytes <= 4096);
 }
+
+TEST_CASE("poll returns while the programs write faster than the handlers keep up") {
+  const auto transport = GENERATE(ebpfpub::transport::ring, ebpfpub::transport::perf);
+  // The child calls getppid until it is killed; each event costs the handler 20 µs.
+  child_process child([] {
+    for (;;) ::syscall(SYS_getppid);
+    return 0;
+  });
+  ebpfpub::tracer_options options;
+  options.resources.output = transport;
+  options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
+  auto tracer = ebpfpub::tracer::create(options);
+  REQUIRE(tracer);
+  std::uint64_t received = 0;
+  std::uint64_t limit = 0;
+  REQUIRE(tracer->trace("getppid", [&](const ebpfpub::dynamic_event&) {
+    ++received;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    // Without the bound, poll would never return: stop the writer so the test fails
+    // instead of hanging.
+    if (received == limit) ::kill(child.pid(), SIGKILL);
+  }));
+  REQUIRE(tracer->start());
+  // At most what the buffer holds, at 48 bytes for the smallest record.
+  const auto bound = std::max<std::uint64_t>(1024, tracer->memory().output_bytes / 48);
+  limit = 3 * bound;
+  child.go();
+  for (int round = 0; round < 3; ++round) {
+    auto n = tracer->poll(std::chrono::milliseconds(100));
+    REQUIRE(n);
+    INFO("round " << round << ": " << *n << " events, bound " << bound);
+    CHECK(*n <= bound);
+    // Still running: the writer was never stopped by the handler.
+    CHECK(::waitpid(child.pid(), nullptr, WNOHANG) == 0);
+  }
+  CHECK(received > 0);
+  CHECK(received < limit);
+}
