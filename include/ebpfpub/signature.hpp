@@ -101,6 +101,16 @@ syscall_description describe() {
   return d;
 }
 
+/// The accessor of a Boost.Hana struct's member `M`: the generated signatures list
+/// theirs in a template, so only the syscalls a program decodes are instantiated.
+template <auto M>
+struct member_accessor {
+  template <typename T>
+  constexpr decltype(auto) operator()(T&& t) const {
+    return static_cast<T&&>(t).*M;
+  }
+};
+
 /// A list of types; syscalls::all is one.
 template <typename... T>
 struct type_list {

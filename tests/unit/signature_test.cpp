@@ -1,6 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <string_view>
 #include <type_traits>
+#include <vector>
+
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/keys.hpp>
+#include <boost/hana/members.hpp>
 
 #include <ebpfpub/syscalls.hpp>
 
@@ -70,6 +76,16 @@ TEST_CASE("generated signatures are reflectable types whose members say what eac
   STATIC_REQUIRE(std::is_same_v<decltype(sys::connect::arguments::uservaddr), ebpfpub::user_sockaddr>);
   STATIC_REQUIRE(sys::getpid::layout.size() == 0);
   STATIC_REQUIRE(sys::all::size > 300);
+
+  // Members are reachable through Boost.Hana, in argument order.
+  sys::openat::arguments args{};
+  args.flags = 0x241;
+  args.mode = 0644;
+  const auto members = boost::hana::members(args);
+  CHECK(boost::hana::at_c<2>(members) == 0x241);
+  CHECK(boost::hana::at_c<3>(members) == 0644);
+  CHECK(boost::hana::to<const char*>(boost::hana::at_c<1>(boost::hana::keys(args))) ==
+        std::string_view("filename"));
 }
 
 TEST_CASE("every generated signature is laid out like a syscall record") {
@@ -84,6 +100,15 @@ TEST_CASE("every generated signature is laid out like a syscall record") {
       CHECK(a.size == 8);
       offset += 8;
     }
+    // Boost.Hana sees one member per argument, named as the kernel's field (or its
+    // C++-safe spelling).
+    std::vector<std::string_view> keys;
+    boost::hana::for_each(boost::hana::keys(typename S::arguments{}), [&](auto key) {
+      keys.push_back(boost::hana::to<const char*>(key));
+    });
+    REQUIRE(keys.size() == S::layout.size());
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      CHECK((keys[i] == S::layout[i].name || keys[i] == std::string(S::layout[i].name) + "_"));
     ++count;
   });
   CHECK(count == sys::all::size);
