@@ -194,6 +194,11 @@ TEST_CASE("processes killed inside a traced call leave nothing that fills the ev
   CHECK(WEXITSTATUS(status) == 0);
   poll_for(*tracer, std::chrono::milliseconds(300));
   const auto stats = tracer->stats();
+  std::printf("killed mid-read, %s: killed %zu, delivered %llu, unmatched exits %llu, lost %llu\n",
+              kind == ebpfpub::event_map_kind::task_storage ? "task storage" : "hash map",
+              killed.size(), static_cast<unsigned long long>(seen_from_killed),
+              static_cast<unsigned long long>(stats.by_syscall[0].unmatched_exits),
+              static_cast<unsigned long long>(stats.lost()));
   INFO("delivered " << seen_from_killed << ", unmatched " << stats.by_syscall[0].unmatched_exits);
   CHECK(seen_from_killed + stats.by_syscall[0].unmatched_exits == killed.size());
   for (auto code : killed_codes) CHECK(code == -512);  // ERESTARTSYS
@@ -204,7 +209,13 @@ TEST_CASE("processes killed inside a traced call leave nothing that fills the ev
 
 TEST_CASE("storms of threads and of short-lived processes: every call accounted for") {
   SECTION("200 threads, 50 calls each") {
-    for (const auto& a : overflow(ebpfpub::transport::ring, 8, 50, 200)) {
+    const auto accounts = overflow(ebpfpub::transport::ring, 8, 50, 200);
+    const char* names[] = {"getppid", "getuid"};
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+      const auto& a = accounts[i];
+      std::printf("thread storm, 200 threads, %s: made 10000, received %llu, counted lost %llu\n",
+                  names[i], static_cast<unsigned long long>(a.received),
+                  static_cast<unsigned long long>(a.lost));
       CHECK(a.received + a.lost == 10000);
       CHECK(a.lost == 0);
     }
@@ -239,6 +250,10 @@ TEST_CASE("storms of threads and of short-lived processes: every call accounted 
     waiter.join();
     poll_for(*tracer, std::chrono::milliseconds(200));
     const auto stats = tracer->stats();
+    std::printf("fork storm, 2000 processes: made 2000, received %llu, counted lost %llu, "
+                "untracked children %llu\n", static_cast<unsigned long long>(received),
+                static_cast<unsigned long long>(stats.lost()),
+                static_cast<unsigned long long>(stats.untracked_children));
     CHECK(received + stats.lost() == 2000);
     CHECK(stats.untracked_children == 0);
   }
@@ -265,6 +280,9 @@ TEST_CASE("a soak at full rate leaves the reader's memory flat") {
   poll_for(*tracer, std::chrono::seconds(6));
   const long late = rss_kib();
   CHECK(child.wait() == 0);
+  std::printf("soak: %llu events in 8 s, lost %llu, reader RSS %ld KiB after 2 s, %ld KiB after 8 s\n",
+              static_cast<unsigned long long>(received),
+              static_cast<unsigned long long>(tracer->stats().lost()), early, late);
   INFO("RSS " << early << " KiB after 2 s, " << late << " KiB after 8 s; " << received << " events");
   CHECK(received > received_early + 100000);
   CHECK(late - early < 1024);
