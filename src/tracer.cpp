@@ -157,8 +157,10 @@ class session {
       std::memcpy(&size, raw, sizeof(size));
       if (sizeof(perf_event_header) + sizeof(size) + size <= header->size)
         self->deliver({raw + sizeof(size), size});
-      else
-        ++self->lost_unattributed_, ++self->read_this_poll_;
+      else {
+        ++self->lost_unattributed_;
+        ++self->read_this_poll_;
+      }
     } else if (header->type == PERF_RECORD_LOST) {
       struct lost_record {
         perf_event_header header;
@@ -201,7 +203,7 @@ class session {
     for (const auto& p : plans_)
       fixed = std::max(fixed, record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size()));
     m.buffer_storage_bytes = m.entry_bytes > fixed ? m.entry_bytes - fixed : 0;
-    m.output_bytes = res.output == transport::ring ? output_bytes() : output_bytes() * possible_cpus();
+    m.output_bytes = all_output_bytes();
     m.counters_bytes = std::uint64_t{8} * plans_.size() * loss_reason_count * possible_cpus();
     if (prepared_) {
       // The kernel's own accounting (memlock in fdinfo) includes its bookkeeping.
@@ -219,6 +221,11 @@ class session {
     const std::uint64_t per_cpu = page << options_.resources.output_pages_log2;
     if (options_.resources.output == transport::perf) return per_cpu;
     return std::bit_ceil(per_cpu * possible_cpus());
+  }
+
+  // Bytes of output in all: the ring, or every CPU's perf buffer.
+  std::uint64_t all_output_bytes() const {
+    return options_.resources.output == transport::ring ? output_bytes() : output_bytes() * possible_cpus();
   }
 
   expected<void> prepare() {
@@ -433,8 +440,7 @@ class session {
 
     // The smallest record is a header: a buffer holds at most this many.
     const std::uint64_t smallest = record::header_size + 8;
-    const auto buffers = res.output == transport::ring ? output_bytes() : output_bytes() * possible_cpus();
-    poll_budget_ = std::max<std::size_t>(1024, buffers / smallest);
+    poll_budget_ = std::max<std::size_t>(1024, all_output_bytes() / smallest);
     started_ = true;
     return report;
   }
