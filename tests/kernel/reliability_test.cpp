@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <fmt/format.h>
+
 #include "support/session.hpp"
 
 namespace sys = ebpfpub::syscalls;
@@ -23,6 +25,7 @@ using ebpfpub::test::child_process;
 namespace {
 
 struct accounting {
+  const char* syscall = "";
   std::uint64_t received = 0;
   std::uint64_t lost = 0;
   std::uint64_t unattributed = 0;
@@ -53,6 +56,8 @@ std::vector<accounting> overflow(ebpfpub::transport transport, std::uint32_t pag
   auto tracer = ebpfpub::tracer::create(options);
   REQUIRE(tracer);
   std::vector<accounting> a(2);
+  a[0].syscall = "getppid";
+  a[1].syscall = "getuid";
   REQUIRE(tracer->trace<sys::getppid>([&](const auto&) { ++a[0].received; }));
   REQUIRE(tracer->trace<sys::getuid>([&](const auto&) { ++a[1].received; }));
   REQUIRE(tracer->start());
@@ -77,14 +82,11 @@ TEST_CASE("under a forced overflow, received plus counted lost is exactly what w
   const int threads = GENERATE(1, 2);
   const long calls = 20000;
   const auto accounts = overflow(transport, 0, calls, threads);
-  const char* names[] = {"getppid", "getuid"};
-  for (std::size_t i = 0; i < accounts.size(); ++i) {
-    const auto& a = accounts[i];
+  for (const auto& a : accounts) {
     // The figures the closing note quotes: ctest -V shows them.
-    std::printf("overflow %s, %d thread(s), %s: made %ld, received %llu, counted lost %llu\n",
-                transport == ebpfpub::transport::ring ? "ring" : "perf", threads, names[i],
-                calls * threads, static_cast<unsigned long long>(a.received),
-                static_cast<unsigned long long>(a.lost));
+    fmt::print("overflow {}, {} thread(s), {}: made {}, received {}, counted lost {}\n",
+               transport == ebpfpub::transport::ring ? "ring" : "perf", threads, a.syscall,
+               calls * threads, a.received, a.lost);
     CHECK(a.lost > 0);  // the overflow happened
     CHECK(a.received > 0);
     CHECK(a.received + a.lost == static_cast<std::uint64_t>(calls * threads));
@@ -194,11 +196,9 @@ TEST_CASE("processes killed inside a traced call leave nothing that fills the ev
   CHECK(WEXITSTATUS(status) == 0);
   poll_for(*tracer, std::chrono::milliseconds(300));
   const auto stats = tracer->stats();
-  std::printf("killed mid-read, %s: killed %zu, delivered %llu, unmatched exits %llu, lost %llu\n",
-              kind == ebpfpub::event_map_kind::task_storage ? "task storage" : "hash map",
-              killed.size(), static_cast<unsigned long long>(seen_from_killed),
-              static_cast<unsigned long long>(stats.by_syscall[0].unmatched_exits),
-              static_cast<unsigned long long>(stats.lost()));
+  fmt::print("killed mid-read, {}: killed {}, delivered {}, unmatched exits {}, lost {}\n",
+             kind == ebpfpub::event_map_kind::task_storage ? "task storage" : "hash map",
+             killed.size(), seen_from_killed, stats.by_syscall[0].unmatched_exits, stats.lost());
   INFO("delivered " << seen_from_killed << ", unmatched " << stats.by_syscall[0].unmatched_exits);
   CHECK(seen_from_killed + stats.by_syscall[0].unmatched_exits == killed.size());
   for (auto code : killed_codes) CHECK(code == -512);  // ERESTARTSYS
@@ -209,13 +209,9 @@ TEST_CASE("processes killed inside a traced call leave nothing that fills the ev
 
 TEST_CASE("storms of threads and of short-lived processes: every call accounted for") {
   SECTION("200 threads, 50 calls each") {
-    const auto accounts = overflow(ebpfpub::transport::ring, 8, 50, 200);
-    const char* names[] = {"getppid", "getuid"};
-    for (std::size_t i = 0; i < accounts.size(); ++i) {
-      const auto& a = accounts[i];
-      std::printf("thread storm, 200 threads, %s: made 10000, received %llu, counted lost %llu\n",
-                  names[i], static_cast<unsigned long long>(a.received),
-                  static_cast<unsigned long long>(a.lost));
+    for (const auto& a : overflow(ebpfpub::transport::ring, 8, 50, 200)) {
+      fmt::print("thread storm, 200 threads, {}: made 10000, received {}, counted lost {}\n",
+                 a.syscall, a.received, a.lost);
       CHECK(a.received + a.lost == 10000);
       CHECK(a.lost == 0);
     }
@@ -250,10 +246,8 @@ TEST_CASE("storms of threads and of short-lived processes: every call accounted 
     waiter.join();
     poll_for(*tracer, std::chrono::milliseconds(200));
     const auto stats = tracer->stats();
-    std::printf("fork storm, 2000 processes: made 2000, received %llu, counted lost %llu, "
-                "untracked children %llu\n", static_cast<unsigned long long>(received),
-                static_cast<unsigned long long>(stats.lost()),
-                static_cast<unsigned long long>(stats.untracked_children));
+    fmt::print("fork storm, 2000 processes: made 2000, received {}, counted lost {}, "
+               "untracked children {}\n", received, stats.lost(), stats.untracked_children);
     CHECK(received + stats.lost() == 2000);
     CHECK(stats.untracked_children == 0);
   }
@@ -280,9 +274,8 @@ TEST_CASE("a soak at full rate leaves the reader's memory flat") {
   poll_for(*tracer, std::chrono::seconds(6));
   const long late = rss_kib();
   CHECK(child.wait() == 0);
-  std::printf("soak: %llu events in 8 s, lost %llu, reader RSS %ld KiB after 2 s, %ld KiB after 8 s\n",
-              static_cast<unsigned long long>(received),
-              static_cast<unsigned long long>(tracer->stats().lost()), early, late);
+  fmt::print("soak: {} events in 8 s, lost {}, reader RSS {} KiB after 2 s, {} KiB after 8 s\n",
+             received, tracer->stats().lost(), early, late);
   INFO("RSS " << early << " KiB after 2 s, " << late << " KiB after 8 s; " << received << " events");
   CHECK(received > received_early + 100000);
   CHECK(late - early < 1024);
