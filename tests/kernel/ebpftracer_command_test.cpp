@@ -144,19 +144,34 @@ TEST_CASE("file names with terminal escapes, newlines and invalid UTF-8 come out
 }
 
 TEST_CASE("ebpftracer --duration stops on time and -o writes the events to a file") {
+  // A child makes three getppid calls while the tracer runs: exactly its three events are
+  // in the file, and none of them on stdout.
   ebpfpub::test::scratch_dir dir;
   const auto output = (dir.path / "out.txt").string();
+  ebpfpub::test::child_process child([] {
+    for (int i = 0; i < 3; ++i) ::syscall(SYS_getppid);
+    return 0;
+  });
+  const auto pid = std::to_string(child.pid());
   const auto start = std::chrono::steady_clock::now();
-  program_run tracer({tracer_path, "-t", "getppid", "--duration", "1", "-o", output});
+  program_run tracer({tracer_path, "-t", "getppid", "-P", pid, "--duration", "1", "-o", output});
   REQUIRE(tracer.wait_for("Entering main loop...\n"));
-  const auto path = (dir.path / random_name()).string();
+  child.go();
+  CHECK(child.wait() == 0);
   CHECK(tracer.finish() == 0);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   CHECK(elapsed >= std::chrono::seconds(1));
   CHECK(elapsed < std::chrono::seconds(20));
   CHECK(tracer.out().find("Terminating...") != std::string::npos);
-  std::ifstream file(output);
-  CHECK(file.good());
+  CHECK(tracer.out().find("syscall: getppid") == std::string::npos);
+  const auto text = slurp(output);
+  const auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("process_id: " + pid + " ") == 3);
+  CHECK(count("syscall: getppid") == 3);
 }
 
 TEST_CASE("ebpftracer -- with a command that does not exist says so") {

@@ -1,6 +1,8 @@
 // In-kernel filters: by process (and children), user, command name and result.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -97,19 +99,23 @@ TEST_CASE("a command-name filter keeps only threads of that name") {
 }
 
 TEST_CASE("result filters keep only failed or only successful calls") {
+  // Two paths, so the two filters must keep different calls: one mkdir succeeds, the
+  // other fails with EEXIST on a directory made beforehand.
   ebpfpub::test::scratch_dir dir;
-  const auto path = (dir.path / random_name()).string();
+  const auto made = (dir.path / random_name()).string();
+  const auto existing = (dir.path / random_name()).string();
+  std::filesystem::create_directory(existing);
   const auto want = GENERATE(ebpfpub::result_filter::failed, ebpfpub::result_filter::succeeded);
   std::vector<std::unique_ptr<child_process>> children;
   children.push_back(std::make_unique<child_process>([&] {
-    ::syscall(SYS_mkdir, path.c_str(), 0700);  // succeeds
-    ::syscall(SYS_mkdir, path.c_str(), 0700);  // EEXIST
-    ::syscall(SYS_rmdir, path.c_str());
+    if (::syscall(SYS_mkdir, made.c_str(), 0700) != 0) return 1;      // succeeds
+    if (::syscall(SYS_mkdir, existing.c_str(), 0700) != -1) return 2;  // EEXIST
     return 0;
   }));
   ebpfpub::filter_options filter;
   filter.process_ids = {static_cast<std::uint32_t>(children[0]->pid())};
   filter.result = want;
   const auto seen = mkdirs_seen(filter, children);
-  CHECK(seen == std::vector<std::string>{path});  // one of the two, each time
+  const auto expected = want == ebpfpub::result_filter::failed ? existing : made;
+  CHECK(seen == std::vector<std::string>{expected});
 }

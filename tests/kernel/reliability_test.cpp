@@ -308,18 +308,29 @@ TEST_CASE("two tracers side by side both see every call") {
 }
 
 TEST_CASE("the tracer never records its own calls") {
+  // The tracer's process makes 100 getpid calls and a child makes 100: only the
+  // child's arrive, so the exclusion is shown to drop exactly the tracer's own calls.
   auto tracer = ebpfpub::tracer::create();
   REQUIRE(tracer);
-  std::uint64_t own = 0, others = 0;
+  std::uint64_t own = 0, child_getpids = 0;
   const auto self = static_cast<std::uint32_t>(::getpid());
+  child_process child([] {
+    for (int i = 0; i < 100; ++i) ::syscall(SYS_getpid);
+    return 0;
+  });
+  const auto child_pid = static_cast<std::uint32_t>(child.pid());
   for (const char* name : {"epoll_wait", "epoll_pwait", "read", "write", "bpf", "getpid"})
     REQUIRE(tracer->trace(name, [&](const ebpfpub::dynamic_event& e) {
-      (e.header.process_id == self ? own : others) += 1;
+      if (e.header.process_id == self) ++own;
+      if (e.header.process_id == child_pid && e.header.syscall == "getpid") ++child_getpids;
     }));
   REQUIRE(tracer->start());
   for (int i = 0; i < 100; ++i) ::syscall(SYS_getpid);
+  child.go();
+  REQUIRE(child.wait() == 0);
   poll_for(*tracer, std::chrono::milliseconds(500));
   CHECK(own == 0);
+  CHECK(child_getpids == 100);
 }
 
 TEST_CASE("hostile callers get bounded events with probe_error, never a crash") {
