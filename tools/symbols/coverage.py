@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Coverage of ebpfpub's symbol map against strace's.
+
+tools/symbols/strace_arguments.tsv lists every by-value argument of a syscall in our
+table that strace (commit 3e4d70a5e497, read from its decoders) prints symbolically: flag
+sets, enums, signals, modes, dirfds, clock ids, ioctl requests. This script reports how
+many of them tools/symbols/arguments.txt maps, and lists the rest by kind.
+
+    tools/symbols/coverage.py [--missing]
+"""
+import csv
+import os
+import sys
+from collections import Counter
+
+here = os.path.dirname(os.path.abspath(__file__))
+rows = list(csv.DictReader(open(os.path.join(here, "strace_arguments.tsv")), delimiter="\t"))
+mapped = set()
+for line in open(os.path.join(here, "arguments.txt")):
+    words = line.split("#", 1)[0].split()
+    if len(words) == 3:
+        mapped.add((words[0], words[1]))
+
+# A sigset argument is a pointer to memory (strace reads it); "other" rows depend on another
+# argument's value (fcntl's arg on cmd, prctl's on option): both are counted, as not done.
+done = [r for r in rows if (r["syscall"], r["kernel_field_name"]) in mapped]
+missing = [r for r in rows if (r["syscall"], r["kernel_field_name"]) not in mapped]
+print(f"strace decodes {len(rows)} by-value arguments symbolically; ebpfpub maps {len(done)} "
+      f"({100 * len(done) / len(rows):.0f}%)")
+by_kind = Counter(r["kind"] for r in missing)
+print("not mapped, by kind: " + ", ".join(f"{k} {n}" for k, n in by_kind.most_common()))
+if "--missing" in sys.argv:
+    for r in missing:
+        print(f"  {r['syscall']}.{r['kernel_field_name']}: {r['kind']} ({r['strace_xlat'][:60]})")
