@@ -34,6 +34,9 @@ command command::start(const std::vector<std::string>& argv, std::string& error)
     ::close(failed[0]);
     char byte;
     if (::read(go[0], &byte, 1) != 1) ::_exit(127);
+    // A tracer given ambient capabilities (setpriv/capsh, or a service's
+    // AmbientCapabilities=) must not hand them on: the command gets none of them.
+    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -46,7 +46,7 @@ error bpf_error(int err, std::string_view what) {
                                "kernel.unprivileged_bpf_disabled may forbid it", what, std::strerror(err)));
     return error(errc::permission_denied,
                  fmt::format("{}: {}; this process lacks {}: run as root, or grant them "
-                             "(setcap cap_bpf,cap_perfmon+ep PROGRAM; Linux >= 5.8)", what,
+                             "(setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep PROGRAM; Linux >= 5.8)", what,
                              std::strerror(err), missing));
   }
   return error::from_errno(err, what);

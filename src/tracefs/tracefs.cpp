@@ -33,6 +33,11 @@ bool is_directory(const std::string& path) {
 
 expected<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  if (!in && (errno == EACCES || errno == EPERM))
+    return error(errc::permission_denied,
+                 fmt::format("opening {}: {}; tracefs is readable by root only and this process "
+                             "lacks CAP_DAC_READ_SEARCH: run as root, or grant it with CAP_BPF and "
+                             "CAP_PERFMON (docs/kernel-requirements.md)", path, std::strerror(errno)));
   if (!in) return error::from_errno(errno, fmt::format("opening {}", path));
   std::ostringstream text;
   text << in.rdbuf();
