@@ -1,12 +1,19 @@
 // The tracing side of the benchmarks, with ebpfpub: trace SYSCALLS system-wide, decode
 // every event into its typed form, count, and on SIGINT print what was delivered and lost.
 //
-//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N]
+//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--sample S]
 //   bench_tracer --startup   time generate/load/attach for the default set and all syscalls
+//
+// --sample S prints, every S seconds, "sample SECONDS events N lost N rss_kib N bpf_kib N"
+// (bpf_kib: the memlock the kernel charges for this process's maps and programs), for the
+// soak run of benchmarks/run.
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -39,6 +46,20 @@ long rss_kib() {
     if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
   if (f) std::fclose(f);
   return kib;
+}
+
+// What the kernel charges for this process's BPF maps and programs: the sum of "memlock:"
+// in /proc/self/fdinfo.
+long bpf_kib() {
+  long bytes = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fdinfo", ec)) {
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line))
+      if (line.starts_with("memlock:")) bytes += std::atol(line.c_str() + 8);
+  }
+  return bytes / 1024;
 }
 
 // The set scripts/run traces.
@@ -80,11 +101,13 @@ int main(int argc, char** argv) {
   }
   ebpfpub::tracer_options options;
   bool json = false;
+  double sample = 0;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json") json = true;
     else if (a == "--transport" && i + 1 < argc)
       options.resources.output = std::string(argv[++i]) == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
+    else if (a == "--sample" && i + 1 < argc) sample = std::atof(argv[++i]);
     else if (a == "-p" && i + 1 < argc) options.resources.output_pages_log2 = static_cast<std::uint32_t>(std::atoi(argv[++i]));
   }
   auto tracer = ebpfpub::tracer::create(options);
@@ -115,6 +138,24 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, [](int) { stop = true; });
   fmt::print("ready\n");
   std::fflush(stdout);
+  if (sample > 0) {
+    const auto begin = std::chrono::steady_clock::now();
+    auto next = begin;
+    while (!stop) {
+      if (auto polled = tracer->poll(std::chrono::milliseconds(100)); !polled) {
+        fmt::print(stderr, "bench_tracer: {}\n", polled.error().what());
+        return 1;
+      }
+      if (const auto now = std::chrono::steady_clock::now(); now >= next) {
+        const auto stats = tracer->stats();
+        fmt::print("sample {:.0f} events {} lost {} rss_kib {} bpf_kib {}\n",
+                   std::chrono::duration<double>(now - begin).count(), stats.events(), stats.lost(),
+                   rss_kib(), bpf_kib());
+        std::fflush(stdout);
+        next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(sample));
+      }
+    }
+  }
   if (auto ran = tracer->run_until(stop, std::chrono::milliseconds(100)); !ran) {
     fmt::print(stderr, "bench_tracer: {}\n", ran.error().what());
     return 1;
