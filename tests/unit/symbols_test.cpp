@@ -45,7 +45,7 @@ TEST_CASE("bit sets: a zero value takes the name whose value is zero, else 0") {
 TEST_CASE("a field names the value under its mask: mmap's type, a socket's type, clone's signal") {
   CHECK(arg("mmap", "flags", 0x22, 8, false) == "MAP_PRIVATE|MAP_ANONYMOUS");
   CHECK(arg("mmap", "flags", 0x01 | 0x10, 8, false) == "MAP_SHARED|MAP_FIXED");
-  CHECK(arg("socket", "type", 1 | 02000000 | 04000) == "SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC");
+  CHECK(arg("socket", "type", 1 | 02000000 | 04000) == "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK");
   CHECK(arg("socket", "type", 2) == "SOCK_DGRAM");
   // clone(flags=18874385): what glibc's fork passes. strace: CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD
   CHECK(arg("clone", "clone_flags", 18874385, 8, false) == "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
@@ -104,6 +104,8 @@ TEST_CASE("errnos and exit codes, including the kernel's restart codes") {
   CHECK(symbols::exit_code(-5000) == "-5000");  // not an errno: a negative result
   CHECK(symbols::signal_name(9) == "SIGKILL");
   CHECK(symbols::signal_name(32) == "SIGRTMIN");
+  CHECK(symbols::signal_name(34) == "SIGRT_2");
+  CHECK(symbols::signal_name(65).empty());
 }
 
 TEST_CASE("arguments that take no set stay plain") {
