@@ -1,0 +1,140 @@
+#pragma once
+/// \file
+/// Filters on what a call did, as text: parsed into an expression, then checked against a
+/// syscall's plan (its fields, what it captures, when). The checked expression is what the
+/// code generator compiles into the syscall's programs.
+///
+///     openat.filename startswith "/etc/"
+///     openat.flags & O_CREAT and exit_code == -ENOENT
+///     connect.uservaddr.port == 443 or connect.uservaddr.address in 10.0.0.0/8
+///     uid != 0                                   (a header field: every traced syscall)
+///
+/// Grammar: `or`, `and`, `not`, parentheses; comparisons `== != < <= > >=` on integers,
+/// `&` (some of these bits are set), `startswith endswith contains` and `==`/`!=` on
+/// strings, `in {a, b, ...}` sets and CIDR blocks (`10.0.0.0/8`, `fd00::/8`). Integers may
+/// be written as the constants strace names them (`O_CREAT|O_EXCL`, `AF_INET`, `-ENOENT`).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ebpfpub/error.hpp>
+#include <ebpfpub/plan.hpp>
+
+namespace ebpfpub::filter {
+
+/// Where in the filter's text something was written, for the caret under an error.
+struct source_span {
+  std::size_t offset = 0;
+  std::size_t length = 0;
+};
+
+/// Longest string a filter may compare (prefix, suffix, substring or equality), in bytes.
+inline constexpr std::size_t max_string_bytes = 128;
+/// Most values in one `in {...}` set.
+inline constexpr std::size_t max_set_items = 4096;
+
+enum class comparison_op : std::uint8_t {
+  eq, ne, lt, le, gt, ge,
+  bits,         ///< `x & MASK`: some bit of MASK is set
+  starts_with,
+  ends_with,
+  contains,
+  in,           ///< one of a set, or inside one of the CIDR blocks
+};
+
+/// An address block: `10.0.0.0/8`, `::1/128`, or one address (the whole width).
+struct cidr {
+  std::uint16_t family = 0;  ///< AF_INET or AF_INET6
+  std::array<std::uint8_t, 16> bytes{};
+  std::uint8_t prefix = 0;   ///< bits that must match
+  friend bool operator==(const cidr&, const cidr&) = default;
+};
+
+struct value {
+  enum class kind : std::uint8_t { integer, constant, string, cidr, set };
+  kind type = kind::integer;
+  std::int64_t integer = 0;  ///< kind::integer, and kind::constant once resolved
+  std::string text;          ///< kind::string; kind::constant: the names as written ("O_CREAT|O_EXCL")
+  bool negated = false;      ///< kind::constant written with a minus (-ENOENT)
+  filter::cidr block;
+  std::vector<value> items;  ///< kind::set
+  source_span where;
+};
+
+/// `[syscall.]field[.member]`: `uid`, `openat.filename`, `connect.uservaddr.port`.
+struct field_ref {
+  std::string syscall;  ///< empty for header fields
+  std::string name;
+  std::string member;   ///< a socket address's family, address or port
+  source_span where;
+};
+
+struct comparison {
+  field_ref field;
+  comparison_op op = comparison_op::eq;
+  value operand;
+  source_span where;
+};
+
+struct expression {
+  enum class kind : std::uint8_t { comparison, all_of, any_of, negation };
+  kind type = kind::comparison;
+  filter::comparison test;            ///< kind::comparison
+  std::vector<expression> operands;   ///< all_of (and), any_of (or), negation (one)
+  source_span where;
+};
+
+/// Parses a filter; a syntax error points at the expression with a caret.
+expected<expression> parse(std::string_view text);
+
+/// The syscall an expression is about: the one its fields name, or empty when it names
+/// only header fields (then it applies to every traced syscall). Naming two is an error.
+expected<std::string> syscall_of(const expression& e, std::string_view text);
+
+/// What a checked comparison reads, and when it can be decided.
+struct operand_source {
+  enum class kind : std::uint8_t {
+    process_id, thread_id, user_id, group_id, comm, exit_code,  ///< the header
+    argument,           ///< an argument's value (its slot)
+    string_capture,     ///< a captured string (its bytes)
+    sockaddr_family,    ///< a captured socket address's family, port or address
+    sockaddr_port,
+    sockaddr_address,
+  };
+  kind type = kind::process_id;
+  std::uint8_t argument = 0;  ///< argument and captures: the argument's index
+  std::uint8_t capture = 0;   ///< captures: the capture's index in the plan
+  std::uint8_t width = 8;     ///< argument: bytes of the C value
+  bool is_signed = false;
+  syscall_phase phase = syscall_phase::enter;  ///< enter, or exit for results and exit captures
+};
+
+/// A comparison resolved against a plan: constants replaced by numbers.
+struct checked_comparison {
+  operand_source source;
+  comparison_op op = comparison_op::eq;
+  value operand;
+};
+
+struct checked_expression {
+  expression::kind type = expression::kind::comparison;
+  checked_comparison test;
+  std::vector<checked_expression> operands;
+  /// Every comparison below can be decided at enter (the in-flight entry is dropped there).
+  bool at_enter = true;
+};
+
+/// Resolves fields, constants and types against the plan of the syscall the filter is
+/// about (or of any syscall, for header-only filters). Errors point at the expression:
+/// an unknown field (listing the syscall's fields), a type mismatch, an unknown constant,
+/// a string longer than max_string_bytes, an argument the plan does not capture.
+expected<checked_expression> check(const expression& e, const plan& p, std::string_view text);
+
+/// "  openat.filenme startswith ..." and a caret line under `where`.
+std::string caret(std::string_view text, source_span where);
+
+}  // namespace ebpfpub::filter
