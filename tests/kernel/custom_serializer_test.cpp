@@ -41,7 +41,7 @@ long set_limit(const ::rlimit64* new_rlim, ::rlimit64* old_rlim, unsigned resour
 
 }  // namespace
 
-TEST_CASE("prlimit64 records the new limit at enter and the old one at exit, NULL being not provided") {
+TEST_CASE("prlimit64 records the new limit at enter and the old one at exit, NULL being not provided", "[custom_serializer]") {
   child_session session;
   auto& events = session.trace<sys::prlimit64>();
   child_process child([] {
@@ -88,7 +88,7 @@ TEST_CASE("prlimit64 records the new limit at enter and the old one at exit, NUL
   CHECK(events[3].args.old_rlim.status == capture_status::not_captured);
 }
 
-TEST_CASE("newfstatat records the kernel's stat buffer at exit, and nothing for a failed call") {
+TEST_CASE("newfstatat records the kernel's stat buffer at exit, and nothing for a failed call", "[custom_serializer]") {
   ebpfpub::test::scratch_dir dir;
   const auto path = (dir.path / "file").string();
   const auto missing = (dir.path / "missing").string();
@@ -130,7 +130,7 @@ TEST_CASE("newfstatat records the kernel's stat buffer at exit, and nothing for 
   CHECK(events[1].args.statbuf.status == capture_status::not_captured);
 }
 
-TEST_CASE("trace<S, Serializer> traces write with a serializer of one's own instead of the shipped one") {
+TEST_CASE("trace<S, Serializer> traces write with a serializer of one's own instead of the shipped one", "[custom_serializer]") {
   child_session session;
   std::vector<ebpfpub::event_of<first_bytes>> events;
   pid_t pid = 0;
@@ -152,7 +152,7 @@ TEST_CASE("trace<S, Serializer> traces write with a serializer of one's own inst
   CHECK(events[0].args.buf.status == capture_status::truncated);
 }
 
-TEST_CASE("a registered serializer serves the by-name path, and replaces a shipped one there") {
+TEST_CASE("a registered serializer serves the by-name path, and replaces a shipped one there", "[custom_serializer]") {
   ebpfpub::register_serializer<sys::prlimit64>();
   registration prlimit{"prlimit64"};
   ebpfpub::register_serializer<sys::write, first_bytes>();

@@ -70,7 +70,7 @@ struct wrong_index {
 
 }  // namespace
 
-TEST_CASE("a declarative serializer's plan follows from its argument types") {
+TEST_CASE("a declarative serializer's plan follows from its argument types", "[declare]") {
   auto p = ebpfpub::plan_for<sys::prlimit64, rlimits>({});
   if (!p) FAIL(p.error().what());
   CHECK(p->syscall.name == "prlimit64");
@@ -86,7 +86,7 @@ TEST_CASE("a declarative serializer's plan follows from its argument types") {
                                            .only_if_success = true});
 }
 
-TEST_CASE("length sources are addressed by the kernel's field names") {
+TEST_CASE("length sources are addressed by the kernel's field names", "[declare]") {
   auto w = ebpfpub::plan_for<sys::write, short_write>({.data_size = 256});
   if (!w) FAIL(w.error().what());
   REQUIRE(w->captures.size() == 1);  // buf only: the generic string capture of buf is gone
@@ -104,7 +104,7 @@ TEST_CASE("length sources are addressed by the kernel's field names") {
                                            .only_if_success = true});
 }
 
-TEST_CASE("every generated signature and every shipped serializer passes the compile-time checks") {
+TEST_CASE("every generated signature and every shipped serializer passes the compile-time checks", "[declare]") {
   std::size_t checked = 0;
   sys::all::for_each([&]<typename S>() {
     STATIC_REQUIRE(ebpfpub::check_arguments<S, typename S::arguments>());
@@ -117,7 +117,7 @@ TEST_CASE("every generated signature and every shipped serializer passes the com
   CHECK(checked == sys::all::size + ebpfpub::serializers::specialized::size);
 }
 
-TEST_CASE("a hand-written plan for another syscall is an error naming both syscalls") {
+TEST_CASE("a hand-written plan for another syscall is an error naming both syscalls", "[declare]") {
   auto p = ebpfpub::plan_for<sys::prlimit64, pasted_plan>({});
   REQUIRE_FALSE(p);
   CHECK(p.error().message() ==
@@ -125,7 +125,7 @@ TEST_CASE("a hand-written plan for another syscall is an error naming both sysca
         "describe<prlimit64>() (or derive the serializer from declare<prlimit64>)");
 }
 
-TEST_CASE("a hand-written capture of an argument whose member never reads it is an error naming the field") {
+TEST_CASE("a hand-written capture of an argument whose member never reads it is an error naming the field", "[declare]") {
   auto p = ebpfpub::plan_for<sys::prlimit64, wrong_index>({});
   REQUIRE_FALSE(p);
   CHECK(p.error().message() ==
@@ -134,7 +134,7 @@ TEST_CASE("a hand-written capture of an argument whose member never reads it is 
         "argument whose member decodes it");
 }
 
-TEST_CASE("a NULL pointer where the kernel accepts NULL is not provided, not a probe error") {
+TEST_CASE("a NULL pointer where the kernel accepts NULL is not provided, not a probe error", "[declare]") {
   auto plan = ebpfpub::plan_for<sys::prlimit64, rlimits>({});
   REQUIRE(plan);
   const std::vector<ebpfpub::plan> plans{*plan};
@@ -184,7 +184,7 @@ TEST_CASE("a NULL pointer where the kernel accepts NULL is not provided, not a p
   }
 }
 
-TEST_CASE("the registry serves a user's serializer by name and can be emptied again") {
+TEST_CASE("the registry serves a user's serializer by name and can be emptied again", "[declare]") {
   CHECK_FALSE(ebpfpub::find_serializer("prlimit64"));
   ebpfpub::register_serializer<sys::prlimit64, rlimits>();
   auto found = ebpfpub::find_serializer("prlimit64");
