@@ -121,6 +121,41 @@ constexpr auto members_of = []<std::size_t... I>(std::index_sequence<I...>) {
   return std::array<member_info, sizeof...(I)>{info_of<Args, I>()...};
 }(std::make_index_sequence<member_count<Args>>{});
 
+}  // namespace detail
+
+/// What a plan's captures mean to the members that decode them; see check_serializer_plan.
+struct member_use {
+  std::string_view name;
+  bool reads_capture = false;
+  /// A wrapper member (wrappers.hpp) says when it must be read and, for a struct, how
+  /// many bytes it needs; a hand-written capture of it must agree.
+  bool declared = false;
+  syscall_phase when = syscall_phase::enter;
+  std::uint32_t fixed_bytes = 0;
+};
+
+namespace detail {
+
+template <typename Args, std::size_t I>
+constexpr member_use use_of() {
+  using M = member_type<Args, I>;
+  member_use u{members_of<Args>[I].name, members_of<Args>[I].reads_capture};
+  if constexpr (declared_capture<M>) {
+    u.declared = true;
+    u.when = M::rule.when;
+    u.fixed_bytes = M::rule.length == length_source::fixed ? M::rule.max_bytes : 0;
+  }
+  return u;
+}
+
+/// Each member's use, for check_serializer_plan.
+template <typename Args>
+constexpr auto member_uses() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    return std::array<member_use, sizeof...(I)>{use_of<Args, I>()...};
+  }(std::make_index_sequence<member_count<Args>>{});
+}
+
 template <std::size_t N>
 constexpr fixed_string<N + 1> to_fixed(std::string_view s) {
   fixed_string<N + 1> f;

@@ -88,16 +88,11 @@ constexpr bool check_serializer() {
   }
 }
 
-/// What a plan's captures mean to the members that decode them; see check_serializer_plan.
-struct member_use {
-  std::string_view name;
-  bool reads_capture = false;
-};
-
 /// The checks a plan written by hand can fail only at run time: it describes another
-/// syscall than `syscall`, or captures an argument whose member never reads the capture
-/// (an integer, an fd, a user_pointer: a capture on the wrong argument). The error names
-/// the syscall, the serializer and the field.
+/// syscall than `syscall`; it captures an argument whose member never reads the capture
+/// (an integer, an fd, a user_pointer: a capture on the wrong argument); it reads a
+/// wrapper member in the other phase (an out_struct at enter: a stale value) or fewer
+/// bytes than its struct. The error names the syscall, the serializer and the field.
 expected<void> check_serializer_plan(const plan& p, std::string_view syscall,
                                      std::string_view serializer_name,
                                      std::span<const member_use> members);
@@ -113,12 +108,7 @@ expected<plan> plan_for(const plan_options& options) {
     p = Ser::make_plan(options);
   else
     p = derive_plan<S, args>(Ser::name, options);
-  static constexpr auto uses = [] {
-    std::array<member_use, detail::member_count<args>> u{};
-    for (std::size_t i = 0; i < u.size(); ++i)
-      u[i] = {detail::members_of<args>[i].name, detail::members_of<args>[i].reads_capture};
-    return u;
-  }();
+  static constexpr auto uses = detail::member_uses<args>();
   if (auto ok = check_serializer_plan(p, S::name, Ser::name, uses); !ok) return ok.error();
   return p;
 }

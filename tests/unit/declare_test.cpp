@@ -68,6 +68,18 @@ struct wrong_index {
   }
 };
 
+// The long form reading old_rlim (an out_struct) at enter, and new_rlim with 8 bytes.
+template <ebpfpub::syscall_phase When, std::uint32_t Bytes>
+struct mistaken_capture {
+  static constexpr std::string_view name = "mistaken";
+  using args_type = rlimits::args_type;
+  static ebpfpub::plan make_plan(const ebpfpub::plan_options& o) {
+    auto p = ebpfpub::make_generic_plan(ebpfpub::describe<sys::prlimit64>(), o);
+    p.captures.push_back({.argument = 3, .op = capture_op::buffer, .when = When, .max_bytes = Bytes});
+    return p;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a declarative serializer's plan follows from its argument types", "[declare]") {
@@ -196,4 +208,19 @@ TEST_CASE("the registry serves a user's serializer by name and can be emptied ag
   CHECK(ebpfpub::unregister_serializer("prlimit64"));
   CHECK_FALSE(ebpfpub::unregister_serializer("prlimit64"));
   CHECK_FALSE(ebpfpub::find_serializer("prlimit64"));
+}
+
+TEST_CASE("a hand-written capture of a wrapper member in the wrong phase or too short is an error", "[declare]") {
+  auto at_enter = ebpfpub::plan_for<sys::prlimit64, mistaken_capture<syscall_phase::enter, 16>>({});
+  REQUIRE_FALSE(at_enter);
+  CHECK(at_enter.error().message() ==
+        "serializer 'mistaken' for prlimit64: capture 0 reads 'old_rlim' at enter, but its "
+        "member is read at exit (out_* wrappers hold what the kernel wrote, in_* what the "
+        "caller passed)");
+  auto too_short = ebpfpub::plan_for<sys::prlimit64, mistaken_capture<syscall_phase::exit, 8>>({});
+  REQUIRE_FALSE(too_short);
+  CHECK(too_short.error().message() ==
+        "serializer 'mistaken' for prlimit64: capture 0 reads at most 8 bytes of 'old_rlim', "
+        "but its member needs 16");
+  CHECK(ebpfpub::plan_for<sys::prlimit64, mistaken_capture<syscall_phase::exit, 16>>({}));
 }
