@@ -140,8 +140,11 @@ TEST_CASE("trace<S, Serializer> traces write with a serializer of one's own inst
   REQUIRE(ok);
   CHECK(session.get().plans().back().serializer_name == "first_bytes");
   child_process child([] {
+    // On the stack: a literal's page may not be mapped in a fresh child yet, and a
+    // buffer read at enter would fault (strings are read again at exit; buffers are not).
+    const char text[] = "hello world";
     const int fd = ::open("/dev/null", O_WRONLY);
-    return ::write(fd, "hello world", 11) == 11 ? 0 : 1;
+    return ::write(fd, text, 11) == 11 ? 0 : 1;
   });
   pid = child.pid();
   REQUIRE(session.run(child) == 0);
@@ -172,8 +175,9 @@ TEST_CASE("a registered serializer serves the by-name path, and replaces a shipp
 
   child_process child([] {
     const ::rlimit64 limit{300, 1024};
+    const char text[] = "abcdef";  // on the stack, as above
     const int fd = ::open("/dev/null", O_WRONLY);
-    return set_limit(&limit, nullptr) == 0 && ::write(fd, "abcdef", 6) == 6 ? 0 : 1;
+    return set_limit(&limit, nullptr) == 0 && ::write(fd, text, 6) == 6 ? 0 : 1;
   });
   pid = child.pid();
   REQUIRE(session.run(child) == 0);
