@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <string>
 #include <string_view>
 
 #include <fcntl.h>
@@ -50,9 +51,11 @@ int main(int argc, char** argv) {
   auto limits = tracer->trace<sys::prlimit64>([&](const ebpfpub::event<sys::prlimit64>& e) {
     if (self_test && e.header.process_id != static_cast<std::uint32_t>(child)) return;
     const auto& a = e.args;
-    fmt::print("process {} prlimit64 resource {}: new {} {}, old {} {} -> {}{}\n",
-               e.header.process_id, a.resource, a.new_rlim->rlim_cur, a.new_rlim->rlim_max,
-               a.old_rlim->rlim_cur, a.old_rlim->rlim_max, e.header.exit_code,
+    auto limit = [](const auto& l) {  // NULL: the caller did not set (or read) this one
+      return l.has_value() ? fmt::format("{}/{}", l->rlim_cur, l->rlim_max) : std::string("-");
+    };
+    fmt::print("process {} prlimit64 resource {}: new {}, old {} -> {}{}\n", e.header.process_id,
+               a.resource, limit(a.new_rlim), limit(a.old_rlim), e.header.exit_code,
                e.header.probe_error ? " (probe error)" : "");
     if (!e.header.probe_error && a.new_rlim.has_value() == a.new_rlim.provided() &&
         a.old_rlim.has_value() == a.old_rlim.provided())
