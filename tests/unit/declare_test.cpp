@@ -48,6 +48,15 @@ struct accepted : ebpfpub::declare<sys::accept4> {
   };
 };
 
+struct what_was_read : ebpfpub::declare<sys::read> {
+  static constexpr std::string_view name = "what_was_read";
+  struct args_type {
+    BOOST_HANA_DEFINE_STRUCT(args_type, (ebpfpub::fd, fd),
+                             (ebpfpub::out_buffer<ebpfpub::returned_length>, buf),
+                             (std::uint64_t, count));
+  };
+};
+
 // The long form, written for another syscall than the one it is traced for.
 struct pasted_plan {
   static constexpr std::string_view name = "pasted";
@@ -106,6 +115,13 @@ TEST_CASE("length sources are addressed by the kernel's field names", "[declare]
                                            .when = syscall_phase::enter,
                                            .length = length_source::argument,
                                            .length_argument = 2, .max_bytes = 4});
+  auto r = ebpfpub::plan_for<sys::read, what_was_read>({.data_size = 64});
+  if (!r) FAIL(r.error().what());
+  REQUIRE(r->captures.size() == 1);
+  CHECK(r->captures[0] == ebpfpub::capture{.argument = 1, .op = capture_op::buffer,
+                                           .when = syscall_phase::exit,
+                                           .length = length_source::return_value,
+                                           .max_bytes = 64, .only_if_success = true});
   auto a = ebpfpub::plan_for<sys::accept4, accepted>({});
   if (!a) FAIL(a.error().what());
   REQUIRE(a->captures.size() == 1);
