@@ -330,3 +330,5 @@ plan derive_plan(std::string_view serializer_name, const plan_options& options) 
 }
 
 }  // namespace ebpfpub
+
+#undef EBPFPUB_FIXED  // expanded above; not part of the API
