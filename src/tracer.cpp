@@ -570,17 +570,20 @@ expected<void> tracer::add(plan p, std::function<void(const record_view&)> handl
 }
 
 expected<void> tracer::trace(std::string_view syscall, std::function<void(const dynamic_event&)> handler) {
-  std::optional<expected<void>> specialized;
-  serializers::specialized::for_each([&]<typename S>() {
-    if (specialized || S::name != syscall) return;
-    if (auto checked = check_signature(S::name, S::layout); !checked) {
-      specialized = checked;
-      return;
-    }
-    specialized = add(serializer<S>::make_plan(current_plan_options()),
-                      [handler](const record_view& r) { handler(to_dynamic(r, serializer<S>::decode(r))); });
-  });
-  if (specialized) return *specialized;
+  // A registered serializer first (the user's), then ebpfpub's own, then the generic one.
+  auto chosen = find_serializer(syscall);
+  if (!chosen) {
+    serializers::specialized::for_each([&]<typename S>() {
+      if (!chosen && S::name == syscall) chosen = make_registration<S>();
+    });
+  }
+  if (chosen) {
+    if (auto checked = check_signature(chosen->syscall, chosen->layout); !checked) return checked;
+    auto p = chosen->make_plan(current_plan_options());
+    if (!p) return p.error();
+    return add(std::move(*p), [decode = std::move(chosen->decode), handler = std::move(handler)](
+                                  const record_view& r) { handler(decode(r)); });
+  }
   auto description = describe_syscall(impl_->fs_, syscall);
   if (!description) return description.error();
   return add(make_generic_plan(std::move(*description), current_plan_options()),

@@ -1,120 +1,95 @@
-// A serializer ebpfpub does not ship: clock_nanosleep's requested duration, read from
-// the caller's `struct __kernel_timespec` and decoded into std::chrono::nanoseconds.
-// docs/custom-serializers.md walks through it.
+// Serializers ebpfpub does not ship (serializers.hpp): prlimit64's limits and
+// newfstatat's stat buffer, declared by their argument types. docs/custom-serializers.md
+// walks through them.
 //
-//   trace_sleeps              print every clock_nanosleep on the system until Ctrl-C
-//   trace_sleeps --self-test  sleep 1.25 ms in a child and check the traced duration
+//   trace_limits              print every prlimit64 and newfstatat on the system until Ctrl-C
+//   trace_limits --self-test  make known calls in a child and check what was traced
 
 #include <atomic>
-#include <chrono>
 #include <csignal>
-#include <cstring>
+#include <string>
 #include <string_view>
 
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <boost/hana/define_struct.hpp>
 #include <fmt/format.h>
 
-#include <ebpfpub/ebpfpub.hpp>
-
-namespace sleeps {
-
-/// The value type of the captured argument.
-struct requested_duration {
-  std::uint64_t address = 0;
-  std::chrono::nanoseconds value{0};
-  ebpfpub::capture_status status = ebpfpub::capture_status::not_captured;
-};
-
-/// Found by argument-dependent lookup when ebpfpub decodes a member of this type.
-inline void decode_argument(const ebpfpub::record_view& r, std::size_t i, requested_duration& out) {
-  out.address = r.argument(i);
-  const auto c = r.capture_of(i);
-  out.status = c.status;
-  struct {
-    std::int64_t seconds;
-    std::int64_t nanoseconds;
-  } ts{};
-  if (c.data.size() < sizeof(ts)) return;
-  std::memcpy(&ts, c.data.data(), sizeof(ts));
-  out.value = std::chrono::seconds(ts.seconds) + std::chrono::nanoseconds(ts.nanoseconds);
-}
-
-}  // namespace sleeps
-
-namespace sys = ebpfpub::syscalls;
-
-/// The customization point: what to capture, and how it decodes.
-template <>
-struct ebpfpub::serializer<sys::clock_nanosleep> {
-  static constexpr std::string_view name = "sleep_duration";
-
-  // Same order and kernel names as the tracepoint: which_clock, flags, rqtp, rmtp.
-  struct args_type {
-    BOOST_HANA_DEFINE_STRUCT(args_type, (std::int32_t, which_clock), (std::int32_t, flags),
-                             (sleeps::requested_duration, rqtp), (ebpfpub::user_pointer, rmtp));
-  };
-
-  static plan make_plan(const plan_options& options) {
-    plan p = make_generic_plan(describe<sys::clock_nanosleep>(), options);
-    p.serializer_name = std::string(name);
-    // 16 bytes of argument 2 (rqtp), read at enter: the kernel reads it then too.
-    p.captures.push_back({.argument = 2, .op = capture_op::buffer, .when = syscall_phase::enter,
-                          .length = length_source::fixed, .max_bytes = 16});
-    return p;
-  }
-
-  static args_type decode(const record_view& r) { return decode_members<args_type>(r); }
-};
-
-static_assert(ebpfpub::serializable<sys::clock_nanosleep>);
+#include "serializers.hpp"
 
 namespace {
+
 std::atomic<bool> stop{false};
+
+// The child's calls: set RLIMIT_NOFILE to 512/1024, then to 256/1024 reading the old one,
+// then read it with a NULL new limit; stat "/" (whose inode number the parent knows).
+int known_calls() {
+  const ::rlimit64 first{512, 1024}, second{256, 1024};
+  ::rlimit64 old{};
+  struct ::stat st {};
+  const bool ok = ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &first, nullptr) == 0 &&
+                  ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &second, &old) == 0 &&
+                  ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &old) == 0 &&
+                  ::syscall(SYS_newfstatat, AT_FDCWD, "/", &st, 0) == 0;
+  return ok ? 0 : 1;
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const bool self_test = argc > 1 && std::string_view(argv[1]) == "--self-test";
   auto tracer = ebpfpub::tracer::create();
   if (!tracer) {
-    fmt::print(stderr, "trace_sleeps: {}\n", tracer.error().what());
+    fmt::print(stderr, "trace_limits: {}\n", tracer.error().what());
     return 1;
   }
 
   pid_t child = 0;
-  bool seen = false;
-  auto traced = tracer->trace<sys::clock_nanosleep>([&](const ebpfpub::event<sys::clock_nanosleep>& e) {
+  int checks = 0;  // self-test: the calls traced with the values made
+  auto limits = tracer->trace<sys::prlimit64>([&](const ebpfpub::event<sys::prlimit64>& e) {
     if (self_test && e.header.process_id != static_cast<std::uint32_t>(child)) return;
-    fmt::print("process {} slept {} ns (clock {}) -> {}\n", e.header.process_id,
-               e.args.rqtp.value.count(), e.args.which_clock, e.header.exit_code);
-    seen = seen || e.args.rqtp.value == std::chrono::microseconds(1250);
+    const auto& a = e.args;
+    auto limit = [](const auto& l) {  // NULL: the caller did not set (or read) this one
+      return l.has_value() ? fmt::format("{}/{}", l->rlim_cur, l->rlim_max) : std::string("-");
+    };
+    fmt::print("process {} prlimit64 resource {}: new {}, old {} -> {}{}\n", e.header.process_id,
+               a.resource, limit(a.new_rlim), limit(a.old_rlim), e.header.exit_code,
+               e.header.probe_error ? " (probe error)" : "");
+    if (!e.header.probe_error && a.new_rlim.has_value() == a.new_rlim.provided() &&
+        a.old_rlim.has_value() == a.old_rlim.provided())
+      checks += a.old_rlim.provided() && a.old_rlim->rlim_cur == (a.new_rlim.provided() ? 512 : 256);
   });
-  if (!traced) {
-    fmt::print(stderr, "trace_sleeps: {}\n", traced.error().what());
+  auto stats = tracer->trace<sys::newfstatat>([&](const ebpfpub::event<sys::newfstatat>& e) {
+    if (self_test && e.header.process_id != static_cast<std::uint32_t>(child)) return;
+    fmt::print("process {} stat {}: inode {}, mode {:o}, size {} -> {}\n", e.header.process_id,
+               e.args.filename.value, e.args.statbuf->st_ino, e.args.statbuf->st_mode,
+               e.args.statbuf->st_size, e.header.exit_code);
+    struct ::stat root {};
+    checks += e.args.filename.value == "/" && ::stat("/", &root) == 0 &&
+              e.args.statbuf->st_ino == root.st_ino;
+  });
+  if (!limits || !stats) {
+    fmt::print(stderr, "trace_limits: {}\n", (!limits ? limits : stats).error().what());
     return 1;
   }
   if (auto started = tracer->start(); !started) {
-    fmt::print(stderr, "trace_sleeps: {}\n", started.error().what());
+    fmt::print(stderr, "trace_limits: {}\n", started.error().what());
     return 1;
   }
 
   if (!self_test) {
     std::signal(SIGINT, [](int) { stop = true; });
-    auto ran = tracer->run_until(stop);
-    return ran ? 0 : 1;
+    return tracer->run_until(stop) ? 0 : 1;
   }
 
   child = ::fork();
-  if (child == 0) {
-    const timespec duration{0, 1'250'000};
-    ::clock_nanosleep(CLOCK_MONOTONIC, 0, &duration, nullptr);
-    ::_exit(0);
-  }
-  ::waitpid(child, nullptr, 0);
-  for (int i = 0; i < 20 && !seen; ++i) (void)tracer->poll(std::chrono::milliseconds(50));
-  fmt::print("{}\n", seen ? "self-test passed" : "self-test FAILED: no 1.25 ms sleep traced");
-  return seen ? 0 : 1;
+  if (child == 0) ::_exit(known_calls());
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  for (int i = 0; i < 20 && checks < 3; ++i) (void)tracer->poll(std::chrono::milliseconds(50));
+  const bool passed = checks == 3 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  fmt::print("{}\n", passed ? "self-test passed" : "self-test FAILED");
+  return passed ? 0 : 1;
 }

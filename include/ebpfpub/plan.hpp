@@ -51,6 +51,9 @@ struct capture {
   /// An enter capture that faulted is read again at exit; after a successful exec the
   /// old image is gone, and this says where the new one keeps the same bytes.
   exec_image image = exec_image::none;
+  /// The kernel accepts NULL here (prlimit64's `new_rlim`, `old_rlim`): a NULL pointer is
+  /// "not provided" (status `null_pointer`), not a probe error.
+  bool nullable = false;
 
   friend bool operator==(const capture&, const capture&) = default;
 };

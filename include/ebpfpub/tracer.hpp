@@ -20,6 +20,7 @@
 #include <ebpfpub/error.hpp>
 #include <ebpfpub/event.hpp>
 #include <ebpfpub/plan.hpp>
+#include <ebpfpub/registry.hpp>
 #include <ebpfpub/resources.hpp>
 #include <ebpfpub/serializer.hpp>
 #include <ebpfpub/serializers/all.hpp>
@@ -34,7 +35,10 @@ struct tracer_options {
   /// from resources.buffer_size.
   plan_options capture;
   filter_options filter;
-  /// Never record the calls of the tracing process itself (its ring-buffer reads).
+  /// Never record the calls of the tracing process itself: its reads of the ring buffer
+  /// would otherwise trace themselves (a poll that records its own epoll_wait...). This
+  /// drops every call of every thread of this process, your program's own calls too, and
+  /// they are not counted anywhere; set it to false to see them (and the tracer's).
   bool exclude_self = true;
   /// Keep the generated LLVM IR (tracer::ir()), for --verbose.
   bool keep_ir = false;
@@ -93,22 +97,27 @@ class tracer {
   tracer& operator=(tracer&&) noexcept;
   ~tracer();
 
-  /// Traces syscall S with serializer<S>; `handler(const event<S>&)` gets each call.
-  /// The compiled-in signature is checked against the running kernel first.
-  template <serializable S, typename F>
-    requires std::invocable<F&, const event<S>&>
+  /// Traces syscall S with `Ser` (by default serializer<S>: ebpfpub's, yours, or the
+  /// generic one); `handler(const event_of<Ser>&)` gets each call. Any serializer type
+  /// will do, shipped or not: `trace<sys::write, my_write>` replaces ebpfpub's. `Ser` is
+  /// checked against S at compile time (declare.hpp), its plan at run time, and the
+  /// compiled-in signature against the running kernel, before anything is loaded.
+  template <syscall_signature S, typename Ser = serializer<S>, typename F>
+    requires serializer_for<Ser, S> && std::invocable<F&, const event_of<Ser>&>
   expected<void> trace(F handler) {
     auto checked = check_signature(S::name, S::layout);
     if (!checked) return checked;
-    return add(serializer<S>::make_plan(current_plan_options()),
-               [handler = std::move(handler)](const record_view& r) mutable {
-                 const event<S> e{r.header(), serializer<S>::decode(r)};
-                 handler(e);
-               });
+    auto p = plan_for<S, Ser>(current_plan_options());
+    if (!p) return p.error();
+    return add(std::move(*p), [handler = std::move(handler)](const record_view& r) mutable {
+      const event_of<Ser> e{r.header(), decode_for<Ser>(r)};
+      handler(e);
+    });
   }
 
-  /// Traces a syscall known by name only: with its specialized serializer when ebpfpub
-  /// has one (serializers/all.hpp), else with the generic serializer.
+  /// Traces a syscall known by name only, with the serializer registered for it
+  /// (registry.hpp), else the one ebpfpub ships (serializers/all.hpp), else the generic
+  /// serializer.
   expected<void> trace(std::string_view syscall,
                        std::function<void(const dynamic_event&)> handler);
 

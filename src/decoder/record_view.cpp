@@ -100,7 +100,10 @@ expected<record_view> record_view::parse(std::span<const std::uint8_t> bytes,
     const bool skipped = (h.sent_at_enter && captures[i].when == syscall_phase::exit) ||
                          (captures[i].only_if_success && h.exit_code < 0);
     if (!seen[i] && skipped) r.captures_[i] = {capture_status::not_captured, {}};
-    if (is_probe_error(r.captures_[i].status)) h.probe_error = true;
+    // NULL where the kernel accepts NULL is a choice of the caller, not a failed capture.
+    const bool not_provided =
+        captures[i].nullable && r.captures_[i].status == capture_status::null_pointer;
+    if (is_probe_error(r.captures_[i].status) && !not_provided) h.probe_error = true;
   }
   return r;
 }

@@ -1,0 +1,24 @@
+// new_rlim and old_rlim swapped: limits would come back reversed.
+// expect-error: member_out_of_order<ebpfpub::syscalls::prlimit64
+// expect-error: "old_rlim"
+// expect-error: "new_rlim"
+#include <sys/resource.h>
+
+#include <boost/hana/define_struct.hpp>
+
+#include <ebpfpub/ebpfpub.hpp>
+
+namespace sys = ebpfpub::syscalls;
+
+template <> struct ebpfpub::serializer<sys::prlimit64> : ebpfpub::declare<sys::prlimit64> {
+  static constexpr std::string_view name = "rlimits";
+  struct args_type {
+    BOOST_HANA_DEFINE_STRUCT(args_type, (std::int32_t, pid), (std::uint32_t, resource),
+                             (ebpfpub::out_struct<::rlimit64>, old_rlim),
+                             (ebpfpub::in_struct<::rlimit64>, new_rlim));
+  };
+};
+
+ebpfpub::expected<void> use(ebpfpub::tracer& t) {
+  return t.trace<sys::prlimit64>([](const ebpfpub::event<sys::prlimit64>&) {});
+}
