@@ -156,7 +156,9 @@ TEST_CASE("known calls of a child come back exactly, with ids, arguments and exi
     REQUIRE(tracer->trace(name, std::ref(r)));
   auto started = tracer->start();
   REQUIRE(started);
-  CHECK(started->programs == 13);  // six enter+exit pairs, exit_group at enter only
+  // Six enter+exit pairs, exit_group at enter only, and the process filter's fork and
+  // exit trackers.
+  CHECK(started->programs == 15);
 
   child.go();
   CHECK(child.wait() == 7);
