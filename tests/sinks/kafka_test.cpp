@@ -1,0 +1,108 @@
+// End to end through librdkafka's mock cluster: a MOCK Kafka broker (librdkafka's
+// protocol-level implementation, listening on loopback), not a real Kafka; Debian has no
+// Kafka broker package. The traced child's events go through the Kafka sink's idempotent
+// producer and are read back by fleet_consumer over TCP.
+
+#include <catch2/catch.hpp>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <nlohmann/json.hpp>
+
+#include "sinks/traced_child.hpp"
+
+using ebpfpub::sinks::stream;
+using ebpfpub::sinks::stream_options;
+using json = nlohmann::json;
+namespace t = ebpfpub::test;
+
+namespace {
+
+// A mock cluster lives inside an rd_kafka_t of this process; its brokers listen on
+// 127.0.0.1 for any client, here the sink and the fleet_consumer process.
+class mock_cluster {
+ public:
+  explicit mock_cluster(int brokers) {
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    // It only hosts the cluster: no warning that it has no bootstrap.servers of its own.
+    rd_kafka_conf_set(conf, "log_level", "4", err, sizeof err);
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (rk_ == nullptr) FAIL(err);
+    mc_ = rd_kafka_mock_cluster_new(rk_, brokers);
+    if (mc_ == nullptr) FAIL("cannot create the mock cluster");
+  }
+  ~mock_cluster() {
+    rd_kafka_mock_cluster_destroy(mc_);
+    rd_kafka_destroy(rk_);
+  }
+  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(mc_); }
+  rd_kafka_mock_cluster_t* get() { return mc_; }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_mock_cluster_t* mc_ = nullptr;
+};
+
+std::string kafka_topic(mock_cluster& cluster) {
+  const std::string topic = "ebpfpub-" + t::random_name();
+  REQUIRE(rd_kafka_mock_topic_create(cluster.get(), topic.c_str(), 3, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  return topic;
+}
+
+json run_to_kafka(mock_cluster& cluster, const std::string& topic, std::uint64_t calls,
+                  ebpfpub::sinks::sink_statistics& stats) {
+  const std::string url = "kafka://" + cluster.bootstraps() + "/" + topic;
+  auto s = stream::create(stream_options{.host_name = "kafka-" + t::random_name()});
+  if (!s) FAIL(s.error().what());
+  REQUIRE(s->add_sink(url));
+  auto child = t::getppid_child(calls);
+  t::traced_child traced(child, *s);
+  traced.run();
+  REQUIRE(traced.published() == calls);
+  REQUIRE(s->flush(std::chrono::seconds(20)));
+  stats = s->sink_stats().at(0).second;
+  const auto consumed = t::run_consumer(url);
+  REQUIRE(consumed.lines.size() == 1);
+  CHECK(consumed.status == 0);
+  auto h = json::parse(consumed.lines[0]);
+  CHECK(h["host"] == s->host().name);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("a child's 2000 getppid calls reach a topic of the mock Kafka cluster as exactly 2000 "
+          "events with no gap", "[sinks][kafka]") {
+  mock_cluster cluster(3);
+  const auto topic = kafka_topic(cluster);
+  ebpfpub::sinks::sink_statistics stats;
+  const auto h = run_to_kafka(cluster, topic, 2000, stats);
+  CHECK(stats.delivered == 2000);
+  CHECK(stats.dropped == 0);
+  CHECK(h["events"] == 2000);
+  CHECK(h["events_by_syscall"]["getppid"] == 2000);
+  CHECK(h["gap_count"] == 0);
+  CHECK(h["duplicates"] == 0);
+  CHECK(h["last_seq"] == 1999);
+  CHECK(h["complete"] == true);
+}
+
+TEST_CASE("produce requests refused by the mock Kafka cluster are retried by the idempotent "
+          "producer: every event once, none twice", "[sinks][kafka]") {
+  mock_cluster cluster(3);
+  const auto topic = kafka_topic(cluster);
+  // ApiKey 0 is Produce: the next five produce requests fail with retriable errors.
+  rd_kafka_mock_push_request_errors(cluster.get(), 0, 5, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR__TRANSPORT,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  ebpfpub::sinks::sink_statistics stats;
+  const auto h = run_to_kafka(cluster, topic, 1500, stats);
+  CHECK(stats.delivered == 1500);
+  CHECK(stats.dropped == 0);
+  CHECK(h["events"] == 1500);
+  CHECK(h["duplicates"] == 0);
+  CHECK(h["gap_count"] == 0);
+  CHECK(h["complete"] == true);
+}
