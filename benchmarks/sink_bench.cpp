@@ -5,9 +5,10 @@
 //                                      (acknowledged); prints events/s of wall and CPU time
 //   sink_bench publish kafka-mock EVENTS   the same into librdkafka's mock cluster, hosted
 //                                      in this process (its broker threads share the CPU)
-//   sink_bench trace URL CALLS RATE    a child makes CALLS getppid calls at RATE per second,
-//                                      traced and published to URL (for end-to-end latency,
-//                                      read by fleet_consumer --latency)
+//   sink_bench trace URL CALLS RATE [POLL_MS]   a child makes CALLS getppid calls at RATE
+//                                      per second, traced (tracer polled every POLL_MS, 10)
+//                                      and published to URL (for end-to-end latency, read by
+//                                      fleet_consumer --latency)
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -94,7 +95,7 @@ int publish(std::string url, std::uint64_t events) {
   return status;
 }
 
-int trace(const std::string& url, std::uint64_t calls, std::uint64_t rate) {
+int trace(const std::string& url, std::uint64_t calls, std::uint64_t rate, std::chrono::milliseconds poll) {
   int go[2];
   if (::pipe(go) != 0) return 1;
   const pid_t child = ::fork();
@@ -134,7 +135,7 @@ int trace(const std::string& url, std::uint64_t calls, std::uint64_t rate) {
   ::close(go[1]);
   int status = 0;
   while (::waitpid(child, &status, WNOHANG) == 0) {
-    (void)tracer->poll(std::chrono::milliseconds(10));
+    (void)tracer->poll(poll);
     s->account(tracer->stats());
   }
   tracer->stop();
@@ -150,7 +151,9 @@ int trace(const std::string& url, std::uint64_t calls, std::uint64_t rate) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "publish" && argc == 4) return publish(argv[2], std::stoull(argv[3]));
-  if (mode == "trace" && argc == 5) return trace(argv[2], std::stoull(argv[3]), std::stoull(argv[4]));
-  fmt::print(stderr, "usage: sink_bench publish URL|kafka-mock EVENTS | trace URL CALLS RATE\n");
+  if (mode == "trace" && (argc == 5 || argc == 6))
+    return trace(argv[2], std::stoull(argv[3]), std::stoull(argv[4]),
+                 std::chrono::milliseconds(argc == 6 ? std::stoull(argv[5]) : 10));
+  fmt::print(stderr, "usage: sink_bench publish URL|kafka-mock EVENTS | trace URL CALLS RATE [POLL_MS]\n");
   return 2;
 }
