@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,6 +73,23 @@ TEST_CASE("rotation by size keeps every file under the limit and every record wh
   CHECK(files == 18);
   CHECK(book.hosts().at("files b").complete());
   CHECK(book.hosts().at("files b").events == 300);
+}
+
+TEST_CASE("rotation by age starts a new file once the current one is a second old", "[sinks]") {
+  t::scratch_dir dir;
+  const auto path = dir.path / "events.jsonl";
+  auto s = file_stream(fmt::format("file://{}?rotate_seconds=1", path.string()));
+  for (int i = 0; i < 10; ++i) s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
+  REQUIRE(s.flush(std::chrono::seconds(5)));
+  // The sink's thread looks at the file's age at least every 500 ms while idle.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  for (int i = 10; i < 15; ++i) s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
+  REQUIRE(s.flush(std::chrono::seconds(5)));
+  ebpfpub::sinks::ledger old_file, new_file;
+  CHECK(whole_records(dir.path / "events.jsonl.1", old_file) == 10);
+  CHECK(whole_records(path, new_file) == 5);
+  CHECK(new_file.hosts().at("files b").first_seq == 10);
+  CHECK(!fs::exists(dir.path / "events.jsonl.2"));
 }
 
 TEST_CASE("after the file is moved, SIGHUP makes the sink continue in a new file at the path",
