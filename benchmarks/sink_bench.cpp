@@ -9,22 +9,20 @@
 //                                      per second, traced (tracer polled every POLL_MS, 10)
 //                                      and published to URL (for end-to-end latency, read by
 //                                      fleet_consumer --latency)
-#include <chrono>
-#include <cstdio>
-#include <string>
-#include <thread>
-
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
-
+#include <chrono>
+#include <cstdio>
 #include <ebpfpub/ebpfpub.hpp>
 #include <ebpfpub/sinks/stream.hpp>
+#include <string>
+#include <thread>
 
 namespace {
 
@@ -38,7 +36,8 @@ double cpu_seconds() {
 std::uint64_t monotonic_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 int fail(const ebpfpub::error& e) {
@@ -71,11 +70,12 @@ int publish(std::string url, std::uint64_t events) {
     const auto t0 = std::chrono::steady_clock::now();
     for (std::uint64_t i = 0; i < events; ++i) {
       s->publish([&](std::string& out) {
-        fmt::format_to(std::back_inserter(out),
-                       R"({{"timestamp":{},"process_id":4242,"thread_id":4242,"user_id":0,"group_id":0,)"
-                       R"("syscall":"openat","exit_code":3,"probe_error":false,)"
-                       R"("args":{{"dfd":-100,"filename":"/usr/lib/x86_64-linux-gnu/libc.so.6","flags":524288,"mode":0}}}})",
-                       monotonic_ns());
+        fmt::format_to(
+            std::back_inserter(out),
+            R"({{"timestamp":{},"process_id":4242,"thread_id":4242,"user_id":0,"group_id":0,)"
+            R"("syscall":"openat","exit_code":3,"probe_error":false,)"
+            R"("args":{{"dfd":-100,"filename":"/usr/lib/x86_64-linux-gnu/libc.so.6","flags":524288,"mode":0}}}})",
+            monotonic_ns());
       });
     }
     const auto published = std::chrono::steady_clock::now();
@@ -84,10 +84,12 @@ int publish(std::string url, std::uint64_t events) {
     const double cpu = cpu_seconds() - cpu0;
     const double wall = std::chrono::duration<double>(t1 - t0).count();
     const auto st = s->sink_stats().at(0).second;
-    fmt::print("events {} wall_s {:.3f} publish_s {:.3f} cpu_s {:.3f} events_per_s {:.0f} events_per_cpu_s {:.0f} "
-               "delivered {} retried {} dropped {}\n",
-               events, wall, std::chrono::duration<double>(published - t0).count(), cpu, events / wall,
-               events / cpu, st.delivered, st.retried, st.dropped);
+    fmt::print(
+        "events {} wall_s {:.3f} publish_s {:.3f} cpu_s {:.3f} events_per_s {:.0f} "
+        "events_per_cpu_s {:.0f} "
+        "delivered {} retried {} dropped {}\n",
+        events, wall, std::chrono::duration<double>(published - t0).count(), cpu, events / wall,
+        events / cpu, st.delivered, st.retried, st.dropped);
     status = st.delivered == events && st.dropped == 0 ? 0 : 1;
   }
   if (mock != nullptr) rd_kafka_mock_cluster_destroy(mock);
@@ -95,7 +97,8 @@ int publish(std::string url, std::uint64_t events) {
   return status;
 }
 
-int trace(const std::string& url, std::uint64_t calls, std::uint64_t rate, std::chrono::milliseconds poll) {
+int trace(const std::string& url, std::uint64_t calls, std::uint64_t rate,
+          std::chrono::milliseconds poll) {
   int go[2];
   if (::pipe(go) != 0) return 1;
   const pid_t child = ::fork();
@@ -108,7 +111,8 @@ int trace(const std::string& url, std::uint64_t calls, std::uint64_t rate, std::
       ::syscall(SYS_getppid);
       // Paced in steps of 100 calls: a steady rate, not one burst.
       if ((i + 1) % 100 == 0)
-        std::this_thread::sleep_until(start + std::chrono::nanoseconds((i + 1) * 1'000'000'000ULL / rate));
+        std::this_thread::sleep_until(start +
+                                      std::chrono::nanoseconds((i + 1) * 1'000'000'000ULL / rate));
     }
     ::_exit(0);
   }
@@ -123,9 +127,10 @@ int trace(const std::string& url, std::uint64_t calls, std::uint64_t rate, std::
   std::uint64_t published = 0;
   auto ok = tracer->trace("getppid", [&](const ebpfpub::dynamic_event& e) {
     s->publish([&](std::string& out) {
-      fmt::format_to(std::back_inserter(out),
-                     R"({{"timestamp":{},"process_id":{},"thread_id":{},"syscall":"getppid","exit_code":{}}})",
-                     e.header.timestamp, e.header.process_id, e.header.thread_id, e.header.exit_code);
+      fmt::format_to(
+          std::back_inserter(out),
+          R"({{"timestamp":{},"process_id":{},"thread_id":{},"syscall":"getppid","exit_code":{}}})",
+          e.header.timestamp, e.header.process_id, e.header.thread_id, e.header.exit_code);
     });
     ++published;
   });
@@ -154,6 +159,7 @@ int main(int argc, char** argv) {
   if (mode == "trace" && (argc == 5 || argc == 6))
     return trace(argv[2], std::stoull(argv[3]), std::stoull(argv[4]),
                  std::chrono::milliseconds(argc == 6 ? std::stoull(argv[5]) : 10));
-  fmt::print(stderr, "usage: sink_bench publish URL|kafka-mock EVENTS | trace URL CALLS RATE [POLL_MS]\n");
+  fmt::print(stderr,
+             "usage: sink_bench publish URL|kafka-mock EVENTS | trace URL CALLS RATE [POLL_MS]\n");
   return 2;
 }

@@ -1,18 +1,17 @@
 // Reads every partition of a Kafka topic from its beginning (assigned, not a group: the
 // consumer reads all of it, every time, without a rebalance).
 
-#include <memory>
-
+#include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
-#include <fmt/format.h>
+#include <memory>
 
 #include "reader.hpp"
 
 namespace fleet_consumer {
 
-std::string read_kafka(const std::string& brokers, const std::string& topic, const read_options& options,
-                       const on_payload& handle) {
+std::string read_kafka(const std::string& brokers, const std::string& topic,
+                       const read_options& options, const on_payload& handle) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   const std::pair<const char*, std::string> settings[] = {

@@ -1,15 +1,14 @@
 // file:///path.jsonl: whole records per write(2), rotation by size or age, reopen on
 // request (SIGHUP, after logrotate moved the file).
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 #include "kernel/unique_fd.hpp"
 #include "sinks/transport.hpp"
@@ -25,13 +24,16 @@ class file_transport final : public transport {
  public:
   file_transport(std::string path, std::uint64_t rotate_bytes, std::uint64_t rotate_seconds,
                  std::uint64_t keep)
-      : path_(std::move(path)), rotate_bytes_(rotate_bytes), rotate_seconds_(rotate_seconds),
+      : path_(std::move(path)),
+        rotate_bytes_(rotate_bytes),
+        rotate_seconds_(rotate_seconds),
         keep_(keep) {}
 
   expected<void> open_file() {
     // O_NOFOLLOW: a symlink planted at the path (a log directory others can write) must
     // not redirect a root process's writes.
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    const int fd =
+        ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0) return error::from_errno(errno, fmt::format("file sink: opening {}", path_));
     fd_.reset(fd);
     struct stat st {};
@@ -46,14 +48,16 @@ class file_transport final : public transport {
     while (i < batch.size()) {
       if (!fd_) {
         // The file could not be reopened: these records are lost, and say so.
-        for (; i < batch.size(); ++i) log_->lost(batch[i].seq, batch[i].events, "sink_write_failed");
+        for (; i < batch.size(); ++i)
+          log_->lost(batch[i].seq, batch[i].events, "sink_write_failed");
         return;
       }
       buffer_.clear();
       const std::size_t first = i;
       for (; i < batch.size(); ++i) {
         const std::size_t len = batch[i].json.size() + 1;
-        if (i > first && (buffer_.size() + len > write_chunk || must_rotate(buffer_.size() + len))) break;
+        if (i > first && (buffer_.size() + len > write_chunk || must_rotate(buffer_.size() + len)))
+          break;
         // An empty file takes a record of any size (else rotation would never end).
         if (i == first && size_ > 0 && must_rotate(len)) rotate();
         buffer_ += batch[i].json;
@@ -62,7 +66,8 @@ class file_transport final : public transport {
       if (write_whole(buffer_)) {
         log_->delivered(i - first);
       } else {
-        for (std::size_t j = first; j < i; ++j) log_->lost(batch[j].seq, batch[j].events, "sink_write_failed");
+        for (std::size_t j = first; j < i; ++j)
+          log_->lost(batch[j].seq, batch[j].events, "sink_write_failed");
       }
     }
   }
@@ -128,8 +133,9 @@ class file_transport final : public transport {
 expected<std::unique_ptr<transport>> open_file(const url_parts& u, std::string_view url,
                                                const sink_options&) {
   if (!u.authority.empty() && u.authority != "localhost")
-    return error(errc::invalid_argument,
-                 fmt::format("sink URL '{}': a file URL names a local path: file:///var/log/x.jsonl", url));
+    return error(
+        errc::invalid_argument,
+        fmt::format("sink URL '{}': a file URL names a local path: file:///var/log/x.jsonl", url));
   if (u.path.empty())
     return error(errc::invalid_argument, fmt::format("sink URL '{}': no file path", url));
   auto bytes = query_number(u, "rotate_bytes", 0, url);

@@ -2,11 +2,10 @@
 // message keyed by the host name (one host's records stay in one partition, in order),
 // and a delivery report for each.
 
-#include <mutex>
-
+#include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
-#include <fmt/format.h>
+#include <mutex>
 
 #include "sinks/transport.hpp"
 
@@ -33,7 +32,8 @@ class kafka_transport final : public transport {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     const auto set = [&](const std::string& key, const std::string& value) -> expected<void> {
       if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-        return error(errc::invalid_argument, fmt::format("sink {}: {}={}: {}", url, key, value, err));
+        return error(errc::invalid_argument,
+                     fmt::format("sink {}: {}={}: {}", url, key, value, err));
       return {};
     };
     std::vector<std::pair<std::string, std::string>> settings = {
@@ -59,7 +59,8 @@ class kafka_transport final : public transport {
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (rk_ == nullptr) {
       rd_kafka_conf_destroy(conf);
-      return error(errc::system, fmt::format("sink {}: cannot create the Kafka producer: {}", url, err));
+      return error(errc::system,
+                   fmt::format("sink {}: cannot create the Kafka producer: {}", url, err));
     }
     topic_ = rd_kafka_topic_new(rk_, u.path.c_str(), nullptr);
     if (topic_ == nullptr)
@@ -103,8 +104,10 @@ class kafka_transport final : public transport {
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<kafka_transport*>(opaque);
     auto* d = static_cast<delivery*>(m->_private);
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) self->log_->delivered(1);
-    else self->log_->lost(d->seq, d->events, "sink_delivery_failed");
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      self->log_->delivered(1);
+    else
+      self->log_->lost(d->seq, d->events, "sink_delivery_failed");
     delete d;
     --self->pending_;
     self->log_->wake();

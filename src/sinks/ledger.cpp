@@ -1,13 +1,11 @@
 // The consumer's side: records arrive from a bus (untrusted text); each is parsed with
 // every field checked, and accounted per host.
 
-#include <limits>
-
-#include <nlohmann/json.hpp>
-
 #include <fmt/format.h>
 
 #include <ebpfpub/sinks/ledger.hpp>
+#include <limits>
+#include <nlohmann/json.hpp>
 
 namespace ebpfpub::sinks {
 namespace {
@@ -22,7 +20,8 @@ error bad(std::string_view why) {
 expected<std::uint64_t> unsigned_field(const json& object, const char* name, const char* where) {
   const auto it = object.find(name);
   if (it == object.end()) return bad(fmt::format("{} has no \"{}\"", where, name));
-  if (!it->is_number_unsigned()) return bad(fmt::format("{}.{} is not an unsigned integer", where, name));
+  if (!it->is_number_unsigned())
+    return bad(fmt::format("{}.{} is not an unsigned integer", where, name));
   return it->get<std::uint64_t>();
 }
 
@@ -54,7 +53,8 @@ expected<parsed_record> parse_record(std::string_view text) {
 
   const auto event = doc.find("event");
   const auto gap = doc.find("gap");
-  if ((event == doc.end()) == (gap == doc.end())) return bad("a record holds exactly one of \"event\" and \"gap\"");
+  if ((event == doc.end()) == (gap == doc.end()))
+    return bad("a record holds exactly one of \"event\" and \"gap\"");
   if (event != doc.end()) {
     if (!event->is_object()) return bad("\"event\" is not an object");
     // The event's own fields are the event format's (docs/event-format.md); only the
@@ -65,7 +65,8 @@ expected<parsed_record> parse_record(std::string_view text) {
     if (!sc) return sc.error();
     r.timestamp = *ts;
     r.syscall = std::move(*sc);
-    if (const auto pid = event->find("process_id"); pid != event->end() && pid->is_number_unsigned())
+    if (const auto pid = event->find("process_id");
+        pid != event->end() && pid->is_number_unsigned())
       r.process_id = static_cast<std::uint32_t>(pid->get<std::uint64_t>());
     return r;
   }
@@ -92,9 +93,12 @@ expected<parsed_record> parse_record(std::string_view text) {
   return r;
 }
 
-bool host_ledger::complete(std::uint64_t expected_first) const { return missing(expected_first).empty(); }
+bool host_ledger::complete(std::uint64_t expected_first) const {
+  return missing(expected_first).empty();
+}
 
-std::vector<std::pair<std::uint64_t, std::uint64_t>> host_ledger::missing(std::uint64_t expected_first) const {
+std::vector<std::pair<std::uint64_t, std::uint64_t>> host_ledger::missing(
+    std::uint64_t expected_first) const {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> holes;
   std::uint64_t next = expected_first;
   for (const auto& [first, last] : covered) {
@@ -110,14 +114,16 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> host_ledger::missing(std::u
 namespace {
 
 // Is any of [first, last] already covered?
-bool overlaps(const std::map<std::uint64_t, std::uint64_t>& covered, std::uint64_t first, std::uint64_t last) {
+bool overlaps(const std::map<std::uint64_t, std::uint64_t>& covered, std::uint64_t first,
+              std::uint64_t last) {
   auto it = covered.upper_bound(last);  // first range starting after `last`
   if (it == covered.begin()) return false;
   --it;
   return it->second >= first;
 }
 
-void cover(std::map<std::uint64_t, std::uint64_t>& covered, std::uint64_t first, std::uint64_t last) {
+void cover(std::map<std::uint64_t, std::uint64_t>& covered, std::uint64_t first,
+           std::uint64_t last) {
   auto [it, inserted] = covered.emplace(first, last);
   (void)inserted;
   // Merge with the range before and those after, so the map stays small on a long run.
@@ -130,7 +136,8 @@ void cover(std::map<std::uint64_t, std::uint64_t>& covered, std::uint64_t first,
     }
   }
   constexpr auto max = std::numeric_limits<std::uint64_t>::max();
-  for (auto next = std::next(it); next != covered.end() && (it->second == max || next->first <= it->second + 1);) {
+  for (auto next = std::next(it);
+       next != covered.end() && (it->second == max || next->first <= it->second + 1);) {
     it->second = std::max(it->second, next->second);
     next = covered.erase(next);
   }

@@ -4,13 +4,12 @@
 // records a second (measured in benchmarks/sinks); each batch carries a Nats-Msg-Id so a
 // resend after a lost acknowledgement is stored once by the server.
 
+#include <fmt/format.h>
+#include <nats/nats.h>
+
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-
-#include <nats/nats.h>
-
-#include <fmt/format.h>
 
 #include "sinks/transport.hpp"
 
@@ -24,8 +23,11 @@ std::string nats_text(natsStatus s) {
 
 class nats_transport final : public transport {
  public:
-  nats_transport(std::string subject, std::size_t batch_bytes, int reconnect_buffer, sink_options options)
-      : subject_(std::move(subject)), batch_bytes_(batch_bytes), reconnect_buffer_(reconnect_buffer),
+  nats_transport(std::string subject, std::size_t batch_bytes, int reconnect_buffer,
+                 sink_options options)
+      : subject_(std::move(subject)),
+        batch_bytes_(batch_bytes),
+        reconnect_buffer_(reconnect_buffer),
         options_(options) {}
 
   ~nats_transport() override {
@@ -35,7 +37,8 @@ class nats_transport final : public transport {
     for (auto* m : resend_) natsMsg_Destroy(m);
   }
 
-  expected<void> connect(const std::string& server, const std::string& stream_name, std::string_view url) {
+  expected<void> connect(const std::string& server, const std::string& stream_name,
+                         std::string_view url) {
     natsOptions* opts = nullptr;
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK) s = natsOptions_SetURL(opts, ("nats://" + server).c_str());
@@ -64,7 +67,8 @@ class nats_transport final : public transport {
     jo.PublishAsync.StallWait = 50;
     s = natsConnection_JetStream(&js_, nc_, &jo);
     if (s != NATS_OK)
-      return error(errc::system, fmt::format("sink {}: no JetStream context: {}", url, nats_text(s)));
+      return error(errc::system,
+                   fmt::format("sink {}: no JetStream context: {}", url, nats_text(s)));
 
     // The stream is created when absent: file storage, so a restarted server keeps it.
     jsStreamConfig cfg;
@@ -79,10 +83,11 @@ class nats_transport final : public transport {
     s = js_AddStream(&si, js_, &cfg, nullptr, &jerr);
     if (si != nullptr) jsStreamInfo_Destroy(si);
     if (s != NATS_OK && jerr != JSStreamNameExistErr && jerr != JSStreamSubjectOverlapErr)
-      return error(errc::system,
-                   fmt::format("sink {}: cannot create JetStream stream {} for subject {}: {} (code "
-                               "{}); is JetStream enabled on the server (nats-server -js)?",
-                               url, stream_name, subject_, nats_text(s), static_cast<int>(jerr)));
+      return error(
+          errc::system,
+          fmt::format("sink {}: cannot create JetStream stream {} for subject {}: {} (code "
+                      "{}); is JetStream enabled on the server (nats-server -js)?",
+                      url, stream_name, subject_, nats_text(s), static_cast<int>(jerr)));
     return {};
   }
 
@@ -107,7 +112,8 @@ class nats_transport final : public transport {
         give_up(f);
         continue;
       }
-      const auto id = fmt::format("{}{}-{}", id_prefix_, f.records.front().first, f.records.back().first);
+      const auto id =
+          fmt::format("{}{}-{}", id_prefix_, f.records.front().first, f.records.back().first);
       natsMsgHeader_Set(m, "Nats-Msg-Id", id.c_str());
       {
         std::lock_guard lock(mutex_);
@@ -245,7 +251,8 @@ expected<std::unique_ptr<transport>> open_nats(const url_parts& u, std::string_v
   if (auto it = u.query.find("stream"); it != u.query.end()) {
     stream_name = it->second;
   } else {
-    for (const char c : u.path) stream_name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    for (const char c : u.path)
+      stream_name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   }
   auto t = std::make_unique<nats_transport>(u.path, *batch, static_cast<int>(*reconnect), options);
   if (auto ok = t->connect(u.authority, stream_name, url); !ok) return ok.error();

@@ -1,16 +1,15 @@
 // The part every sink shares: a bounded queue the reader never waits on, a thread that
 // drains it into the transport, and the gap records that account for what was lost.
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
-#include <mutex>
-#include <thread>
-
-#include <fmt/format.h>
-
 #include <ebpfpub/sinks/sink.hpp>
 #include <ebpfpub/sinks/stream.hpp>
+#include <mutex>
+#include <thread>
 
 #include "sinks/transport.hpp"
 
@@ -163,8 +162,8 @@ class sink_queue final : public delivery_log {
       // A gap follows the records queued before the loss it reports (their seqs are
       // lower), so a reader of one file sees the stream in order.
       for (const auto& g : gaps_) {
-        batch.push_back({g.last, g.events, gap_json(host_json_, g.first, g.last, g.events,
-                                                    g.records, g.reason)});
+        batch.push_back({g.last, g.events,
+                         gap_json(host_json_, g.first, g.last, g.events, g.records, g.reason)});
         ++stats_.gap_records;
       }
       gaps_.clear();
@@ -232,7 +231,8 @@ expected<std::unique_ptr<sink>> sink::open(std::string_view url, sink_options op
   if (!retries) return retries.error();
   if (!ack) return ack.error();
   if (*queue == 0)
-    return error(errc::invalid_argument, fmt::format("sink {}: queue must hold at least one record", url));
+    return error(errc::invalid_argument,
+                 fmt::format("sink {}: queue must hold at least one record", url));
   options.queue_records = *queue;
   options.retries = static_cast<unsigned>(*retries);
   options.ack_timeout = std::chrono::milliseconds(*ack);
@@ -241,9 +241,12 @@ expected<std::unique_ptr<sink>> sink::open(std::string_view url, sink_options op
       error(errc::invalid_argument,
             fmt::format("sink {}: unknown scheme '{}'; use file://, nats:// or kafka://", url,
                         parts->scheme));
-  if (parts->scheme == "file") t = detail::open_file(*parts, url, options);
-  else if (parts->scheme == "nats") t = detail::open_nats(*parts, url, options);
-  else if (parts->scheme == "kafka") t = detail::open_kafka(*parts, url, options);
+  if (parts->scheme == "file")
+    t = detail::open_file(*parts, url, options);
+  else if (parts->scheme == "nats")
+    t = detail::open_nats(*parts, url, options);
+  else if (parts->scheme == "kafka")
+    t = detail::open_kafka(*parts, url, options);
   if (!t) return t.error();
   return std::make_unique<sink>(std::string(url), options, std::move(*t));
 }

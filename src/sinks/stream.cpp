@@ -1,13 +1,11 @@
 // The stream: host stamp, sequence numbers, and kernel-side losses as gap records.
 
-#include <cerrno>
-#include <fstream>
-
+#include <fmt/format.h>
 #include <sys/utsname.h>
 
-#include <fmt/format.h>
-
+#include <cerrno>
 #include <ebpfpub/sinks/stream.hpp>
+#include <fstream>
 
 #include "sinks/transport.hpp"
 
@@ -20,14 +18,26 @@ std::string json_quote(std::string_view text) {
   for (const char c : text) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
-        if (u < 0x20 || u >= 0x80) out += fmt::format("\\u{:04x}", u);  // names are ASCII
-        else out += c;
+        if (u < 0x20 || u >= 0x80)
+          out += fmt::format("\\u{:04x}", u);  // names are ASCII
+        else
+          out += c;
     }
   }
   out += '"';
@@ -41,9 +51,10 @@ expected<host_identity> host_identity::local() {
   const char* path = "/proc/sys/kernel/random/boot_id";
   std::ifstream in(path);
   if (!(in >> host.boot_id) || host.boot_id.empty())
-    return error(errc::not_found, fmt::format("reading the boot id from {}: the file is missing "
-                                              "or empty; mount /proc, or set stream_options.boot_id",
-                                              path));
+    return error(errc::not_found,
+                 fmt::format("reading the boot id from {}: the file is missing "
+                             "or empty; mount /proc, or set stream_options.boot_id",
+                             path));
   return host;
 }
 
@@ -57,7 +68,8 @@ expected<stream> stream::create(stream_options options) {
   if (options.host_name) host.name = *options.host_name;
   if (options.boot_id) host.boot_id = *options.boot_id;
   if (host.name.empty())
-    return error(errc::invalid_argument, "stream: the host name is empty; set stream_options.host_name");
+    return error(errc::invalid_argument,
+                 "stream: the host name is empty; set stream_options.host_name");
   return stream(std::move(host), options.first_seq);
 }
 

@@ -5,13 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ebpfpub/sinks/sink.hpp>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <ebpfpub/sinks/sink.hpp>
 
 namespace ebpfpub::sinks::detail {
 
@@ -59,8 +58,8 @@ struct url_parts {
 };
 expected<url_parts> parse_url(std::string_view url);
 /// A query value as an unsigned number, or an error naming the URL and the key.
-expected<std::uint64_t> query_number(const url_parts& u, std::string_view key, std::uint64_t fallback,
-                                     std::string_view url);
+expected<std::uint64_t> query_number(const url_parts& u, std::string_view key,
+                                     std::uint64_t fallback, std::string_view url);
 
 expected<std::unique_ptr<transport>> open_file(const url_parts& u, std::string_view url,
                                                const sink_options& options);

@@ -1,9 +1,9 @@
 // Sink URLs: scheme://authority/path?key=value&key=value. Only what the sinks need: no
 // percent-decoding (subjects, topics and paths here are plain).
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "sinks/transport.hpp"
 
@@ -34,7 +34,8 @@ expected<url_parts> parse_url(std::string_view url) {
     const auto amp = query.find('&');
     const std::string_view item = query.substr(0, amp);
     const auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0) return bad(fmt::format("query item '{}' is not key=value", item));
+    if (eq == std::string_view::npos || eq == 0)
+      return bad(fmt::format("query item '{}' is not key=value", item));
     u.query[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
     if (amp == std::string_view::npos) break;
     query = query.substr(amp + 1);
@@ -42,8 +43,8 @@ expected<url_parts> parse_url(std::string_view url) {
   return u;
 }
 
-expected<std::uint64_t> query_number(const url_parts& u, std::string_view key, std::uint64_t fallback,
-                                     std::string_view url) {
+expected<std::uint64_t> query_number(const url_parts& u, std::string_view key,
+                                     std::uint64_t fallback, std::string_view url) {
   const auto it = u.query.find(std::string(key));
   if (it == u.query.end()) return fallback;
   std::uint64_t value = 0;

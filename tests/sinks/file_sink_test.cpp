@@ -1,19 +1,16 @@
 // The file sink: rotation by size keeps whole records in every file, and a reopen after
 // the file was moved (SIGHUP, as logrotate does it) continues in a new file.
 
-#include <catch2/catch.hpp>
-
-#include <csignal>
-#include <fstream>
-#include <thread>
-
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
+#include <catch2/catch.hpp>
+#include <csignal>
 #include <ebpfpub/sinks/ledger.hpp>
 #include <ebpfpub/sinks/stream.hpp>
+#include <fstream>
+#include <thread>
 
 #include "support/child.hpp"
 
@@ -57,7 +54,8 @@ TEST_CASE("rotation by size keeps every file under the limit and every record wh
   const auto path = dir.path / "events.jsonl";
   auto s = file_stream(fmt::format("file://{}?rotate_bytes=4096&keep=100", path.string()));
   const std::string payload(150, 'x');
-  for (int i = 0; i < 300; ++i) s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"{}"}})", i, payload));
+  for (int i = 0; i < 300; ++i)
+    s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"{}"}})", i, payload));
   REQUIRE(s.flush(std::chrono::seconds(5)));
 
   ebpfpub::sinks::ledger book;
@@ -79,11 +77,13 @@ TEST_CASE("rotation by age starts a new file once the current one is a second ol
   t::scratch_dir dir;
   const auto path = dir.path / "events.jsonl";
   auto s = file_stream(fmt::format("file://{}?rotate_seconds=1", path.string()));
-  for (int i = 0; i < 10; ++i) s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
+  for (int i = 0; i < 10; ++i)
+    s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
   REQUIRE(s.flush(std::chrono::seconds(5)));
   // The sink's thread looks at the file's age at least every 500 ms while idle.
   std::this_thread::sleep_for(std::chrono::milliseconds(1600));
-  for (int i = 10; i < 15; ++i) s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
+  for (int i = 10; i < 15; ++i)
+    s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
   REQUIRE(s.flush(std::chrono::seconds(5)));
   ebpfpub::sinks::ledger old_file, new_file;
   CHECK(whole_records(dir.path / "events.jsonl.1", old_file) == 10);
@@ -101,7 +101,8 @@ TEST_CASE("after the file is moved, SIGHUP makes the sink continue in a new file
   sa.sa_handler = on_hangup;
   struct sigaction old {};
   REQUIRE(::sigaction(SIGHUP, &sa, &old) == 0);
-  for (int i = 0; i < 50; ++i) s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
+  for (int i = 0; i < 50; ++i)
+    s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
   REQUIRE(s.flush(std::chrono::seconds(5)));
   fs::rename(path, dir.path / "events.jsonl.1");
   ::raise(SIGHUP);
@@ -110,7 +111,8 @@ TEST_CASE("after the file is moved, SIGHUP makes the sink continue in a new file
     hangup = 0;
     s.reopen();
   }
-  for (int i = 50; i < 80; ++i) s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
+  for (int i = 50; i < 80; ++i)
+    s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"a"}})", i));
   REQUIRE(s.flush(std::chrono::seconds(5)));
   ::sigaction(SIGHUP, &old, nullptr);
 

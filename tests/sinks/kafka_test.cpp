@@ -3,10 +3,10 @@
 // Kafka broker package. The traced child's events go through the Kafka sink's idempotent
 // producer and are read back by fleet_consumer over TCP.
 
-#include <catch2/catch.hpp>
-
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "sinks/traced_child.hpp"
@@ -46,7 +46,8 @@ class mock_cluster {
 
 std::string kafka_topic(mock_cluster& cluster) {
   const std::string topic = "ebpfpub-" + t::random_name();
-  REQUIRE(rd_kafka_mock_topic_create(cluster.get(), topic.c_str(), 3, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  REQUIRE(rd_kafka_mock_topic_create(cluster.get(), topic.c_str(), 3, 1) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR);
   return topic;
 }
 
@@ -72,8 +73,10 @@ json run_to_kafka(mock_cluster& cluster, const std::string& topic, std::uint64_t
 
 }  // namespace
 
-TEST_CASE("a child's 2000 getppid calls reach a topic of the mock Kafka cluster as exactly 2000 "
-          "events with no gap", "[sinks][kafka]") {
+TEST_CASE(
+    "a child's 2000 getppid calls reach a topic of the mock Kafka cluster as exactly 2000 "
+    "events with no gap",
+    "[sinks][kafka]") {
   mock_cluster cluster(3);
   const auto topic = kafka_topic(cluster);
   ebpfpub::sinks::sink_statistics stats;
@@ -88,15 +91,17 @@ TEST_CASE("a child's 2000 getppid calls reach a topic of the mock Kafka cluster 
   CHECK(h["complete"] == true);
 }
 
-TEST_CASE("produce requests refused by the mock Kafka cluster are retried by the idempotent "
-          "producer: every event once, none twice", "[sinks][kafka]") {
+TEST_CASE(
+    "produce requests refused by the mock Kafka cluster are retried by the idempotent "
+    "producer: every event once, none twice",
+    "[sinks][kafka]") {
   mock_cluster cluster(3);
   const auto topic = kafka_topic(cluster);
   // ApiKey 0 is Produce: the next five produce requests fail with retriable errors.
-  rd_kafka_mock_push_request_errors(cluster.get(), 0, 5, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR__TRANSPORT,
-                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  rd_kafka_mock_push_request_errors(
+      cluster.get(), 0, 5, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+      RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+      RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
   ebpfpub::sinks::sink_statistics stats;
   const auto h = run_to_kafka(cluster, topic, 1500, stats);
   CHECK(stats.delivered == 1500);

@@ -1,9 +1,8 @@
 // The consumer's ledger: records from many hosts, out of order, twice, with gaps.
 
-#include <catch2/catch.hpp>
-
 #include <fmt/format.h>
 
+#include <catch2/catch.hpp>
 #include <ebpfpub/sinks/ledger.hpp>
 
 using ebpfpub::sinks::ledger;
@@ -12,19 +11,25 @@ using ebpfpub::sinks::parse_record;
 namespace {
 
 std::string event(std::string_view host, std::uint64_t seq) {
-  return fmt::format(R"({{"host":{{"name":"{}","boot_id":"b"}},"seq":{},"event":{{"timestamp":{},"syscall":"getppid","process_id":7}}}})",
-                     host, seq, 1000 + seq);
+  return fmt::format(
+      R"({{"host":{{"name":"{}","boot_id":"b"}},"seq":{},"event":{{"timestamp":{},"syscall":"getppid","process_id":7}}}})",
+      host, seq, 1000 + seq);
 }
 
 }  // namespace
 
-TEST_CASE("the ledger separates hosts, drops a record seen twice, and counts gap ranges as "
-          "accounted for", "[sinks]") {
+TEST_CASE(
+    "the ledger separates hosts, drops a record seen twice, and counts gap ranges as "
+    "accounted for",
+    "[sinks]") {
   ledger book;
   for (std::uint64_t seq : {0, 2, 1, 1, 3, 9}) book.add(event("a", seq));
-  book.add(R"({"host":{"name":"a","boot_id":"b"},"seq":8,"gap":{"count":12,"reason":"sink_queue_full","seq_first":4,"records":5}})");
-  book.add(R"({"host":{"name":"a","boot_id":"b"},"seq":10,"gap":{"count":3,"reason":"output_full","syscall":"openat"}})");
-  book.add(R"({"host":{"name":"a","boot_id":"b"},"seq":6,"gap":{"count":1,"reason":"sink_queue_full"}})");  // inside 4..8: twice
+  book.add(
+      R"({"host":{"name":"a","boot_id":"b"},"seq":8,"gap":{"count":12,"reason":"sink_queue_full","seq_first":4,"records":5}})");
+  book.add(
+      R"({"host":{"name":"a","boot_id":"b"},"seq":10,"gap":{"count":3,"reason":"output_full","syscall":"openat"}})");
+  book.add(
+      R"({"host":{"name":"a","boot_id":"b"},"seq":6,"gap":{"count":1,"reason":"sink_queue_full"}})");  // inside 4..8: twice
   for (std::uint64_t seq : {0, 1, 5}) book.add(event("c", seq));
   book.add("not json");
   book.add(R"({"host":{"name":"c","boot_id":"b"},"seq":-1,"event":{}})");
@@ -60,8 +65,10 @@ TEST_CASE("a malformed record is refused with the field that is wrong", "[sinks]
         "stream record: a record holds exactly one of \"event\" and \"gap\"");
   CHECK(message(R"({"host":{"name":"a","boot_id":"b"},"seq":1,"event":{"syscall":"x"}})") ==
         "stream record: event has no \"timestamp\"");
-  CHECK(message(R"({"host":{"name":"a","boot_id":"b"},"seq":1,"gap":{"count":1,"reason":"x","seq_first":2}})") ==
-        "stream record: gap.seq_first is after the gap's seq");
+  CHECK(
+      message(
+          R"({"host":{"name":"a","boot_id":"b"},"seq":1,"gap":{"count":1,"reason":"x","seq_first":2}})") ==
+      "stream record: gap.seq_first is after the gap's seq");
   auto ok = parse_record(event("a", 4));
   REQUIRE(ok);
   CHECK(ok->seq == 4);

@@ -2,12 +2,6 @@
 // A real nats-server with JetStream for one test: on 127.0.0.1, a free port, a temporary
 // store directory; started, killed and restarted by the test itself.
 
-#include <chrono>
-#include <filesystem>
-#include <stdexcept>
-#include <string>
-#include <thread>
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,6 +9,12 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <thread>
 
 #include "support/child.hpp"
 
@@ -48,9 +48,11 @@ inline bool port_open(int port) {
 
 /// nats-server, as scripts/setup installs it (Debian puts it in /usr/sbin).
 inline std::string nats_server_path() {
-  for (const char* p : {"/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"})
+  for (const char* p :
+       {"/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"})
     if (::access(p, X_OK) == 0) return p;
-  throw std::runtime_error("nats-server is not installed: run scripts/setup (Debian package nats-server)");
+  throw std::runtime_error(
+      "nats-server is not installed: run scripts/setup (Debian package nats-server)");
 }
 
 class nats_server {
@@ -69,13 +71,14 @@ class nats_server {
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
-      ::execl(exe.c_str(), exe.c_str(), "-js", "-a", "127.0.0.1", "-p", port.c_str(), "-sd", store.c_str(),
-              "-l", log.c_str(), static_cast<char*>(nullptr));
+      ::execl(exe.c_str(), exe.c_str(), "-js", "-a", "127.0.0.1", "-p", port.c_str(), "-sd",
+              store.c_str(), "-l", log.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!port_open(port_)) {
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("nats-server did not start");
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("nats-server did not start");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

@@ -3,9 +3,7 @@
 // back by fleet_consumer, and accounted for exactly.
 
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
-
 #include <thread>
 
 #include "sinks/nats_server.hpp"
@@ -19,15 +17,18 @@ namespace t = ebpfpub::test;
 namespace {
 
 stream make_stream(std::string host) {
-  auto s = stream::create(stream_options{.host_name = std::move(host), .boot_id = t::random_name()});
+  auto s =
+      stream::create(stream_options{.host_name = std::move(host), .boot_id = t::random_name()});
   if (!s) FAIL(s.error().what());
   return std::move(*s);
 }
 
 }  // namespace
 
-TEST_CASE("a child's 2000 getppid calls reach a JetStream subject as exactly 2000 events, in "
-          "order, with no gap", "[sinks][nats]") {
+TEST_CASE(
+    "a child's 2000 getppid calls reach a JetStream subject as exactly 2000 events, in "
+    "order, with no gap",
+    "[sinks][nats]") {
   t::nats_server server;
   const std::string url = "nats://" + server.address() + "/ebpfpub.test." + t::random_name();
   auto s = make_stream("host-" + t::random_name());
@@ -55,8 +56,10 @@ TEST_CASE("a child's 2000 getppid calls reach a JetStream subject as exactly 200
   CHECK(consumed.status == 0);
 }
 
-TEST_CASE("with the broker killed and restarted mid-stream, received events plus gap counts "
-          "equal the calls made and no event counts twice", "[sinks][nats]") {
+TEST_CASE(
+    "with the broker killed and restarted mid-stream, received events plus gap counts "
+    "equal the calls made and no event counts twice",
+    "[sinks][nats]") {
   t::nats_server server;
   const std::string url = "nats://" + server.address() + "/ebpfpub.crash." + t::random_name();
   bool overflow = false;
@@ -78,7 +81,8 @@ TEST_CASE("with the broker killed and restarted mid-stream, received events plus
       server.stop(SIGKILL);
       killed = true;
       killed_at = std::chrono::steady_clock::now();
-    } else if (killed && !restarted && std::chrono::steady_clock::now() - killed_at > std::chrono::milliseconds(600)) {
+    } else if (killed && !restarted &&
+               std::chrono::steady_clock::now() - killed_at > std::chrono::milliseconds(600)) {
       server.start();
       restarted = true;
     }
@@ -91,7 +95,8 @@ TEST_CASE("with the broker killed and restarted mid-stream, received events plus
   REQUIRE(traced.published() == calls);
   REQUIRE(s.flush(std::chrono::seconds(20)));
   const auto stats = s.sink_stats().at(0).second;
-  INFO("delivered " << stats.delivered << " retried " << stats.retried << " dropped " << stats.dropped);
+  INFO("delivered " << stats.delivered << " retried " << stats.retried << " dropped "
+                    << stats.dropped);
   // The outage was felt: sends were repeated (and, with no buffer, records dropped).
   CHECK(stats.retried > 0);
 

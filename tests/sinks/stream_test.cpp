@@ -2,16 +2,14 @@
 // gap records, and a full sink queue turned into one gap record that replaces exactly
 // the sequence numbers it lost.
 
-#include <catch2/catch.hpp>
-
-#include <condition_variable>
-#include <fstream>
-#include <mutex>
-
 #include <fmt/format.h>
 
+#include <catch2/catch.hpp>
+#include <condition_variable>
 #include <ebpfpub/sinks/ledger.hpp>
 #include <ebpfpub/sinks/stream.hpp>
+#include <fstream>
+#include <mutex>
 
 #include "sinks/transport.hpp"
 #include "support/child.hpp"
@@ -55,7 +53,8 @@ class gated_transport final : public ebpfpub::sinks::detail::transport {
     std::vector<std::string> sent;
   };
   explicit gated_transport(gate& g) : g_(g) {}
-  void send(std::vector<ebpfpub::sinks::outgoing_record>& batch, const std::atomic<bool>&) override {
+  void send(std::vector<ebpfpub::sinks::outgoing_record>& batch,
+            const std::atomic<bool>&) override {
     std::unique_lock lock(g_.m);
     g_.entered = true;
     g_.cv.notify_all();
@@ -70,8 +69,10 @@ class gated_transport final : public ebpfpub::sinks::detail::transport {
 
 }  // namespace
 
-TEST_CASE("a stream stamps host and boot id, numbers records from 0, and turns each growth of "
-          "a loss counter into one gap record", "[sinks]") {
+TEST_CASE(
+    "a stream stamps host and boot id, numbers records from 0, and turns each growth of "
+    "a loss counter into one gap record",
+    "[sinks]") {
   t::scratch_dir dir;
   auto s = test_stream();
   REQUIRE(s.add_sink("file://" + (dir.path / "out.jsonl").string()));
@@ -97,8 +98,10 @@ TEST_CASE("a stream stamps host and boot id, numbers records from 0, and turns e
   CHECK(s.sink_stats().at(0).second.delivered == 6);
 }
 
-TEST_CASE("records that do not fit a sink's queue become one gap record that takes the seq of "
-          "the last one lost and names the first", "[sinks]") {
+TEST_CASE(
+    "records that do not fit a sink's queue become one gap record that takes the seq of "
+    "the last one lost and names the first",
+    "[sinks]") {
   gated_transport::gate g;
   ebpfpub::sinks::sink_options options;
   options.queue_records = 4;
@@ -113,8 +116,9 @@ TEST_CASE("records that do not fit a sink's queue become one gap record that tak
     std::unique_lock lock(g.m);
     g.cv.wait(lock, [&] { return g.entered; });
   }
-  for (int n = 1; n <= 9; ++n) s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"x"}})", n));  // 1-4 fit, 5-9 do not
-  s.account(lost(3, 0));                                                          // seq 10, lost too
+  for (int n = 1; n <= 9; ++n)
+    s.publish_json(fmt::format(R"({{"timestamp":{},"syscall":"x"}})", n));  // 1-4 fit, 5-9 do not
+  s.account(lost(3, 0));                                                    // seq 10, lost too
   {
     std::lock_guard lock(g.m);
     g.open = true;
@@ -122,10 +126,12 @@ TEST_CASE("records that do not fit a sink's queue become one gap record that tak
   g.cv.notify_all();
   REQUIRE(s.flush(std::chrono::seconds(5)));
   REQUIRE(g.sent.size() == 6);
-  CHECK(g.sent[4] == R"({"host":{"name":"h1","boot_id":"b1"},"seq":4,"event":{"timestamp":4,"syscall":"x"}})");
+  CHECK(g.sent[4] ==
+        R"({"host":{"name":"h1","boot_id":"b1"},"seq":4,"event":{"timestamp":4,"syscall":"x"}})");
   // Five events and a gap record of three calls were dropped: eight calls in all.
-  CHECK(g.sent[5] ==
-        R"({"host":{"name":"h1","boot_id":"b1"},"seq":10,"gap":{"count":8,"reason":"sink_queue_full","seq_first":5,"records":6}})");
+  CHECK(
+      g.sent[5] ==
+      R"({"host":{"name":"h1","boot_id":"b1"},"seq":10,"gap":{"count":8,"reason":"sink_queue_full","seq_first":5,"records":6}})");
   const auto st = raw->stats();
   CHECK(st.offered == 11);
   CHECK(st.delivered == 6);
@@ -145,10 +151,12 @@ TEST_CASE("sink URLs that cannot work are refused with the reason", "[sinks]") {
   using ebpfpub::sinks::sink;
   auto unknown = sink::open("ftp://host/x");
   REQUIRE(!unknown);
-  CHECK(unknown.error().message() == "sink ftp://host/x: unknown scheme 'ftp'; use file://, nats:// or kafka://");
+  CHECK(unknown.error().message() ==
+        "sink ftp://host/x: unknown scheme 'ftp'; use file://, nats:// or kafka://");
   auto number = sink::open("file:///tmp/x.jsonl?queue=many");
   REQUIRE(!number);
-  CHECK(number.error().message() == "sink URL 'file:///tmp/x.jsonl?queue=many': queue=many is not a non-negative integer");
+  CHECK(number.error().message() ==
+        "sink URL 'file:///tmp/x.jsonl?queue=many': queue=many is not a non-negative integer");
   auto no_path = sink::open("nats://127.0.0.1:1");
   REQUIRE(!no_path);
   CHECK(no_path.error().message().find("no path") != std::string::npos);

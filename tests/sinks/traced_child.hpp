@@ -2,19 +2,17 @@
 // A child makes `calls` getppid calls; the tracer (filtered to that child) hands each to
 // one or more streams as an event record. The end of the child is its exit_group.
 
-#include <chrono>
-#include <functional>
-#include <thread>
-#include <vector>
-
+#include <fmt/format.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
-
+#include <chrono>
 #include <ebpfpub/ebpfpub.hpp>
 #include <ebpfpub/sinks/stream.hpp>
+#include <functional>
+#include <thread>
+#include <vector>
 
 #include "support/child.hpp"
 
@@ -22,10 +20,11 @@ namespace ebpfpub::test {
 
 /// The event's JSON as the tests write it (the library's JSON writer plugs in the same way).
 inline void write_event(std::string& out, const dynamic_event& e) {
-  fmt::format_to(std::back_inserter(out),
-                 R"({{"timestamp":{},"process_id":{},"thread_id":{},"syscall":"{}","exit_code":{}}})",
-                 e.header.timestamp, e.header.process_id, e.header.thread_id, e.header.syscall,
-                 e.header.exit_code);
+  fmt::format_to(
+      std::back_inserter(out),
+      R"({{"timestamp":{},"process_id":{},"thread_id":{},"syscall":"{}","exit_code":{}}})",
+      e.header.timestamp, e.header.process_id, e.header.thread_id, e.header.syscall,
+      e.header.exit_code);
 }
 
 /// A child that waits for go(), then calls getppid `calls` times, pausing `pause` after

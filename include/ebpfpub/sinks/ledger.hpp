@@ -9,6 +9,7 @@
 ///     for (const auto& [host, h] : book.hosts()) if (!h.complete()) ...
 
 #include <cstdint>
+#include <ebpfpub/error.hpp>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,8 +17,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <ebpfpub/error.hpp>
 
 namespace ebpfpub::sinks {
 
@@ -46,17 +45,18 @@ struct host_ledger {
   std::uint64_t events = 0;      ///< distinct event records received
   std::uint64_t duplicates = 0;  ///< records whose seq had been seen (dropped)
   std::uint64_t gap_records = 0;
-  std::uint64_t gap_count = 0;   ///< sum of the gap records' counts
+  std::uint64_t gap_count = 0;  ///< sum of the gap records' counts
   std::map<std::string, std::uint64_t> gaps_by_reason;
   std::map<std::string, std::uint64_t> events_by_syscall;
-  std::uint64_t first_seq = 0;   ///< lowest seq seen
-  std::uint64_t last_seq = 0;    ///< highest seq seen
+  std::uint64_t first_seq = 0;  ///< lowest seq seen
+  std::uint64_t last_seq = 0;   ///< highest seq seen
   /// Sequence numbers accounted for (received, or replaced by a gap), as closed ranges.
   std::map<std::uint64_t, std::uint64_t> covered;
   /// Every seq from `expected_first` to last_seq is accounted for.
   bool complete(std::uint64_t expected_first = 0) const;
   /// The seq ranges nothing accounts for, between expected_first and last_seq.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> missing(std::uint64_t expected_first = 0) const;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> missing(
+      std::uint64_t expected_first = 0) const;
 };
 
 class ledger {

@@ -11,11 +11,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ebpfpub/error.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <ebpfpub/error.hpp>
 
 namespace ebpfpub::sinks {
 
@@ -29,10 +28,10 @@ struct outgoing_record {
 
 /// What a sink did with the records offered to it.
 struct sink_statistics {
-  std::uint64_t offered = 0;    ///< records offered (events and gap records of the stream)
-  std::uint64_t delivered = 0;  ///< records written (file) or acknowledged by the broker
-  std::uint64_t retried = 0;    ///< sends repeated after a failure or a full client buffer
-  std::uint64_t dropped = 0;    ///< records lost here (queue full, delivery given up)
+  std::uint64_t offered = 0;         ///< records offered (events and gap records of the stream)
+  std::uint64_t delivered = 0;       ///< records written (file) or acknowledged by the broker
+  std::uint64_t retried = 0;         ///< sends repeated after a failure or a full client buffer
+  std::uint64_t dropped = 0;         ///< records lost here (queue full, delivery given up)
   std::uint64_t dropped_events = 0;  ///< traced calls those records accounted for
   std::uint64_t gap_records = 0;     ///< sink-side gap records this sink added to its stream
 };

@@ -14,6 +14,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ebpfpub/error.hpp>
+#include <ebpfpub/sinks/sink.hpp>
+#include <ebpfpub/tracer.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,10 +24,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <ebpfpub/error.hpp>
-#include <ebpfpub/sinks/sink.hpp>
-#include <ebpfpub/tracer.hpp>
 
 namespace ebpfpub::sinks {
 

@@ -3,9 +3,8 @@
 // and never count a record twice. Input: records separated by newlines.
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
-
 #include <ebpfpub/sinks/ledger.hpp>
+#include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
