@@ -91,6 +91,36 @@ TEST_CASE(
   CHECK(h["complete"] == true);
 }
 
+TEST_CASE("each Kafka message is one record keyed by the host name, as kcat reads them",
+          "[sinks][kafka]") {
+  mock_cluster cluster(1);
+  const auto topic = kafka_topic(cluster);
+  const std::string host = "keyed-" + t::random_name();
+  {
+    auto s = stream::create(stream_options{.host_name = host, .boot_id = "b"});
+    REQUIRE(s);
+    REQUIRE(s->add_sink("kafka://" + cluster.bootstraps() + "/" + topic));
+    for (int i = 0; i < 20; ++i)
+      s->publish_json(fmt::format(R"({{"timestamp":{},"syscall":"getppid"}})", i));
+    REQUIRE(s->flush(std::chrono::seconds(20)));
+  }
+  // kcat: -C consume, -e exit at the end, -f key TAB value.
+  const std::string command = fmt::format("kcat -b {} -t {} -C -e -q -f '%k\\t%s\\n' 2>/dev/null",
+                                          cluster.bootstraps(), topic);
+  FILE* p = ::popen(command.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::vector<std::string> lines;
+  char line[4096];
+  while (std::fgets(line, sizeof line, p) != nullptr) lines.emplace_back(line);
+  REQUIRE(::pclose(p) == 0);
+  REQUIRE(lines.size() == 20);
+  // One key, so one partition: the 20 messages in the order published.
+  for (std::size_t seq = 0; seq < lines.size(); ++seq)
+    CHECK(lines[seq] == fmt::format("{}\t{{\"host\":{{\"name\":\"{}\",\"boot_id\":\"b\"}},\"seq\":{},"
+                                    "\"event\":{{\"timestamp\":{},\"syscall\":\"getppid\"}}}}\n",
+                                    host, host, seq, seq));
+}
+
 TEST_CASE(
     "produce requests refused by the mock Kafka cluster are retried by the idempotent "
     "producer: every event once, none twice",
