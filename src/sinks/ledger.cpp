@@ -90,6 +90,12 @@ expected<parsed_record> parse_record(std::string_view text) {
     if (*first > r.seq) return bad("gap.seq_first is after the gap's seq");
     r.seq_first = *first;
   }
+  if (gap->contains("records")) {
+    auto records = unsigned_field(*gap, "records", "gap");
+    if (!records) return records.error();
+    if (*records == 0) return bad("gap.records is 0");
+    r.records = *records;
+  }
   return r;
 }
 
@@ -125,7 +131,7 @@ bool overlaps(const std::map<std::uint64_t, std::uint64_t>& covered, std::uint64
 void cover(std::map<std::uint64_t, std::uint64_t>& covered, std::uint64_t first,
            std::uint64_t last) {
   auto [it, inserted] = covered.emplace(first, last);
-  (void)inserted;
+  if (!inserted) it->second = std::max(it->second, last);
   // Merge with the range before and those after, so the map stays small on a long run.
   if (it != covered.begin()) {
     auto prev = std::prev(it);
@@ -143,6 +149,47 @@ void cover(std::map<std::uint64_t, std::uint64_t>& covered, std::uint64_t first,
   }
 }
 
+// Does a sink gap already cover any of [first, last]? (The same gap record again.)
+bool overlaps_sink_gap(const host_ledger& h, std::uint64_t first, std::uint64_t last) {
+  auto it = h.sink_gaps.upper_bound(last);
+  if (it == h.sink_gaps.begin()) return false;
+  --it;
+  return it->second.last >= first;
+}
+
+}  // namespace
+
+namespace {
+
+// How many seqs of [first, last] `ranges` holds.
+std::uint64_t count_in(const std::map<std::uint64_t, std::uint64_t>& ranges, std::uint64_t first,
+                       std::uint64_t last) {
+  std::uint64_t n = 0;
+  auto it = ranges.upper_bound(first);
+  if (it != ranges.begin()) --it;
+  for (; it != ranges.end() && it->first <= last; ++it) {
+    const auto from = std::max(it->first, first), to = std::min(it->second, last);
+    if (from <= to) n += to - from + 1;
+  }
+  return n;
+}
+
+// The sink gap whose range holds `seq`, if any.
+host_ledger::sink_gap* sink_gap_of(host_ledger& h, std::uint64_t seq) {
+  auto it = h.sink_gaps.upper_bound(seq);
+  if (it == h.sink_gaps.begin()) return nullptr;
+  --it;
+  return seq <= it->second.last ? &it->second : nullptr;
+}
+
+// Takes `n` calls off a sink gap (and the totals): a record it replaced has arrived.
+void settle(host_ledger& h, host_ledger::sink_gap& g, std::uint64_t n) {
+  n = std::min(n, g.count);
+  g.count -= n;
+  h.gap_count -= n;
+  h.gaps_by_reason[g.reason] -= n;
+}
+
 }  // namespace
 
 std::optional<parsed_record> ledger::add(std::string_view text) {
@@ -152,20 +199,43 @@ std::optional<parsed_record> ledger::add(std::string_view text) {
     return std::nullopt;
   }
   auto& h = hosts_[r->host_name + " " + r->boot_id];
-  if (overlaps(h.covered, r->seq_first, r->seq)) {
+  const bool sink_side = r->is_gap && r->records > 0;
+  // Seen already: the same record again, or a sink gap over a range another one covers.
+  if (sink_side ? overlaps_sink_gap(h, r->seq_first, r->seq)
+                : overlaps(h.received, r->seq, r->seq)) {
     ++h.duplicates;
     return std::nullopt;
   }
   if (h.covered.empty() || r->seq_first < h.first_seq) h.first_seq = r->seq_first;
   h.last_seq = std::max(h.last_seq, r->seq);
   cover(h.covered, r->seq_first, r->seq);
+
+  if (sink_side) {
+    // What of its range arrived before it is not lost.
+    // Events count one call each, gap records their count.
+    std::uint64_t arrived = count_in(h.received, r->seq_first, r->seq);
+    for (auto it = h.received_gaps.lower_bound(r->seq_first);
+         it != h.received_gaps.end() && it->first <= r->seq; ++it)
+      arrived = arrived - 1 + it->second.first;
+    const std::uint64_t count = r->count - std::min(arrived, r->count);
+    h.sink_gaps[r->seq_first] = {r->seq, count, r->reason};
+    ++h.gap_records;
+    h.gap_count += count;
+    h.gaps_by_reason[r->reason] += count;
+    return std::move(*r);
+  }
+  auto* replaced_by = sink_gap_of(h, r->seq);
+  cover(h.received, r->seq, r->seq);
   if (r->is_gap) {
+    h.received_gaps[r->seq] = {r->count, r->reason};
     ++h.gap_records;
     h.gap_count += r->count;
     h.gaps_by_reason[r->reason] += r->count;
+    if (replaced_by != nullptr) settle(h, *replaced_by, r->count);
   } else {
     ++h.events;
     ++h.events_by_syscall[r->syscall];
+    if (replaced_by != nullptr) settle(h, *replaced_by, 1);
   }
   return std::move(*r);
 }

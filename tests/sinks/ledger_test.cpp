@@ -29,7 +29,7 @@ TEST_CASE(
   book.add(
       R"({"host":{"name":"a","boot_id":"b"},"seq":10,"gap":{"count":3,"reason":"output_full","syscall":"openat"}})");
   book.add(
-      R"({"host":{"name":"a","boot_id":"b"},"seq":6,"gap":{"count":1,"reason":"sink_queue_full"}})");  // inside 4..8: twice
+      R"({"host":{"name":"a","boot_id":"b"},"seq":7,"gap":{"count":9,"reason":"sink_queue_full","seq_first":5,"records":3}})");  // within 4..8: the same loss twice
   for (std::uint64_t seq : {0, 1, 5}) book.add(event("c", seq));
   book.add("not json");
   book.add(R"({"host":{"name":"c","boot_id":"b"},"seq":-1,"event":{}})");
@@ -74,4 +74,33 @@ TEST_CASE("a malformed record is refused with the field that is wrong", "[sinks]
   CHECK(ok->seq == 4);
   CHECK(ok->timestamp == 1004);
   CHECK(ok->process_id == 7);
+}
+
+TEST_CASE(
+    "a record given up by its sink that arrives after all is counted once, before or "
+    "after the gap record that replaced it",
+    "[sinks]") {
+  const std::string gap =
+      R"({"host":{"name":"a","boot_id":"b"},"seq":6,"gap":{"count":6,"reason":"sink_delivery_failed","seq_first":2,"records":5}})";
+  const std::string kernel_gap =
+      R"({"host":{"name":"a","boot_id":"b"},"seq":4,"gap":{"count":2,"reason":"output_full","syscall":"openat"}})";
+  // Calls made: seqs 0-6 are six events and one kernel gap of 2: 8 calls.
+  ledger before, after;
+  for (std::uint64_t seq : {0, 1, 3}) before.add(event("a", seq));
+  before.add(kernel_gap);
+  before.add(gap);  // 2, 3, 4, 5, 6 given up; 3 and 4 came anyway
+  after.add(gap);
+  for (std::uint64_t seq : {0, 1, 3}) after.add(event("a", seq));
+  after.add(kernel_gap);
+  after.add(event("a", 3));  // a true duplicate
+  for (const auto* book : {&before, &after}) {
+    const auto& h = book->hosts().at("a b");
+    CHECK(h.events == 3);
+    CHECK(h.gap_count == 5);  // 2 (output_full) + 3 (seqs 2, 5, 6)
+    CHECK(h.gaps_by_reason.at("output_full") == 2);
+    CHECK(h.gaps_by_reason.at("sink_delivery_failed") == 3);
+    CHECK(h.events + h.gap_count == 8);
+    CHECK(h.complete());
+  }
+  CHECK(after.hosts().at("a b").duplicates == 1);
 }

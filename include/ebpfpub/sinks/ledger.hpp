@@ -34,6 +34,7 @@ struct parsed_record {
   std::uint64_t count = 0;      ///< calls lost
   std::string reason;           ///< output_full, no_storage, malformed, sink_queue_full, ...
   std::uint64_t seq_first = 0;  ///< first sequence number the gap replaces (== seq if one)
+  std::uint64_t records = 0;    ///< sink-side gaps: records replaced (0: a kernel-side gap)
 };
 
 /// Parses one record (one JSON object, a line of a stream). Malformed text, a missing or
@@ -41,11 +42,16 @@ struct parsed_record {
 expected<parsed_record> parse_record(std::string_view text);
 
 /// What a consumer knows of one host (name + boot id: a reboot starts a new sequence).
+///
+/// A sink gives a record up when it cannot tell whether the broker stored it (its
+/// acknowledgements failed); the record may still arrive, before or after the gap record
+/// that replaces it. The ledger counts it once either way: as received, and the gap's
+/// count less by what it accounts for, so `events + gap_count` stays the calls made.
 struct host_ledger {
   std::uint64_t events = 0;      ///< distinct event records received
   std::uint64_t duplicates = 0;  ///< records whose seq had been seen (dropped)
   std::uint64_t gap_records = 0;
-  std::uint64_t gap_count = 0;  ///< sum of the gap records' counts
+  std::uint64_t gap_count = 0;  ///< calls the gap records account for
   std::map<std::string, std::uint64_t> gaps_by_reason;
   std::map<std::string, std::uint64_t> events_by_syscall;
   std::uint64_t first_seq = 0;  ///< lowest seq seen
@@ -57,6 +63,17 @@ struct host_ledger {
   /// The seq ranges nothing accounts for, between expected_first and last_seq.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> missing(
       std::uint64_t expected_first = 0) const;
+
+  // Bookkeeping for the above (ledger.cpp).
+  struct sink_gap {
+    std::uint64_t last = 0;
+    std::uint64_t count = 0;  ///< what it still accounts for
+    std::string reason;
+  };
+  std::map<std::uint64_t, std::uint64_t> received;  ///< seqs received, as closed ranges
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::string>>
+      received_gaps;                            ///< seq -> count, reason
+  std::map<std::uint64_t, sink_gap> sink_gaps;  ///< by first seq
 };
 
 class ledger {
