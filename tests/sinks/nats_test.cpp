@@ -3,6 +3,7 @@
 // back by fleet_consumer, and accounted for exactly.
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -156,4 +157,25 @@ TEST_CASE("two tracers publishing to one subject as two hosts are told apart by 
     CHECK(h["gap_count"] == 0);
   }
   CHECK(consumed.status == 0);
+}
+
+TEST_CASE(
+    "fleet_consumer names the missing sequence numbers and exits 1 when a host's stream "
+    "has a hole",
+    "[sinks]") {
+  t::scratch_dir dir;
+  const auto path = dir.path / "hole.jsonl";
+  {
+    std::ofstream out(path);
+    for (int seq : {0, 1, 4})
+      out << R"({"host":{"name":"h","boot_id":"b"},"seq":)" << seq
+          << R"(,"event":{"timestamp":1,"syscall":"getppid"}})" << '\n';
+  }
+  const auto consumed = t::run_consumer("file://" + path.string());
+  CHECK(consumed.status == 1);
+  REQUIRE(consumed.lines.size() == 1);
+  const auto h = json::parse(consumed.lines[0]);
+  CHECK(h["complete"] == false);
+  CHECK(h["missing"] == json::parse("[[2,3]]"));
+  CHECK(h["events"] == 3);
 }
