@@ -44,6 +44,16 @@ ebpfpub_require(Catch2_FOUND "Catch2 v2" catch2)
 
 find_package(Threads REQUIRED)
 
+if(EBPFPUB_BUILD_SINKS)
+  # Debian ships pkg-config files for both (libnats-dev 3.4, librdkafka-dev 2.0).
+  find_package(PkgConfig QUIET)
+  ebpfpub_require(PKG_CONFIG_FOUND "pkg-config" pkg-config)
+  pkg_check_modules(libnats QUIET IMPORTED_TARGET libnats)
+  ebpfpub_require(libnats_FOUND "the NATS C client (for ebpfpub_sinks; or -DEBPFPUB_BUILD_SINKS=OFF)" libnats-dev)
+  pkg_check_modules(rdkafka QUIET IMPORTED_TARGET rdkafka)
+  ebpfpub_require(rdkafka_FOUND "librdkafka (for ebpfpub_sinks; or -DEBPFPUB_BUILD_SINKS=OFF)" librdkafka-dev)
+endif()
+
 # LLVM as one imported target: the shared libLLVM when Debian ships it (fast links),
 # otherwise the static component libraries the backend uses.
 if(NOT TARGET ebpfpub_llvm)

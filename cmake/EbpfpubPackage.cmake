@@ -14,11 +14,18 @@ set(CPACK_STRIP_FILES ON)
 # headers its public headers include.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libllvm19 (>= 1:19.1), libbpf1 (>= 1:1.1), libfmt9 (>= 9.1), libelf1, zlib1g, libstdc++6 (>= 12), libc6 (>= 2.36)")
+if(TARGET ebpfpub_sinks)
+  # libebpfpub_sinks.so: the NATS C client and librdkafka.
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libnats3.4, librdkafka1 (>= 2.0)")
+endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libboost-dev, libfmt-dev")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 
 set(CPACK_RPM_PACKAGE_REQUIRES "llvm-libs >= 19, libbpf >= 1.1, fmt >= 9")
+if(TARGET ebpfpub_sinks)
+  string(APPEND CPACK_RPM_PACKAGE_REQUIRES ", librdkafka >= 2.0")
+endif()
 set(CPACK_RPM_PACKAGE_LICENSE "Apache-2.0")
 set(CPACK_RPM_PACKAGE_GROUP "Development/Tools")
 set(CPACK_RPM_FILE_NAME RPM-DEFAULT)
