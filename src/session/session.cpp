@@ -16,9 +16,11 @@ session::session(tracer_options options, ebpfpub::tracefs fs)
 session::~session() = default;
 
 expected<void> session::add(plan p, deliveries::handler handler) {
-  if (started_)
+  // The maps are sized for the plans they were made for.
+  if (started_ || maps_)
     return error(errc::invalid_argument,
-                 fmt::format("tracer: cannot add {} after start(); add every syscall first", p.syscall.name));
+                 fmt::format("tracer: cannot add {} after {}; add every syscall first", p.syscall.name,
+                             started_ ? "start()" : "prepare()"));
   for (const auto& existing : plans())
     if (existing.syscall.name == p.syscall.name)
       return error(errc::invalid_argument, fmt::format("tracer: {} is already traced", p.syscall.name));

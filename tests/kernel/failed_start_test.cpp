@@ -147,6 +147,10 @@ TEST_CASE("a start() that fails after prepare() keeps the prepared maps and take
   REQUIRE(tracer->prepare());
   const auto prepared = owned();
   CHECK(prepared == owned_objects{before.programs, before.maps + 3, before.links, before.perf_events});
+  // The maps are sized for the plans they were made for.
+  auto late = tracer->trace<sys::rmdir>([](const auto&) {});
+  REQUIRE_FALSE(late);
+  CHECK(late.error().message() == "tracer: cannot add rmdir after prepare(); add every syscall first");
   {
     environment_variable fail("EBPFPUB_TEST_FAIL", "attach:2");
     auto started = tracer->start();
