@@ -11,6 +11,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -28,8 +30,23 @@ std::atomic<int> terminate_signal{0};
 
 void on_signal(int signal) { terminate_signal.store(signal); }
 
+// The library names its option fields; the user typed flags: name the flag beside them.
+std::string with_flags(std::string message) {
+  static const std::pair<std::string_view, std::string_view> flags[] = {
+      {"resources.buffer_size", "-b"},      {"resources.buffer_count", "-c"},
+      {"resources.output_pages_log2", "-p"}, {"resources.event_map_size", "-e"},
+      {"resources.output = transport::perf", "--transport perf"}};
+  for (const auto& [field, flag] : flags)
+    for (auto at = message.find(field); at != std::string::npos; at = message.find(field, at + 1)) {
+      const auto with = fmt::format("{} ({})", flag, field);
+      message.replace(at, field.size(), with);
+      at += with.size() - 1;
+    }
+  return message;
+}
+
 int fail(const ebpfpub::error& e) {
-  fmt::print(stderr, "ebpftracer: {}\n", e.what());
+  fmt::print(stderr, "ebpftracer: {}\n", with_flags(e.what()));
   return 1;
 }
 

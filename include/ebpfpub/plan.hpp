@@ -20,7 +20,6 @@ enum class capture_op : std::uint8_t {
   buffer,        ///< `length` bytes, at most `max_bytes`
   sockaddr,      ///< a socket address of `length` bytes, at most `max_bytes`
   string_array,  ///< NULL-terminated array of strings: `max_items`, `max_bytes` in all
-  msghdr_name,   ///< the socket address a `struct user_msghdr *` points to (msg_name)
 };
 
 /// Where the length of a buffer or sockaddr capture comes from.
@@ -29,6 +28,7 @@ enum class length_source : std::uint8_t {
   argument,          ///< the value of argument `length_argument` (clamped to `max_bytes`)
   return_value,      ///< the syscall's return value, when positive (exit captures only)
   argument_pointer,  ///< the int that argument `length_argument` points to
+  struct_field,      ///< the int at byte `length_offset` of the struct (see `indirect`)
 };
 
 /// Where, after a successful execve, a capture of the old image's memory can be read
@@ -54,6 +54,16 @@ struct capture {
   /// The kernel accepts NULL here (prlimit64's `new_rlim`, `old_rlim`): a NULL pointer is
   /// "not provided" (status `null_pointer`), not a probe error.
   bool nullable = false;
+  /// The argument points to a struct in the caller's memory, and what to read is the
+  /// pointer at byte `pointer_offset` in it (sendmsg's msg->msg_name: offset 0, its
+  /// length msg_namelen an int at offset 8, read with length_source::struct_field).
+  /// Buffers and socket addresses only; the struct's first `max_struct_head` bytes.
+  bool indirect = false;
+  std::uint16_t pointer_offset = 0;
+  std::uint16_t length_offset = 0;
+
+  /// How far into the struct an indirect capture may read its pointer and length.
+  static constexpr std::uint32_t max_struct_head = 64;
 
   friend bool operator==(const capture&, const capture&) = default;
 };
@@ -63,8 +73,8 @@ struct plan {
   syscall_description syscall;
   std::string serializer_name = "generic";
   std::vector<capture> captures;
-  /// For `exit` and `exit_group`, which never reach their exit tracepoint: the event is
-  /// sent at enter, without an exit code.
+  /// For calls that never reach their exit tracepoint (exit and exit_group, whose
+  /// serializers set it): the event is sent at enter, without an exit code.
   bool emit_at_enter = false;
   /// Capture storage private to this syscall (its own in-flight map) instead of the one
   /// shared by all syscalls: keeps big captures (argv) from enlarging everyone's entry.
@@ -89,7 +99,7 @@ struct plan_options {
 };
 
 /// The generic serializer's plan: arguments by value, every `const char *` captured at
-/// enter as a string; `exit` and `exit_group` are sent at enter.
+/// enter as a string, the event sent at exit.
 plan make_generic_plan(syscall_description syscall, const plan_options& options);
 
 /// Checks a plan for what the backend cannot do (bad argument indices, exit captures on a

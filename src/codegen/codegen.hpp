@@ -68,7 +68,7 @@ struct codegen_options {
   transport output = transport::ring;
   std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)
   std::uint64_t wakeup_bytes = 0;  ///< ring: wake the reader once this much data waits
-  bool keep_ir = false;            ///< keep the module's text (for --verbose and tests)
+  bool keep_ir = false;            ///< keep the module's text (tracer::ir(), and tests)
 };
 
 struct program_code {

@@ -21,7 +21,7 @@
 #include <llvm/Target/TargetOptions.h>
 
 #include "codegen/codegen.hpp"
-#include "codegen/program_generator.hpp"
+#include "codegen/generators.hpp"
 
 extern "C" {
 void LLVMInitializeBPFTargetInfo();

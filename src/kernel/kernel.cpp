@@ -145,7 +145,7 @@ expected<map> create_ring_buffer(std::string_view name, std::uint64_t bytes) {
       return error(errc::unsupported,
                    fmt::format("creating ring buffer {} of {} bytes failed: the kernel has no "
                                "BPF ring buffer (Linux >= 5.8) or rejects the size; use the "
-                               "perf transport (--transport perf)", map_name, bytes));
+                               "perf transport (resources.output = transport::perf)", map_name, bytes));
     return bpf_error(saved, fmt::format("creating ring buffer {} ({} bytes)", map_name, bytes));
   }
   return map{unique_fd(fd), map_name, bytes};

@@ -6,7 +6,6 @@ namespace ebpfpub {
 
 plan make_generic_plan(syscall_description syscall, const plan_options& options) {
   plan p;
-  p.emit_at_enter = syscall.name == "exit" || syscall.name == "exit_group";
   for (std::size_t i = 0; i < syscall.arguments.size(); ++i) {
     if (syscall.arguments[i].kind != arg_kind::user_string) continue;
     p.captures.push_back({.argument = static_cast<std::uint8_t>(i),
@@ -45,6 +44,18 @@ expected<void> check_plan(const plan& p) {
     if (c.op == capture_op::string_array && c.max_items > 256) return fail("max_items over 256");
     if (c.only_if_success && c.when != syscall_phase::exit)
       return fail("only_if_success needs an exit capture");
+    if (c.length == length_source::struct_field && !c.indirect)
+      return fail("a length from a struct field needs an indirect capture");
+    if (c.indirect) {
+      if (c.op != capture_op::buffer && c.op != capture_op::sockaddr)
+        return fail("an indirect capture reads a buffer or a socket address");
+      if (c.length == length_source::argument_pointer)
+        return fail("an indirect capture takes its length from the struct, an argument or a fixed size");
+      if (c.pointer_offset + 8u > capture::max_struct_head ||
+          (c.length == length_source::struct_field && c.length_offset + 4u > capture::max_struct_head))
+        return fail(fmt::format("the pointer or length lies past the struct's first {} bytes",
+                                capture::max_struct_head));
+    }
   }
   return {};
 }

@@ -103,7 +103,7 @@ TEST_CASE("a start() that fails half-way leaves nothing behind and says why") {
   auto started = tracer->start();
   REQUIRE_FALSE(started);
   CHECK(started.error().code() == ebpfpub::errc::exhausted);
-  CHECK(started.error().message().find("lower -b (buffer size 32768) or -c (buffer count 2)") !=
+  CHECK(started.error().message().find("lower resources.buffer_size (32768) or resources.buffer_count (2)") !=
         std::string::npos);
   tracer = ebpfpub::tracer::create();  // drops the first
   CHECK(settled_maps("ebpfpub_", maps_before) == maps_before);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <ebpfpub/serializer.hpp>
+#include <ebpfpub/serializers/all.hpp>
 #include <ebpfpub/syscalls.hpp>
 
 #include "codegen/codegen.hpp"

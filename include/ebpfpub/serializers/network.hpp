@@ -30,8 +30,11 @@ struct with_sockaddr {
 };
 
 /// sendmsg/recvmsg: the address msg->msg_name points to (msg_namelen long).
+/// struct user_msghdr { void __user *msg_name; int msg_namelen; ... }
 template <syscall_signature S, bool In>
 struct with_msghdr {
+  static constexpr std::uint16_t msg_name_offset = 0;
+  static constexpr std::uint16_t msg_namelen_offset = 8;
   static constexpr std::string_view name = "socket_address";
   struct args_type {
     BOOST_HANA_DEFINE_STRUCT(args_type, (::ebpfpub::fd, fd), (::ebpfpub::user_sockaddr, msg),
@@ -39,8 +42,12 @@ struct with_msghdr {
   };
   static plan make_plan(const plan_options& o) {
     plan p = generic_plan<S>(name, o);
-    p.captures.push_back(bytes(1, In ? syscall_phase::enter : syscall_phase::exit,
-                               length_source::fixed, 0, sockaddr_size, capture_op::msghdr_name));
+    capture name = bytes(1, In ? syscall_phase::enter : syscall_phase::exit,
+                         length_source::struct_field, 0, sockaddr_size, capture_op::sockaddr);
+    name.indirect = true;
+    name.pointer_offset = msg_name_offset;
+    name.length_offset = msg_namelen_offset;
+    p.captures.push_back(name);
     return p;
   }
   static args_type decode(const record_view& r) { return decode_members<args_type>(r); }

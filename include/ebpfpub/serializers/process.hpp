@@ -70,8 +70,22 @@ struct serializer<syscalls::clone3> {
 EBPFPUB_PROCESS_SERIALIZER(clone)
 EBPFPUB_PROCESS_SERIALIZER(fork)
 EBPFPUB_PROCESS_SERIALIZER(vfork)
-EBPFPUB_PROCESS_SERIALIZER(exit)
-EBPFPUB_PROCESS_SERIALIZER(exit_group)
 #undef EBPFPUB_PROCESS_SERIALIZER
+
+namespace serializers {
+/// exit and exit_group never reach their exit tracepoint: the event is sent at enter.
+template <syscall_signature S>
+struct process_end : generic_as<S, process_end<S>> {
+  static constexpr std::string_view name = "process";
+  static plan make_plan(const plan_options& o) {
+    plan p = generic_plan<S>(name, o);
+    p.emit_at_enter = true;
+    return p;
+  }
+};
+}  // namespace serializers
+
+template <> struct serializer<syscalls::exit> : serializers::process_end<syscalls::exit> {};
+template <> struct serializer<syscalls::exit_group> : serializers::process_end<syscalls::exit_group> {};
 
 }  // namespace ebpfpub

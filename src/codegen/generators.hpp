@@ -1,5 +1,8 @@
 #pragma once
+// The program generators compiler.cpp calls: the syscalls' programs
+// (syscall_programs.cpp) and process tracking (process_tracking.cpp).
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 

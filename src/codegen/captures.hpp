@@ -1,0 +1,62 @@
+#pragma once
+// One emitter per capture operation. Each takes the capture's context explicitly: the
+// program, the plan it works for, the entry being filled and (in exit programs) the
+// return value. Every emitter writes a capture header at the entry's cursor, the bytes
+// after it, and moves the cursor on; a capture that does not fit is left out.
+
+#include <cstdint>
+
+#include <ebpfpub/plan.hpp>
+
+#include "codegen/skeleton.hpp"
+
+namespace ebpfpub::detail {
+
+struct capture_context {
+  program& p;
+  const target& t;
+  llvm::Value* entry;
+  llvm::Value* ret = nullptr;  ///< the return value, in exit programs
+};
+
+/// Bytes a capture may write into the entry beyond its header: the verifier checks the
+/// whole destination range of a read, whatever it actually returns.
+std::uint32_t capture_reserve(const capture& c);
+/// The longest element of a string array read in one go, with its NUL.
+std::uint32_t array_item_bytes(const capture& c);
+
+/// Runs the plan's captures of `phase`, in order (skipping, at exit, those that want a
+/// successful call when it failed).
+void emit_captures(capture_context& cc, syscall_phase phase);
+
+/// At exit: reads again each enter capture that faulted at enter (its retry bit is set
+/// in `flags`, the entry's flags byte as enter left it).
+void emit_retries(capture_context& cc, llvm::Value* flags);
+
+// The emitters, and what they share (captures/*.cpp).
+
+/// A NUL-terminated string from `source` (the capture's argument when null). With
+/// `defer_faults`, a fault writes nothing and marks the capture for a retry at exit.
+void emit_string(capture_context& cc, std::uint8_t index, const capture& c, llvm::Value* source,
+                 bool defer_faults);
+/// `length` bytes from `source` (both from the plan when null), clamped to max_bytes.
+void emit_bytes(capture_context& cc, std::uint8_t index, const capture& c, llvm::Value* source,
+                llvm::Value* length);
+/// A NULL-terminated array of strings, stored back to back with their NULs.
+void emit_string_array(capture_context& cc, std::uint8_t index, const capture& c, bool defer_faults);
+/// After a successful execve: the same bytes from the new image's stack.
+void emit_from_new_image(capture_context& cc, std::uint8_t index, const capture& c);
+
+/// The capture's header pointer when it fits in the entry; otherwise the builder goes
+/// on at `next` (the decoder reports the capture as no_space).
+llvm::Value* reserve_capture(capture_context& cc, const capture& c, llvm::BasicBlock* next);
+/// Writes a capture header and advances the cursor past `length` bytes (padded to 8).
+void finish_capture(capture_context& cc, llvm::Value* header, std::uint8_t index,
+                    llvm::Value* status, llvm::Value* length);
+/// The argument slot `index` as the enter program stored it in the entry.
+llvm::Value* argument_slot(capture_context& cc, std::uint8_t index);
+/// Sets capture `index`'s retry bit in the entry's flags.
+void defer_capture(capture_context& cc, std::uint8_t index);
+llvm::Value* status_value(program& p, capture_status status);
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,97 @@
+#include "codegen/strategies.hpp"
+
+#include <llvm/IR/Constants.h>
+
+namespace ebpfpub::detail {
+namespace {
+
+// Task storage creates the entry on demand and frees it with the thread.
+class task_storage final : public storage_strategy {
+ public:
+  llvm::Value* entry(program& p, const target& t, bool create) const override {
+    return p.b.CreateTaskStorageGet(t.storage_fd, p.b.CreateGetCurrentTaskBtf(), create);
+  }
+};
+
+// The LRU hash map (keyed by thread id) is seeded from a zeroed per-CPU value, once per
+// thread: entries stay between calls, and the LRU evicts those of threads that are gone.
+class hash_storage final : public storage_strategy {
+ public:
+  llvm::Value* entry(program& p, const target& t, bool create) const override {
+    auto& b = p.b;
+    auto* key = p.thread_key;
+    b.CreateStore(b.CreateTrunc(p.pid_tgid, b.getInt32Ty()), key);
+    auto* found = b.CreateMapLookup(t.storage_fd, key);
+    if (!create) return found;
+    auto* from = b.GetInsertBlock();
+    auto* seed = p.block("seed");
+    auto* have = p.block("have_entry");
+    b.CreateCondBr(b.CreateIsNull(found), seed, have);
+    b.SetInsertPoint(seed);
+    b.CreateStore(b.getInt32(0), p.key);
+    auto* zero = b.CreateMapLookup(p.maps.seed_fd, p.key);
+    auto* seeded = p.block("seeded");
+    b.CreateCondBr(b.CreateIsNull(zero), have, seeded);
+    b.SetInsertPoint(seeded);
+    b.CreateMapUpdate(t.storage_fd, key, zero, BPF_ANY);
+    auto* created = b.CreateMapLookup(t.storage_fd, key);
+    b.CreateBr(have);
+    b.SetInsertPoint(have);
+    auto* entry = b.CreatePHI(b.getPtrTy(), 3, "entry");
+    entry->addIncoming(found, from);
+    entry->addIncoming(llvm::ConstantPointerNull::get(b.getPtrTy()), seed);
+    entry->addIncoming(created, seeded);
+    return entry;
+  }
+};
+
+class ring_transport final : public transport_strategy {
+ public:
+  llvm::Value* output(program& p, llvm::Value* data, llvm::Value* size) const override {
+    auto& b = p.b;
+    // A wakeup per event costs more than the rest of the work (DESIGN.md): wake the
+    // reader only once enough data waits; it also polls on a short timeout.
+    auto* waiting = b.CreateRingbufQuery(p.maps.output_fd, BPF_RB_AVAIL_DATA);
+    auto* flags = b.CreateSelect(b.CreateICmpUGE(waiting, b.getInt64(p.options.wakeup_bytes)),
+                                 b.getInt64(BPF_RB_FORCE_WAKEUP), b.getInt64(BPF_RB_NO_WAKEUP));
+    return b.CreateRingbufOutput(p.maps.output_fd, data, size, flags);
+  }
+};
+
+class perf_transport final : public transport_strategy {
+ public:
+  llvm::Value* output(program& p, llvm::Value* data, llvm::Value* size) const override {
+    return p.b.CreatePerfEventOutput(p.ctx, p.maps.output_fd, data, size);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<storage_strategy> make_storage(event_map_kind kind) {
+  if (kind == event_map_kind::hash) return std::make_unique<hash_storage>();
+  return std::make_unique<task_storage>();
+}
+
+std::unique_ptr<transport_strategy> make_transport(transport kind) {
+  if (kind == transport::perf) return std::make_unique<perf_transport>();
+  return std::make_unique<ring_transport>();
+}
+
+void send_record(program& p, const transport_strategy& transport, const target& t,
+                 llvm::Value* entry, llvm::Value* size) {
+  auto& b = p.b;
+  // The verifier needs the size bounded by the entry; it always is, by construction.
+  auto* bounded = p.block("bounded");
+  b.CreateCondBr(b.CreateICmpULE(size, b.getInt64(t.storage_size)), bounded, p.done);
+  b.SetInsertPoint(bounded);
+  auto* result = transport.output(p, entry, size);
+  auto* lost = p.block("lost");
+  auto* sent = p.block("sent");
+  b.CreateCondBr(b.CreateICmpNE(result, b.getInt64(0)), lost, sent);
+  b.SetInsertPoint(lost);
+  count_loss(p, t, loss_reason::output_full);
+  b.CreateBr(sent);
+  b.SetInsertPoint(sent);
+}
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,171 @@
+// From plans to LLVM IR: one enter and one exit program per syscall (one program for
+// those sent at enter), all in one module.
+//
+// The in-flight entry lives in the storage map: enter fills the record header, the
+// argument slots and the enter captures; exit adds the return value and exit captures
+// and sends the record's used bytes with one copy. Between the two, the record's `size`
+// field is the write cursor.
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include <ebpfpub/record.hpp>
+
+#include "codegen/captures.hpp"
+#include "codegen/generators.hpp"
+#include "codegen/strategies.hpp"
+
+namespace ebpfpub::detail {
+namespace {
+
+struct strategies {
+  std::unique_ptr<storage_strategy> storage;
+  std::unique_ptr<transport_strategy> transport;
+};
+
+llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
+                              const strategies& with, const target& t) {
+  const auto& plan = *t.p;
+  auto p = begin_program(b, maps, options, fmt::format("enter_{}", plan.syscall.name));
+  // exit and exit_group have no result: a result filter never passes them.
+  if (plan.emit_at_enter && options.filter.result != result_filter::any) {
+    b.CreateBr(p.done);
+    return p.finish();
+  }
+  auto* entry = with.storage->entry(p, t, true);
+  auto* present = p.block("present");
+  auto* missing = p.block("missing");
+  b.CreateCondBr(b.CreateIsNull(entry), missing, present);
+  b.SetInsertPoint(missing);
+  count_loss(p, t, loss_reason::no_storage);
+  b.CreateBr(p.done);
+  b.SetInsertPoint(present);
+
+  // Header, then the raw argument slots straight from the tracepoint's context.
+  auto* i8 = b.getInt8Ty();
+  const auto argc = static_cast<std::uint32_t>(plan.syscall.arguments.size());
+  const std::uint8_t flags = plan.emit_at_enter ? record::sent_at_enter : record::in_flight;
+  b.CreateStoreAt(b.getInt16(t.index), entry, record::offset::syscall);
+  b.CreateStoreAt(llvm::ConstantInt::get(i8, flags), entry, record::offset::flags);
+  b.CreateStoreAt(llvm::ConstantInt::get(i8, argc), entry, record::offset::argument_count);
+  b.CreateStoreAt(b.CreateKtimeGetNs(), entry, record::offset::timestamp);
+  // pid_tgid is tgid << 32 | pid: the process id is the high half.
+  b.CreateStoreAt(b.CreateTrunc(b.CreateLShr(p.pid_tgid, 32), b.getInt32Ty()), entry,
+                  record::offset::process_id);
+  b.CreateStoreAt(b.CreateTrunc(p.pid_tgid, b.getInt32Ty()), entry, record::offset::thread_id);
+  b.CreateStoreAt(b.CreateGetCurrentUidGid(), entry, record::offset::user_id);
+  b.CreateStoreAt(b.getInt64(0), entry, record::offset::exit_code);
+  for (std::uint32_t i = 0; i < argc; ++i) {
+    auto* slot = b.CreateLoadAt(b.getInt64Ty(), p.ctx, plan.syscall.arguments[i].offset,
+                                plan.syscall.arguments[i].name);
+    b.CreateStoreAt(slot, entry, record::offset::arguments + 8 * i);
+  }
+  b.CreateStore(b.getInt64(record::header_size + 8 * argc), p.cursor);
+  capture_context cc{p, t, entry};
+  emit_captures(cc, syscall_phase::enter);
+
+  auto* size = b.CreateLoad(b.getInt64Ty(), p.cursor, "size");
+  b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), entry, record::offset::size);
+  if (plan.emit_at_enter) send_record(p, *with.transport, t, entry, size);
+  b.CreateBr(p.done);
+  return p.finish();
+}
+
+// The program of exit tracepoint `syscall`: it completes the in-flight entry of the
+// first target whose enter left one (usually the syscall's own plan; after a
+// successful execveat the kernel reports the exit of execve).
+llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
+                             const strategies& with, std::string_view syscall,
+                             const std::vector<target>& targets) {
+  auto p = begin_program(b, maps, options, fmt::format("exit_{}", syscall));
+  for (const auto& t : targets) {
+    auto* next = p.block("next_target");
+    auto* entry = with.storage->entry(p, t, false);
+    auto* present = p.block("present");
+    b.CreateCondBr(b.CreateIsNull(entry), next, present);
+    b.SetInsertPoint(present);
+
+    // Only an entry that this plan's enter left in flight is ours to complete.
+    auto* index = b.CreateLoadAt(b.getInt16Ty(), entry, record::offset::syscall);
+    auto* flags = b.CreateLoadAt(b.getInt8Ty(), entry, record::offset::flags);
+    auto* in_flight = b.CreateAnd(flags, b.getInt8(record::in_flight));
+    auto* ours = b.CreateAnd(b.CreateICmpEQ(index, b.getInt16(t.index)),
+                             b.CreateICmpNE(in_flight, b.getInt8(0)));
+    auto* matched = p.block("matched");
+    b.CreateCondBr(ours, matched, next);
+
+    b.SetInsertPoint(matched);
+    b.CreateStoreAt(b.getInt8(0), entry, record::offset::flags);
+    auto* ret = b.CreateLoadAt(b.getInt64Ty(), p.ctx, t.p->syscall.return_offset, "ret");
+    if (options.filter.result != result_filter::any) {
+      // The entry is released (no longer in flight) and nothing is sent.
+      auto* keep = p.block("result_matches");
+      const bool want_failed = options.filter.result == result_filter::failed;
+      auto* failed = b.CreateICmpSLT(ret, b.getInt64(0));
+      b.CreateCondBr(want_failed ? failed : b.CreateNot(failed), keep, p.done);
+      b.SetInsertPoint(keep);
+    }
+    b.CreateStoreAt(ret, entry, record::offset::exit_code);
+    auto* cursor = b.CreateZExt(b.CreateLoadAt(b.getInt32Ty(), entry, record::offset::size),
+                                b.getInt64Ty());
+    b.CreateStore(cursor, p.cursor);
+    capture_context cc{p, t, entry, ret};
+    emit_retries(cc, flags);
+    emit_captures(cc, syscall_phase::exit);
+    auto* size = b.CreateLoad(b.getInt64Ty(), p.cursor, "size");
+    b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), entry, record::offset::size);
+    send_record(p, *with.transport, t, entry, size);
+    b.CreateBr(p.done);
+    b.SetInsertPoint(next);
+  }
+  count_loss(p, targets.front(), loss_reason::unmatched_exit);
+  b.CreateBr(p.done);
+  return p.finish();
+}
+
+}  // namespace
+
+std::uint32_t entry_size(const plan& p, std::uint32_t max_captures) {
+  std::uint32_t size = record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size());
+  std::vector<std::uint32_t> reserves;
+  for (const auto& c : p.captures) reserves.push_back(capture_reserve(c));
+  // Room for the largest `max_captures` of them: any that many fit whole.
+  std::sort(reserves.rbegin(), reserves.rend());
+  for (std::size_t i = 0; i < reserves.size() && i < max_captures; ++i) size += reserves[i];
+  return size;
+}
+
+void generate_session_programs(bpf_builder& builder, std::span<const plan> plans,
+                               const program_maps& maps, const codegen_options& options,
+                               std::vector<generated_function>& out) {
+  const strategies with{make_storage(maps.storage_kind), make_transport(options.output)};
+  auto target_of = [&](std::size_t i) {
+    return target{&plans[i], static_cast<std::uint16_t>(i), maps.storage_fd.at(i), maps.storage_size.at(i)};
+  };
+  // Which plans complete at each exit tracepoint: the syscall's own, then those that
+  // name it as an alias. std::map: programs come out in a stable order.
+  std::map<std::string, std::vector<target>> exits;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    if (plans[i].emit_at_enter) continue;
+    auto& own = exits[plans[i].syscall.name];
+    own.insert(own.begin(), target_of(i));
+  }
+  for (std::size_t i = 0; i < plans.size(); ++i)
+    for (const auto& alias : plans[i].exit_aliases) exits[alias].push_back(target_of(i));
+
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    out.push_back({enter_program(builder, maps, options, with, target_of(i)),
+                   "sys_enter_" + plans[i].syscall.name});
+    auto own = exits.find(plans[i].syscall.name);
+    if (own == exits.end()) continue;
+    out.push_back({exit_program(builder, maps, options, with, own->first, own->second),
+                   "sys_exit_" + own->first});
+    exits.erase(own);
+  }
+  // Exit tracepoints of syscalls not traced themselves, only as aliases.
+  for (const auto& [syscall, targets] : exits)
+    out.push_back({exit_program(builder, maps, options, with, syscall, targets), "sys_exit_" + syscall});
+}
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,34 @@
+#pragma once
+// What the session must learn from the running kernel before it creates anything:
+// tracepoint ids (tracefs), the sched tracepoints' record layout, and structure offsets
+// (BTF). Reading them first means a kernel that lacks one fails before any object exists.
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+
+#include <ebpfpub/error.hpp>
+#include <ebpfpub/plan.hpp>
+#include <ebpfpub/tracefs.hpp>
+
+#include "codegen/codegen.hpp"
+
+namespace ebpfpub::detail {
+
+/// Tracepoint ids by the name programs are generated for: "sys_enter_openat",
+/// "sys_exit_execve", "sched/sched_process_fork".
+using tracepoint_ids = std::map<std::string, std::uint32_t>;
+
+/// The enter and exit tracepoints of every plan, and the exits they name as aliases.
+expected<tracepoint_ids> syscall_tracepoints(const tracefs& fs, std::span<const plan> plans);
+
+/// Where sched_process_fork and sched_process_exit keep the fields process tracking
+/// reads, and their ids (added to `ids`).
+expected<void> sched_tracepoints(const tracefs& fs, filter_code& filter, tracepoint_ids& ids);
+
+/// The offsets an exit program needs to read a new image's argv, when a plan asks;
+/// `available` is false when no plan asks or the kernel's BTF lacks one.
+exec_layout exec_layout_for(std::span<const plan> plans);
+
+}  // namespace ebpfpub::detail

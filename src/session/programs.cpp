@@ -1,0 +1,62 @@
+#include "session/programs.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace ebpfpub::detail {
+
+session_programs& session_programs::operator=(session_programs&& other) noexcept {
+  if (this == &other) return *this;
+  release();
+  programs_ = std::move(other.programs_);
+  attachments_ = std::move(other.attachments_);
+  return *this;
+}
+
+session_programs::~session_programs() { release(); }
+
+void session_programs::release() {
+  detach_all(attachments_);
+  programs_.clear();
+}
+
+expected<session_programs> session_programs::load(const std::vector<program_code>& code,
+                                                  const tracepoint_ids& ids, injected_faults& faults,
+                                                  std::chrono::nanoseconds& load_time,
+                                                  std::chrono::nanoseconds& attach_time) {
+  using clock = std::chrono::steady_clock;
+  session_programs s;
+  const auto t0 = clock::now();
+  for (const auto& program : code) {
+    const bool reject = faults.fail_next(injected_faults::kind::program);
+    auto fd = load_tracepoint_program(program.name, reject ? injected_faults::rejected_program()
+                                                           : program.instructions);
+    if (!fd) return fd.error();
+    s.programs_.push_back(std::move(*fd));
+  }
+  const auto t1 = clock::now();
+  load_time = t1 - t0;
+
+  // Exits before enters: an enter whose exit is not attached yet would leave its entry
+  // in flight, lost without a count; an exit without its enter is counted. Process
+  // tracking before all of them, so no child created meanwhile goes unseen.
+  std::vector<std::size_t> order(code.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  auto rank = [&](std::size_t i) {
+    const auto& name = code[i].tracepoint;
+    return name.starts_with("sched/") ? 0 : name.starts_with("sys_exit_") ? 1 : 2;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rank(a) < rank(b); });
+  for (auto i : order) {
+    const auto& name = code[i].tracepoint;
+    const auto id = faults.fail_next(injected_faults::kind::attach) ? injected_faults::missing_tracepoint
+                                                                     : ids.at(name);
+    auto a = attach_tracepoint(s.programs_[i].get(), id, name);
+    if (!a) return a.error();
+    s.attachments_.push_back(std::move(*a));
+  }
+  attach_time = clock::now() - t1;
+  return s;
+}
+
+}  // namespace ebpfpub::detail

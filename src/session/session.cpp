@@ -1,0 +1,125 @@
+#include "session/session.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "codegen/codegen.hpp"
+
+namespace ebpfpub::detail {
+
+using clock = std::chrono::steady_clock;
+
+session::session(tracer_options options, ebpfpub::tracefs fs)
+    : options_(std::move(options)), fs_(std::move(fs)) {}
+
+session::~session() = default;
+
+expected<void> session::add(plan p, deliveries::handler handler) {
+  // The maps are sized for the plans they were made for.
+  if (started_ || maps_)
+    return error(errc::invalid_argument,
+                 fmt::format("tracer: cannot add {} after {}; add every syscall first", p.syscall.name,
+                             started_ ? "start()" : "prepare()"));
+  for (const auto& existing : plans())
+    if (existing.syscall.name == p.syscall.name)
+      return error(errc::invalid_argument, fmt::format("tracer: {} is already traced", p.syscall.name));
+  if (auto ok = check_plan(p); !ok) return ok;
+  deliveries_.add(std::move(p), std::move(handler));
+  return {};
+}
+
+expected<void> session::prepare() {
+  auto faults = injected_faults::from_environment();
+  return prepare(faults);
+}
+
+expected<void> session::prepare(injected_faults& faults) {
+  if (maps_) return {};
+  if (plans().empty()) return error(errc::invalid_argument, "tracer: nothing to trace; call trace() first");
+  if (plans().size() > 0xffff) return error(errc::invalid_argument, "tracer: more than 65535 syscalls");
+  const auto& res = options_.resources;
+  if (res.output_pages_log2 > 16)
+    return error(errc::invalid_argument,
+                 fmt::format("resources.output_pages_log2 is {}: 2^{} pages per CPU is too large "
+                             "(at most 16)", res.output_pages_log2, res.output_pages_log2));
+  auto sizes = size_maps(plans(), res);
+  auto maps = session_maps::create(plans(), sizes, res, options_.filter, fs_, faults);
+  if (!maps) return maps.error();
+  sizes_ = std::move(sizes);
+  maps_ = std::move(*maps);
+  return {};
+}
+
+expected<void> session::add_process(std::uint32_t pid) {
+  if (!maps_)
+    return error(errc::invalid_argument, "tracer: add_process needs a process filter "
+                                         "(filter.process_ids) from the start");
+  return maps_->add_process(pid);
+}
+
+expected<startup_report> session::start() {
+  if (started_) return error(errc::invalid_argument, "tracer: start() was already called");
+  auto faults = injected_faults::from_environment();
+  startup_report report;
+  const auto t0 = clock::now();
+  const bool had_maps = maps_.has_value();
+  if (auto ok = prepare(faults); !ok) return ok.error();
+  report.prepare = clock::now() - t0;
+  auto started = start_programs(faults, report);
+  // Maps made by this call go with it; maps from an earlier prepare() stay, as they were.
+  if (!started && !had_maps) {
+    maps_.reset();
+    sizes_.reset();
+  }
+  return started;
+}
+
+expected<startup_report> session::start_programs(injected_faults& faults, startup_report report) {
+  const auto& res = options_.resources;
+  const auto t0 = clock::now();
+  codegen_options codegen;
+  codegen.exec = exec_layout_for(plans());
+  codegen.output = res.output;
+  codegen.filter = maps_->filter();
+  codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
+  codegen.wakeup_bytes = sizes_->output_map / 4;
+  codegen.keep_ir = options_.keep_ir;
+  auto code = generate_programs(plans(), maps_->programs(), codegen);
+  if (!code) return code.error();
+  report.generate = clock::now() - t0;
+
+  auto programs = session_programs::load(code->programs, maps_->tracepoints(), faults, report.load,
+                                         report.attach);
+  if (!programs) return programs.error();
+  auto opened = reader::open(maps_->output_fd(), res, *sizes_, deliveries_);
+  if (!opened) return opened.error();  // `programs` detaches as it goes
+
+  report.programs = programs->size();
+  programs_ = std::move(*programs);
+  reader_ = std::move(*opened);
+  ir_ = std::move(code->ir);
+  started_ = true;
+  return report;
+}
+
+expected<std::size_t> session::poll(std::chrono::milliseconds timeout) {
+  if (!started_) return error(errc::invalid_argument, "tracer: poll() before start()");
+  deliveries_.reset_delivered();
+  const int ms = static_cast<int>(std::min<std::int64_t>(timeout.count(), INT32_MAX));
+  if (auto ok = reader_->poll(ms); !ok) return ok.error();
+  return deliveries_.delivered();
+}
+
+void session::stop() { programs_ = session_programs{}; }
+
+statistics session::stats() const { return deliveries_.stats(maps_ ? maps_->counters_fd() : -1); }
+
+memory_usage session::memory() const {
+  const auto& res = options_.resources;
+  auto m = planned_memory(plans(), sizes_ ? *sizes_ : size_maps(plans(), res), res);
+  if (maps_) maps_->measure(m, res.output);
+  return m;
+}
+
+}  // namespace ebpfpub::detail

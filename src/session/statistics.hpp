@@ -1,0 +1,48 @@
+#pragma once
+// What happened to every call: records delivered to their handlers (counted here, in
+// user space) and calls the programs could not send (counted by them, in the counters
+// map). stats() joins the two.
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include <ebpfpub/plan.hpp>
+#include <ebpfpub/record.hpp>
+#include <ebpfpub/tracer.hpp>
+
+namespace ebpfpub::detail {
+
+/// The traced plans, their handlers, and the user-space counts of what reached them.
+class deliveries {
+ public:
+  using handler = std::function<void(const record_view&)>;
+
+  void add(plan p, handler h);
+  const std::vector<plan>& plans() const { return plans_; }
+
+  /// Checks one record and hands it to its plan's handler, or counts it malformed.
+  void deliver(std::span<const std::uint8_t> bytes);
+  /// A perf sample too short for the size it announces.
+  void malformed_sample() { ++lost_unattributed_; }
+  /// What a perf buffer reported lost (the programs counted the same drops).
+  void perf_lost(std::uint64_t n) { perf_reported_lost_ += n; }
+
+  /// Records delivered since the last reset_delivered().
+  std::size_t delivered() const { return delivered_now_; }
+  void reset_delivered() { delivered_now_ = 0; }
+
+  /// These counts, with the programs' own from `counters_fd` (-1: none yet).
+  statistics stats(int counters_fd) const;
+
+ private:
+  std::vector<plan> plans_;
+  std::vector<handler> handlers_;
+  std::vector<syscall_statistics> counts_;
+  std::uint64_t lost_unattributed_ = 0;
+  std::uint64_t perf_reported_lost_ = 0;
+  std::size_t delivered_now_ = 0;
+};
+
+}  // namespace ebpfpub::detail

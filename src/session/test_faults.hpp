@@ -1,0 +1,48 @@
+#pragma once
+// Test-only fault injection, so tests can prove that a start() which fails half-way
+// leaves nothing behind. Read from the environment by the session alone:
+//
+//   EBPFPUB_TEST_FAIL=map:N      the N-th map the session creates is one the kernel rejects
+//   EBPFPUB_TEST_FAIL=program:N  the N-th program loaded is one the verifier rejects
+//   EBPFPUB_TEST_FAIL=attach:N   the N-th attachment goes to a tracepoint that does not exist
+//
+// N counts from 1 within one start() (or prepare()). Unset, or anything else, injects
+// nothing. Every failure comes from the kernel itself, through the same error paths a
+// real one takes; only the object asked for is wrong.
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include <linux/bpf.h>
+
+#include <ebpfpub/error.hpp>
+
+#include "kernel/kernel.hpp"
+
+namespace ebpfpub::detail {
+
+class injected_faults {
+ public:
+  enum class kind : std::uint8_t { none, map, program, attach };
+
+  /// What EBPFPUB_TEST_FAIL asks for, counted from now.
+  static injected_faults from_environment();
+
+  /// Whether the next object of `k` is the one to fail (and counts it).
+  bool fail_next(kind k);
+
+  /// A map creation the kernel refuses (an array with 0-byte values), named `name`.
+  static expected<map> rejected_map(std::string_view name);
+  /// A program the verifier refuses: it reads above its stack frame.
+  static const std::vector<bpf_insn>& rejected_program();
+  /// A tracepoint id no tracepoint has.
+  static constexpr std::uint32_t missing_tracepoint = 0x7fffffff;
+
+ private:
+  kind kind_ = kind::none;
+  std::uint32_t at_ = 0;
+  std::uint32_t seen_ = 0;
+};
+
+}  // namespace ebpfpub::detail
