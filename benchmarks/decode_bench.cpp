@@ -9,6 +9,8 @@
 #include <ebpfpub/ebpfpub.hpp>
 #include <ebpfpub/record.hpp>
 
+#include "json_reference.hpp"  // tests/unit: the nlohmann writer ebpftracer used before
+
 namespace {
 
 namespace sys = ebpfpub::syscalls;
@@ -88,6 +90,20 @@ void json_write_only(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(json_write_only);
+
+// The same line through an nlohmann document per event, as ebpftracer built it before
+// the library had a writer: the figure the streaming writer replaced.
+void json_nlohmann(benchmark::State& state) {
+  const auto p = plans();
+  const auto record = openat_record();
+  for (auto _ : state) {
+    auto r = ebpfpub::record_view::parse(record, p);
+    auto text = ebpfpub::test::reference::format_json(ebpfpub::decode_dynamic(*r));
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(json_nlohmann);
 
 }  // namespace
 

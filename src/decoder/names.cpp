@@ -33,6 +33,14 @@ std::string_view intern_slow(std::string_view name) {
   return kept;
 }
 
+// Names are a few bytes: a loop the compiler inlines beats a call to memcmp.
+bool same_text(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 }  // namespace
 
 std::string_view intern_name(std::string_view name) {
@@ -47,7 +55,7 @@ std::string_view intern_name(std::string_view name) {
   };
   thread_local std::array<slot, 256> cache{};
   auto& s = cache[(reinterpret_cast<std::uintptr_t>(name.data()) >> 3) % cache.size()];
-  if (s.key == name.data() && s.interned == name) return s.interned;
+  if (s.key == name.data() && same_text(s.interned, name)) return s.interned;
   s = {name.data(), intern_slow(name)};
   return s.interned;
 }

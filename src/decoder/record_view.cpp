@@ -5,6 +5,7 @@
 #include <ebpfpub/event.hpp>
 #include <ebpfpub/record.hpp>
 
+#include <bitset>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -67,7 +68,7 @@ expected<record_view> record_view::parse(std::span<const std::uint8_t> bytes,
   // Captures the plan asked for but the record lacks found no room in the entry.
   const auto& captures = r.plan_->captures;
   r.captures_.assign(captures.size(), capture_view{capture_status::no_space, {}});
-  std::vector<bool> seen(captures.size(), false);
+  std::bitset<256> seen;  // capture indices are one byte; a vector<bool> was a malloc per record
   std::uint32_t at = arguments_end;
   while (at < size) {
     if (size - at < capture_header_size)
