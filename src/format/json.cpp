@@ -19,8 +19,7 @@ void raw(fmt::memory_buffer& out, const char (&s)[N]) {
 
 template <typename T>
 void number(fmt::memory_buffer& out, T v) {
-  const fmt::format_int text(v);
-  put(out, text.data(), text.size());
+  detail::put_number(out, v);
 }
 
 // `"name":`, for names that need no escaping (ours and the kernel's field names).
@@ -161,27 +160,6 @@ void append_json(fmt::memory_buffer& out, const dynamic_event& e) {
     append_json(out, e.args[i].value);
   }
   raw(out, "}}");
-}
-
-void append_json_summary(fmt::memory_buffer& out, const statistics& stats) {
-  raw(out, "{\"summary\":{\"events\":");
-  number(out, stats.events());
-  raw(out, ",\"lost\":");
-  number(out, stats.lost());
-  raw(out, ",\"probe_errors\":");
-  number(out, stats.probe_errors());
-  raw(out, ",\"by_syscall\":{");
-  for (std::size_t i = 0; i < stats.by_syscall.size(); ++i) {
-    const auto& s = stats.by_syscall[i];
-    if (i > 0) out.push_back(',');
-    append_json_string(out, s.syscall);
-    raw(out, ":{\"events\":");
-    number(out, s.events);
-    raw(out, ",\"lost\":");
-    number(out, s.lost());
-    out.push_back('}');
-  }
-  raw(out, "}}}");
 }
 
 namespace detail {

@@ -58,13 +58,11 @@ struct value_text {
 
   void operator()(std::int64_t v) const {
     if (is_open_flags()) return append(out, open_flags_name(static_cast<std::uint64_t>(v)));
-    const fmt::format_int text(v);
-    out.append(text.data(), text.data() + text.size());
+    detail::put_number(out, v);
   }
   void operator()(std::uint64_t v) const {
     if (is_mode()) return append(out, mode_name(v));
-    const fmt::format_int text(v);
-    out.append(text.data(), text.data() + text.size());
+    detail::put_number(out, v);
   }
   template <typename T>
   void operator()(const T& v) const {

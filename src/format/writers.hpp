@@ -24,6 +24,12 @@ template <std::size_t N>
 inline void put_literal(fmt::memory_buffer& out, const char (&s)[N]) {
   put(out, s, N - 1);
 }
+/// An integer in decimal (fmt::format_int: no format string to parse).
+template <typename T>
+inline void put_number(fmt::memory_buffer& out, T v) {
+  const fmt::format_int text(v);
+  put(out, text.data(), text.size());
+}
 
 /// Separators for nested arrays and objects, shared by both writers.
 class nesting_writer : public value_writer {
