@@ -3,6 +3,8 @@
 // serializers produce.
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include <ebpfpub/ebpfpub.hpp>
 
 #include "json_reference.hpp"
@@ -192,4 +194,21 @@ TEST_CASE("JSON of every shipped serializer's decoded record equals the nlohmann
                     sys::getsockname, sys::getpeername, sys::recvfrom, sys::sendmsg, sys::recvmsg,
                     sys::socket, sys::openat2, sys::execve, sys::execveat, sys::clone3, sys::openat,
                     sys::mkdir>();
+}
+
+TEST_CASE("JSON strings of random bytes equal the nlohmann writer's") {
+  // Bytes drawn mostly from the places UTF-8 and JSON escaping go wrong: control
+  // characters, quotes, backslashes, lead and continuation bytes.
+  std::mt19937 random(20261128);
+  const std::uint8_t interesting[] = {0x00, 0x01, 0x08, 0x0a, 0x1f, '"', '\\', '/', 'a', 0x7f, 0x80, 0xbf,
+                                      0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff};
+  for (int i = 0; i < 5000; ++i) {
+    std::string s(random() % 12, '\0');
+    for (auto& c : s)
+      c = static_cast<char>(random() % 2 ? interesting[random() % sizeof(interesting)] : random() % 256);
+    const auto e = event_with({{"s", ebpfpub::user_string{1, s, capture_status::ok}},
+                               {"a", ebpfpub::user_string_array{1, {s, s}, capture_status::ok}}});
+    INFO(ebpfpub::terminal_escape(s));
+    REQUIRE(ebpfpub::to_json(e) == ebpfpub::test::reference::format_json(e));
+  }
 }

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <type_traits>
 #include <typeinfo>
+#include <iterator>
 #include <vector>
 
 #include <boost/hana/accessors.hpp>
