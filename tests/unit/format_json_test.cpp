@@ -149,7 +149,11 @@ std::vector<std::uint8_t> full_record(const std::vector<ebpfpub::plan>& plans, s
     std::string data;
     switch (p.captures[c].op) {
       case ebpfpub::capture_op::string: data = "/tmp/\xff\x01"; break;
-      case ebpfpub::capture_op::string_array: data = std::string("sh\0-c\0echo \xe2\x82\xac\0", 17); break;
+      case ebpfpub::capture_op::string_array: {
+        static constexpr char argv[] = "sh\0-c\0echo \xe2\x82\xac";  // sizeof keeps the last NUL
+        data.assign(argv, sizeof(argv));
+        break;
+      }
       case ebpfpub::capture_op::sockaddr:
       case ebpfpub::capture_op::msghdr_name: {
         const auto a = inet(53, {10, 0, 0, 1});
