@@ -1,5 +1,6 @@
 // How fast the reader turns records into events: checked parsing plus typed decoding,
-// the dynamic view, and JSON text, on openat records with a 40-byte path.
+// the dynamic view, and JSON text (the library's streaming writer, into a reused buffer,
+// as ebpftracer --format json does), on openat records with a 40-byte path.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -8,7 +9,7 @@
 #include <ebpfpub/ebpfpub.hpp>
 #include <ebpfpub/record.hpp>
 
-#include "json_format.hpp"
+#include "json_reference.hpp"  // tests/unit: the nlohmann writer ebpftracer used before
 
 namespace {
 
@@ -63,14 +64,46 @@ BENCHMARK(dynamic);
 void json(benchmark::State& state) {
   const auto p = plans();
   const auto record = openat_record();
+  fmt::memory_buffer out;
   for (auto _ : state) {
     auto r = ebpfpub::record_view::parse(record, p);
-    auto text = ebpftracer::format_json(ebpfpub::decode_dynamic(*r));
-    benchmark::DoNotOptimize(text);
+    out.clear();
+    ebpfpub::append_json(out, ebpfpub::decode_dynamic(*r));
+    out.push_back('\n');
+    benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(json);
+
+void json_write_only(benchmark::State& state) {
+  const auto p = plans();
+  const auto record = openat_record();
+  auto r = ebpfpub::record_view::parse(record, p);
+  const auto e = ebpfpub::decode_dynamic(*r);
+  fmt::memory_buffer out;
+  for (auto _ : state) {
+    out.clear();
+    ebpfpub::append_json(out, e);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(json_write_only);
+
+// The same line through an nlohmann document per event, as ebpftracer built it before
+// the library had a writer: the figure the streaming writer replaced.
+void json_nlohmann(benchmark::State& state) {
+  const auto p = plans();
+  const auto record = openat_record();
+  for (auto _ : state) {
+    auto r = ebpfpub::record_view::parse(record, p);
+    auto text = ebpfpub::test::reference::format_json(ebpfpub::decode_dynamic(*r));
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(json_nlohmann);
 
 }  // namespace
 

@@ -15,14 +15,15 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <ebpfpub/ebpfpub.hpp>
 
 #include "command.hpp"
 #include "options.hpp"
-#include "json_format.hpp"
-#include "text_format.hpp"
+#include "output.hpp"
 
 namespace {
 
@@ -51,7 +52,7 @@ int fail(const ebpfpub::error& e) {
 }
 
 void print_memory(std::FILE* out, const ebpfpub::memory_usage& memory, const ebpfpub::resource_options& res) {
-  fmt::print(out, "Memory usage\n");
+  fmt::print(out, "Memory usage\n\n");
   if (res.event_map == ebpfpub::event_map_kind::hash)
     fmt::print(out, " > Event map: LRU hash map, {} entries of {} bytes: {} bytes\n", memory.entries,
                memory.entry_bytes, memory.event_map_bytes);
@@ -101,8 +102,8 @@ int main(int argc, char** argv) {
     file.reset(std::fopen(s.output.c_str(), "we"));  // "e": the traced command must not inherit it
     if (!file) return fail(ebpfpub::error::from_errno(errno, fmt::format("opening --output {}", s.output)));
   }
-  std::FILE* out = file ? file.get() : stdout;
   std::FILE* info = (json && !file) ? stderr : stdout;
+  ebpftracer::line_output out(file ? fileno(file.get()) : STDOUT_FILENO);
 
   std::optional<ebpftracer::command> cmd;
   if (!s.command.empty()) {
@@ -123,19 +124,28 @@ int main(int argc, char** argv) {
   if (names.empty()) return fail({ebpfpub::errc::invalid_argument, "no syscall named in -t"});
 
   std::uint64_t written = 0;
+  // Events collect in one buffer and go out after each poll, in whole lines: the seed's
+  // block (two lines and a blank one) or one JSON object per line.
   auto print = [&](const ebpfpub::dynamic_event& e) {
     if (s.count != 0 && written >= s.count) return;
     ++written;
-    const auto text = json ? ebpftracer::format_json(e) + "\n" : ebpftracer::format_text(e);
-    std::fwrite(text.data(), 1, text.size(), out);
+    auto& buffer = out.buffer();
+    if (json) {
+      ebpfpub::append_json(buffer, e);
+      buffer.push_back('\n');
+    } else {
+      ebpfpub::append_text(buffer, e);
+      buffer.append(std::string_view("\n\n"));
+    }
   };
   for (const auto& name : names)
     if (auto ok = tracer->trace(name, print); !ok) return fail(ok.error());
 
   if (auto ok = tracer->prepare(); !ok) return fail(ok.error());
   print_memory(info, tracer->memory(), res);
-  fmt::print(info, "Generating the BPF programs...\n");
-  for (const auto& p : tracer->plans()) fmt::print(info, " > {}: {}\n", p.syscall.name, p.serializer_name);
+  fmt::print(info, "Generating the BPF programs...\n\n");
+  for (const auto& p : tracer->plans())
+    fmt::print(info, " > {} (serializer: {})\n", p.syscall.name, p.serializer_name);
   std::fflush(info);
   auto started = tracer->start();
   if (!started) return fail(started.error());
@@ -143,7 +153,7 @@ int main(int argc, char** argv) {
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  fmt::print(info, "\nEntering main loop...\n");
+  fmt::print(info, "\nEntering main loop...\n\n");
   std::fflush(info);
   if (cmd) {
     if (auto why = cmd->release(); !why.empty())
@@ -152,13 +162,17 @@ int main(int argc, char** argv) {
 
   // Output goes out after each batch, so a pipe (ebpftracer | grep) sees events promptly
   // without a write per event.
+  auto flush = [&]() -> ebpfpub::expected<void> {
+    if (out.flush()) return {};
+    return ebpfpub::error::from_errno(errno, "writing the events");
+  };
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                             std::chrono::duration<double>(s.duration));
   ebpfpub::expected<void> ran;
   for (;;) {
     auto polled = tracer->poll(std::chrono::milliseconds(100));
-    std::fflush(out);
+    if (auto flushed = flush(); polled && !flushed) polled = flushed.error();
     if (!polled) {
       ran = polled.error();
       break;
@@ -174,14 +188,15 @@ int main(int argc, char** argv) {
     auto last = tracer->poll(std::chrono::milliseconds(0));
     if (!last) ran = last.error();
   }
-  std::fflush(out);
+  if (auto flushed = flush(); ran && !flushed) ran = flushed.error();
   fmt::print(info, "\nTerminating...\n");
   std::fflush(info);
   const auto stats = tracer->stats();
   print_summary(stats);
   if (json) {
-    fmt::print(out, "{}\n", ebpftracer::format_json_summary(stats));
-    std::fflush(out);
+    ebpfpub::append_json_summary(out.buffer(), stats);
+    out.buffer().push_back('\n');
+    if (auto flushed = flush(); ran && !flushed) ran = flushed.error();
   }
   if (!ran) return fail(ran.error());
   if (cmd) {

@@ -1,9 +1,14 @@
 #pragma once
 /// \file
-/// Everything: signatures, serializers, events and the tracer.
+/// Everything: signatures, serializers, events, the tracer, and text and JSON formatting.
 
 #include <ebpfpub/error.hpp>
 #include <ebpfpub/event.hpp>
+#include <ebpfpub/format/escape.hpp>
+#include <ebpfpub/format/json.hpp>
+#include <ebpfpub/format/symbols.hpp>
+#include <ebpfpub/format/text.hpp>
+#include <ebpfpub/format/value_writer.hpp>
 #include <ebpfpub/plan.hpp>
 #include <ebpfpub/resources.hpp>
 #include <ebpfpub/serializer.hpp>

@@ -19,6 +19,7 @@
 
 #include <ebpfpub/argument.hpp>
 #include <ebpfpub/error.hpp>
+#include <ebpfpub/format/value_writer.hpp>
 #include <ebpfpub/plan.hpp>
 
 namespace ebpfpub {
@@ -33,8 +34,13 @@ struct event_header {
   std::int64_t exit_code = 0;  ///< the return value; -errno on failure
   bool probe_error = false;    ///< some capture failed; its argument's status says how
   bool sent_at_enter = false;  ///< exit/exit_group: sent at enter, no exit code
-  std::string_view syscall;    ///< the syscall's name (lives as long as the tracer)
+  std::string_view syscall;    ///< the syscall's name (interned: valid for the whole process)
 };
+
+/// A process-lifetime copy of `name`: equal names give the same view, which never
+/// dangles, so events copied out of a handler outlive their tracer. Thread-safe; the
+/// table only grows, by one copy of each distinct syscall and field name.
+std::string_view intern_name(std::string_view name);
 
 /// One capture in a record.
 struct capture_view {
@@ -102,13 +108,50 @@ struct basic_event {
   Args args;
 };
 
-/// An argument's value in a dynamic event.
+/// An argument's value in a dynamic event. A member type of a user's `args_type` that is
+/// none of the others arrives as a `custom_value` (printed through its `describe_value`).
 using dynamic_value = std::variant<std::int64_t, std::uint64_t, fd, user_pointer, user_string,
                                    user_buffer, user_sockaddr, user_string_array, fd_pair,
-                                   open_how, clone_args>;
+                                   open_how, clone_args, custom_value>;
+
+namespace detail {
+template <typename T, typename Variant>
+struct is_alternative;
+template <typename T, typename... U>
+struct is_alternative<T, std::variant<U...>> : std::bool_constant<(std::is_same_v<T, U> || ...)> {};
+}  // namespace detail
+
+/// A member of a typed event's arguments as a dynamic value: integers widen keeping their
+/// sign, argument types stay themselves, anything else becomes a `custom_value`.
+template <typename T>
+dynamic_value to_dynamic_value(const T& member) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
+    return static_cast<std::int64_t>(member);
+  else if constexpr (std::is_integral_v<T>)
+    return static_cast<std::uint64_t>(member);
+  else if constexpr (detail::is_alternative<T, dynamic_value>::value)
+    return member;
+  // The declarative wrappers (in_buffer, out_sockaddr, nullable<...>) are the argument
+  // types they derive from; a captured struct (in_struct<T>) is its bytes.
+  else if constexpr (std::is_base_of_v<user_string, T>)
+    return static_cast<const user_string&>(member);
+  else if constexpr (std::is_base_of_v<user_buffer, T>)
+    return static_cast<const user_buffer&>(member);
+  else if constexpr (std::is_base_of_v<user_sockaddr, T>)
+    return static_cast<const user_sockaddr&>(member);
+  else if constexpr (!detail::has_describe_value<T> && std::is_convertible_v<const T&, user_buffer>)
+    return static_cast<user_buffer>(member);
+  else {
+    static_assert(describable<T>,
+                  "ebpfpub: a member of args_type has a type the library cannot print or "
+                  "hold in a dynamic_event. Declare `void describe_value(ebpfpub::value_writer&, "
+                  "const T&)` in its namespace (docs/formatting.md).");
+    return custom_value(member);
+  }
+}
 
 struct dynamic_argument {
-  std::string_view name;  ///< the kernel's field name (lives as long as the tracer)
+  std::string_view name;  ///< the kernel's field name (interned: valid for the whole process)
   dynamic_value value;
 };
 
@@ -131,13 +174,8 @@ dynamic_event to_dynamic(const record_view& r, const Args& args) {
   boost::hana::for_each(boost::hana::accessors<Args>(), [&](auto accessor) {
     const auto& member = boost::hana::second(accessor)(args);
     using T = std::decay_t<decltype(member)>;
-    const std::string_view name = i < names.size() ? std::string_view(names[i].name) : std::string_view();
-    if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
-      e.args.push_back({name, static_cast<std::int64_t>(member)});
-    else if constexpr (std::is_integral_v<T>)
-      e.args.push_back({name, static_cast<std::uint64_t>(member)});
-    else
-      e.args.push_back({name, member});
+    const std::string_view name = i < names.size() ? intern_name(names[i].name) : std::string_view();
+    e.args.push_back({name, to_dynamic_value<T>(member)});
     ++i;
   });
   return e;

@@ -92,7 +92,7 @@ dynamic_event decode_dynamic(const record_view& r) {
       case arg_kind::user_string_array: value = decoded<user_string_array>(r, i); break;
       case arg_kind::user_pointer: value = decoded<user_pointer>(r, i); break;
     }
-    e.args.push_back({a.name, std::move(value)});
+    e.args.push_back({intern_name(a.name), std::move(value)});
   }
   return e;
 }

@@ -5,6 +5,7 @@
 #include <ebpfpub/event.hpp>
 #include <ebpfpub/record.hpp>
 
+#include <bitset>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -60,14 +61,14 @@ expected<record_view> record_view::parse(std::span<const std::uint8_t> bytes,
   h.group_id = read<std::uint32_t>(bytes, offset::group_id);
   h.exit_code = read<std::int64_t>(bytes, offset::exit_code);
   h.sent_at_enter = (flags & sent_at_enter) != 0;
-  h.syscall = r.plan_->syscall.name;
+  h.syscall = intern_name(r.plan_->syscall.name);  // events outlive the plans
   for (std::size_t i = 0; i < r.argument_count_; ++i)
     r.arguments_[i] = read<std::uint64_t>(bytes, offset::arguments + 8 * i);
 
   // Captures the plan asked for but the record lacks found no room in the entry.
   const auto& captures = r.plan_->captures;
   r.captures_.assign(captures.size(), capture_view{capture_status::no_space, {}});
-  std::vector<bool> seen(captures.size(), false);
+  std::bitset<256> seen;  // capture indices are one byte; a vector<bool> was a malloc per record
   std::uint32_t at = arguments_end;
   while (at < size) {
     if (size - at < capture_header_size)

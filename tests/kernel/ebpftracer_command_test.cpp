@@ -180,3 +180,63 @@ TEST_CASE("ebpftracer -- with a command that does not exist says so") {
   CHECK(tracer.err().find("cannot run /nonexistent/") != std::string::npos);
   CHECK(tracer.err().find("No such file or directory") != std::string::npos);
 }
+
+TEST_CASE("with -- CMD sharing stdout, every line is the command's own or a whole event") {
+  // A chatty command: each echo is one write(2) of its own line, made while ebpftracer
+  // writes the events of those very writes to the same pipe (a pause every 20 lines
+  // spreads them over ~1 s, across many of ebpftracer's polls).
+  constexpr int count = 2000;
+  const auto script = fmt::format(
+      "i=0; while [ $i -lt {} ]; do echo \"child line $i\"; i=$((i+1)); "
+      "[ $((i % 20)) -eq 0 ] && sleep 0.01; done; true", count);
+  const auto format = GENERATE(std::string("json"), std::string("text"));
+  INFO(format);
+  program_run tracer({tracer_path, "-t", "write", "--format", format, "--", "/bin/sh", "-c", script});
+  // A slow reader keeps the pipe full, so both writers wait on it and take turns.
+  tracer.read_slowly(512, std::chrono::microseconds(500));
+  REQUIRE(tracer.finish() == 0);
+
+  int next_child_line = 0, events = 0, summaries = 0;
+  json summary;
+  std::istringstream in(tracer.out());
+  std::string line;
+  bool after_header = false;
+  while (std::getline(in, line)) {
+    if (line == fmt::format("child line {}", next_child_line)) {
+      ++next_child_line;
+      continue;
+    }
+    if (format == "json") {
+      const auto parsed = json::parse(line, nullptr, false);
+      REQUIRE_FALSE(parsed.is_discarded());  // neither the child's line nor a whole object
+      if (parsed.contains("summary")) {
+        ++summaries;
+        summary = parsed["summary"];
+        continue;
+      }
+      REQUIRE(parsed["syscall"] == "write");
+      ++events;
+    } else if (after_header) {
+      REQUIRE(line.starts_with("syscall: write buf: '"));
+      after_header = false;
+    } else if (line.starts_with("timestamp: ")) {
+      REQUIRE(line.find(" probe_error: ") != std::string::npos);
+      after_header = true;
+      ++events;
+    } else {
+      // The headings before the events and the seed's blank line after each event.
+      const bool heading = line.empty() || line == "Memory usage" || line.starts_with(" > ") ||
+                           line == "Generating the BPF programs..." || line == "Entering main loop..." ||
+                           line == "Terminating...";
+      INFO(line);
+      REQUIRE(heading);
+    }
+  }
+  CHECK(next_child_line == count);  // every child line, whole and in order
+  CHECK(events == count);           // one event per echo, none cut, none lost
+  if (format == "json") {
+    REQUIRE(summaries == 1);
+    CHECK(summary["events"] == count);
+    CHECK(summary["lost"] == 0);
+  }
+}

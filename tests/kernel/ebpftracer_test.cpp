@@ -26,24 +26,30 @@ TEST_CASE("ebpftracer prints the seed's blocks for a traced call and a summary o
   ebpfpub::test::scratch_dir dir;
   const auto path = (dir.path / random_name()).string();
   program_run tracer({tracer_path, "-t", "mkdir,rmdir", "--transport", transport});
-  REQUIRE(tracer.wait_for("Entering main loop...\n"));
-  CHECK(tracer.out().starts_with("Memory usage\n > Event map: task-local storage, "));
-  CHECK(tracer.out().find("Generating the BPF programs...\n > mkdir: generic\n > rmdir: generic\n") !=
-        std::string::npos);
+  REQUIRE(tracer.wait_for("Entering main loop...\n\n"));
+  // The seed's layout: a blank line after each heading, programs as "name (serializer: x)".
+  CHECK(tracer.out().starts_with("Memory usage\n\n > Event map: task-local storage, "));
+  const std::regex headings(" > Total allocated up front: [0-9]+ bytes\n\n"
+                            "Generating the BPF programs...\n\n"
+                            " > mkdir \\(serializer: generic\\)\n"
+                            " > rmdir \\(serializer: generic\\)\n\n"
+                            "Entering main loop...\n\n");
+  CHECK(std::regex_search(tracer.out(), headings));
 
   child_process child([&] { return ::syscall(SYS_mkdir, path.c_str(), 0751) == 0 ? 0 : 1; });
   child.go();
   REQUIRE(child.wait() == 0);
   const auto block = fmt::format(
       "process_id: {0} thread_id: {0} user_id: 0 group_id: 0 exit_code: 0 probe_error: 0\n"
-      "syscall: mkdir mode: 489 pathname: '{1}'\n", child.pid(), path);
+      "syscall: mkdir mode: 489 pathname: '{1}'\n\n", child.pid(), path);
   REQUIRE(tracer.wait_for(block));
   tracer.signal(SIGINT);
   CHECK(tracer.finish() == 0);
   // The header line starts with the timestamp.
   const std::regex header("timestamp: [0-9]+ " + block.substr(0, block.find('\n')));
   CHECK(std::regex_search(tracer.out(), header));
-  CHECK(tracer.out().ends_with("\nTerminating...\n"));
+  // The seed's blank line after each event, then its own before Terminating.
+  CHECK(tracer.out().ends_with("\n\n\nTerminating...\n"));
   CHECK(tracer.err().find("Events received: ") != std::string::npos);
   CHECK(tracer.err().find(", lost: 0") != std::string::npos);
 }

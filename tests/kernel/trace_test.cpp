@@ -57,6 +57,7 @@ std::string text_of(const ebpfpub::dynamic_value& value) {
     std::string operator()(const ebpfpub::fd_pair&) const { return "fd_pair"; }
     std::string operator()(const ebpfpub::open_how&) const { return "open_how"; }
     std::string operator()(const ebpfpub::clone_args&) const { return "clone_args"; }
+    std::string operator()(const ebpfpub::custom_value&) const { return "custom"; }
   };
   return std::visit(visitor{}, value);
 }
@@ -304,4 +305,31 @@ TEST_CASE("the generic programs of every syscall load and attach together") {
   CHECK(getppids[0].header.exit_code == ::getpid());
   CHECK(getppids[0].header.thread_id == child_pid);
   CHECK(events >= 2);
+}
+
+TEST_CASE("an event copied out of a handler stays readable after the tracer is destroyed") {
+  ebpfpub::test::scratch_dir dir;
+  const auto path = (dir.path / ebpfpub::test::random_name()).string();
+  std::vector<dynamic_event> kept;
+  {
+    auto tracer = ebpfpub::tracer::create();
+    REQUIRE(tracer);
+    REQUIRE(tracer->trace("mkdir", [&](const dynamic_event& e) { kept.push_back(e); }));
+    REQUIRE(tracer->start());
+    ebpfpub::test::child_process child([&] { return ::syscall(SYS_mkdir, path.c_str(), 0700) == 0 ? 0 : 1; });
+    child.go();
+    REQUIRE(child.wait() == 0);
+    tracer->stop();
+    REQUIRE(tracer->poll(std::chrono::milliseconds(0)));
+  }
+  // The tracer, its plans and their strings are gone; the copies hold what they show.
+  const auto mine = std::find_if(kept.begin(), kept.end(), [&](const dynamic_event& e) {
+    const auto* s = std::get_if<ebpfpub::user_string>(&e.args[0].value);
+    return s != nullptr && s->value == path;
+  });
+  REQUIRE(mine != kept.end());
+  CHECK(mine->header.syscall == "mkdir");
+  CHECK(mine->args[0].name == "pathname");
+  CHECK(mine->args[1].name == "mode");
+  CHECK(fmt::format("{}", *mine).ends_with(fmt::format("syscall: mkdir mode: 448 pathname: '{}'", path)));
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Runs a program with its output captured, for tests of the command-line tools.
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <string>
@@ -61,6 +62,13 @@ class program_run {
 
   void signal(int sig) { ::kill(pid_, sig); }
 
+  /// Reads at most `bytes` at a time with a pause after each read, so the pipe stays
+  /// full and its writers contend for it (where a line cut between two writes shows).
+  void read_slowly(std::size_t bytes, std::chrono::microseconds pause) {
+    read_size_ = bytes;
+    pause_ = pause;
+  }
+
   /// Reads everything until the program exits; returns its exit status.
   int finish() {
     while (read_some(-1)) {
@@ -83,7 +91,8 @@ class program_run {
     char buffer[65536];
     for (int i = 0; i < 2; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      const auto n = ::read(fds[i].fd, buffer, sizeof(buffer));
+      const auto n = ::read(fds[i].fd, buffer, std::min(sizeof(buffer), read_size_));
+      if (pause_.count() > 0) std::this_thread::sleep_for(pause_);
       if (n <= 0) (i == 0 ? out_open_ : err_open_) = false;
       else (i == 0 ? stdout_ : stderr_).append(buffer, static_cast<std::size_t>(n));
     }
@@ -93,6 +102,8 @@ class program_run {
   pid_t pid_ = -1;
   int out_ = -1, err_ = -1;
   bool out_open_ = true, err_open_ = true, reaped_ = false;
+  std::size_t read_size_ = 65536;
+  std::chrono::microseconds pause_{0};
   std::string stdout_, stderr_;
 };
 

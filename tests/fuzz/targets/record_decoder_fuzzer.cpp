@@ -1,11 +1,15 @@
 // Feeds arbitrary bytes to the record decoder, against plans of a string-capturing and
 // an at-enter syscall: it must return an event or an error, never crash or over-read.
+// The event is then printed as text and JSON, which must stay one safe line each.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 
 #include <ebpfpub/event.hpp>
+#include <ebpfpub/format/json.hpp>
+#include <ebpfpub/format/text.hpp>
 
 namespace {
 
@@ -35,5 +39,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& a : e.args)
     if (const auto* s = std::get_if<ebpfpub::user_string>(&a.value); s && s->value.size() > 64)
       std::abort();
+
+  // Text: the two lines and nothing a terminal would act on; JSON: one line, no raw
+  // control character.
+  fmt::memory_buffer text;
+  ebpfpub::append_text(text, e);
+  if (std::count(text.begin(), text.end(), '\n') != 1) std::abort();
+  for (const char c : text)
+    if (c != '\n' && (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)) std::abort();
+  fmt::memory_buffer json;
+  ebpfpub::append_json(json, e);
+  for (const char c : json)
+    if (static_cast<unsigned char>(c) < 0x20) std::abort();
   return 0;
 }

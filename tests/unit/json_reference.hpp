@@ -1,13 +1,20 @@
-#include "json_format.hpp"
+#pragma once
+// The JSON ebpftracer printed before the library had its own writer: an nlohmann DOM per
+// event (examples/ebpftracer/json_format.cpp at bd0c63d), kept here only as the golden
+// reference the streaming writer must equal byte for byte. The old code, unchanged but
+// for `inline` and an alternative for custom values (which did not exist).
+
+#include <string>
 
 #include <nlohmann/json.hpp>
 
-namespace ebpftracer {
-namespace {
+#include <ebpfpub/ebpfpub.hpp>
+
+namespace ebpfpub::test::reference {
 
 using json = nlohmann::ordered_json;
 
-std::string base64(const std::vector<std::uint8_t>& data) {
+inline std::string base64(const std::vector<std::uint8_t>& data) {
   static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((data.size() + 2) / 3 * 4);
@@ -35,7 +42,7 @@ std::string base64(const std::vector<std::uint8_t>& data) {
 }
 
 // Length of the valid UTF-8 sequence at the start of `s`, or 0.
-std::size_t utf8_sequence(std::string_view s) {
+inline std::size_t utf8_sequence(std::string_view s) {
   const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   const unsigned char c = b(0);
   std::size_t n = 0;
@@ -55,11 +62,31 @@ std::size_t utf8_sequence(std::string_view s) {
   return n;
 }
 
-json capture_json(ebpfpub::capture_status status, std::uint64_t address) {
+inline std::string json_text(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  while (!bytes.empty()) {
+    const auto n = utf8_sequence(bytes);
+    if (n == 0) {
+      static constexpr char hex[] = "0123456789abcdef";
+      const auto c = static_cast<unsigned char>(bytes.front());
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+      bytes.remove_prefix(1);
+    } else {
+      out.append(bytes.substr(0, n));
+      bytes.remove_prefix(n);
+    }
+  }
+  return out;
+}
+
+inline json capture_json(ebpfpub::capture_status status, std::uint64_t address) {
   return {{"address", address}, {"error", std::string(ebpfpub::to_string(status))}};
 }
 
-bool usable(ebpfpub::capture_status s) {
+inline bool usable(ebpfpub::capture_status s) {
   return s == ebpfpub::capture_status::ok || s == ebpfpub::capture_status::truncated;
 }
 
@@ -104,35 +131,15 @@ struct value_json {
     if (v.status != ebpfpub::capture_status::ok) return capture_json(v.status, v.address);
     return {{"flags", v.flags}, {"mode", v.mode}, {"resolve", v.resolve}};
   }
+  json operator()(const ebpfpub::custom_value&) const { return "custom"; }
   json operator()(const ebpfpub::clone_args& v) const {
     if (v.status != ebpfpub::capture_status::ok) return capture_json(v.status, v.address);
     return {{"flags", v.flags}, {"exit_signal", v.exit_signal}};
   }
 };
 
-}  // namespace
 
-std::string json_text(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  while (!bytes.empty()) {
-    const auto n = utf8_sequence(bytes);
-    if (n == 0) {
-      static constexpr char hex[] = "0123456789abcdef";
-      const auto c = static_cast<unsigned char>(bytes.front());
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-      bytes.remove_prefix(1);
-    } else {
-      out.append(bytes.substr(0, n));
-      bytes.remove_prefix(n);
-    }
-  }
-  return out;
-}
-
-std::string format_json(const ebpfpub::dynamic_event& e) {
+inline std::string format_json(const ebpfpub::dynamic_event& e) {
   const auto& h = e.header;
   json args = json::object();
   for (const auto& a : e.args) args[std::string(a.name)] = std::visit(value_json{}, a.value);
@@ -144,7 +151,7 @@ std::string format_json(const ebpfpub::dynamic_event& e) {
   return event.dump();
 }
 
-std::string format_json_summary(const ebpfpub::statistics& stats) {
+inline std::string format_json_summary(const ebpfpub::statistics& stats) {
   json by_syscall = json::object();
   for (const auto& s : stats.by_syscall) by_syscall[s.syscall] = {{"events", s.events}, {"lost", s.lost()}};
   const json summary = {{"summary", {{"events", stats.events()}, {"lost", stats.lost()},
@@ -153,4 +160,5 @@ std::string format_json_summary(const ebpfpub::statistics& stats) {
   return summary.dump();
 }
 
-}  // namespace ebpftracer
+
+}  // namespace ebpfpub::test::reference

@@ -1,0 +1,86 @@
+#pragma once
+/// \file
+/// The seed's text, as `fmt::formatter`s: `fmt::format("{}", e)` for any event gives
+///
+///     timestamp: 1094094741489 process_id: 4391 thread_id: 4391 user_id: 0 group_id: 0 exit_code: 0 probe_error: 0
+///     syscall: mkdir mode: 511 pathname: '/tmp/hello_ebpf'
+///
+/// (two lines, no newline at the end; arguments sorted by name, as the seed printed them).
+/// Every argument type formats alone as it appears in that second line. Traced text is
+/// terminal-safe (format/escape.hpp); a custom type prints through its `describe_value`.
+
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include <ebpfpub/argument.hpp>
+#include <ebpfpub/event.hpp>
+#include <ebpfpub/format/typed_event.hpp>
+
+namespace ebpfpub {
+
+/// The first line: `timestamp: .. process_id: .. ... probe_error: 0|1`.
+void append_text(fmt::memory_buffer& out, const event_header& h);
+/// Both lines, without the final newline.
+void append_text(fmt::memory_buffer& out, const dynamic_event& e);
+/// One value as the second line shows it. `syscall` and `name` say where it comes from:
+/// open's and openat's `flags` read `O_WRONLY|O_CREAT`, their and creat's `mode` `0644`.
+void append_text(fmt::memory_buffer& out, const dynamic_value& v, std::string_view syscall = {},
+                 std::string_view name = {});
+void append_text(fmt::memory_buffer& out, const fd& v);
+void append_text(fmt::memory_buffer& out, const user_pointer& v);
+void append_text(fmt::memory_buffer& out, const user_string& v);
+void append_text(fmt::memory_buffer& out, const user_buffer& v);
+void append_text(fmt::memory_buffer& out, const user_sockaddr& v);
+void append_text(fmt::memory_buffer& out, const user_string_array& v);
+void append_text(fmt::memory_buffer& out, const fd_pair& v);
+void append_text(fmt::memory_buffer& out, const open_how& v);
+void append_text(fmt::memory_buffer& out, const clone_args& v);
+void append_text(fmt::memory_buffer& out, const socket_address& v);
+void append_text(fmt::memory_buffer& out, const custom_value& v);
+void append_text(fmt::memory_buffer& out, capture_status v);
+
+/// A typed event, as its dynamic event (the same text).
+template <typename Args>
+void append_text(fmt::memory_buffer& out, const basic_event<Args>& e) {
+  append_text(out, to_dynamic(e));
+}
+
+namespace detail {
+template <typename T>
+struct text_formatter {
+  constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) {
+    if (ctx.begin() != ctx.end() && *ctx.begin() != '}') throw fmt::format_error("ebpfpub types take no format spec");
+    return ctx.begin();
+  }
+  template <typename Context>
+  auto format(const T& v, Context& ctx) const -> decltype(ctx.out()) {
+    fmt::memory_buffer text;
+    append_text(text, v);
+    return std::copy(text.begin(), text.end(), ctx.out());
+  }
+};
+}  // namespace detail
+
+}  // namespace ebpfpub
+
+template <> struct fmt::formatter<ebpfpub::event_header> : ebpfpub::detail::text_formatter<ebpfpub::event_header> {};
+template <> struct fmt::formatter<ebpfpub::dynamic_event> : ebpfpub::detail::text_formatter<ebpfpub::dynamic_event> {};
+template <> struct fmt::formatter<ebpfpub::dynamic_value> : ebpfpub::detail::text_formatter<ebpfpub::dynamic_value> {};
+template <typename Args>
+struct fmt::formatter<ebpfpub::basic_event<Args>> : ebpfpub::detail::text_formatter<ebpfpub::basic_event<Args>> {};
+template <> struct fmt::formatter<ebpfpub::fd> : ebpfpub::detail::text_formatter<ebpfpub::fd> {};
+template <> struct fmt::formatter<ebpfpub::user_pointer> : ebpfpub::detail::text_formatter<ebpfpub::user_pointer> {};
+template <> struct fmt::formatter<ebpfpub::user_string> : ebpfpub::detail::text_formatter<ebpfpub::user_string> {};
+template <> struct fmt::formatter<ebpfpub::user_buffer> : ebpfpub::detail::text_formatter<ebpfpub::user_buffer> {};
+template <> struct fmt::formatter<ebpfpub::user_sockaddr> : ebpfpub::detail::text_formatter<ebpfpub::user_sockaddr> {};
+template <>
+struct fmt::formatter<ebpfpub::user_string_array> : ebpfpub::detail::text_formatter<ebpfpub::user_string_array> {};
+template <> struct fmt::formatter<ebpfpub::fd_pair> : ebpfpub::detail::text_formatter<ebpfpub::fd_pair> {};
+template <> struct fmt::formatter<ebpfpub::open_how> : ebpfpub::detail::text_formatter<ebpfpub::open_how> {};
+template <> struct fmt::formatter<ebpfpub::clone_args> : ebpfpub::detail::text_formatter<ebpfpub::clone_args> {};
+template <>
+struct fmt::formatter<ebpfpub::socket_address> : ebpfpub::detail::text_formatter<ebpfpub::socket_address> {};
+template <> struct fmt::formatter<ebpfpub::custom_value> : ebpfpub::detail::text_formatter<ebpfpub::custom_value> {};
+template <>
+struct fmt::formatter<ebpfpub::capture_status> : ebpfpub::detail::text_formatter<ebpfpub::capture_status> {};

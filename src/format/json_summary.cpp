@@ -1,0 +1,44 @@
+// The closing summary line of ebpftracer --format json. Apart from json.cpp because it
+// needs the tracer's statistics (and so the tracer), which the decoder's fuzzer lacks.
+#include <ebpfpub/format/escape.hpp>
+#include <ebpfpub/format/json.hpp>
+
+#include "writers.hpp"
+
+namespace ebpfpub {
+namespace {
+
+template <std::size_t N>
+void raw(fmt::memory_buffer& out, const char (&s)[N]) {
+  detail::put_literal(out, s);
+}
+
+template <typename T>
+void number(fmt::memory_buffer& out, T v) {
+  detail::put_number(out, v);
+}
+
+}  // namespace
+
+void append_json_summary(fmt::memory_buffer& out, const statistics& stats) {
+  raw(out, "{\"summary\":{\"events\":");
+  number(out, stats.events());
+  raw(out, ",\"lost\":");
+  number(out, stats.lost());
+  raw(out, ",\"probe_errors\":");
+  number(out, stats.probe_errors());
+  raw(out, ",\"by_syscall\":{");
+  for (std::size_t i = 0; i < stats.by_syscall.size(); ++i) {
+    const auto& s = stats.by_syscall[i];
+    if (i > 0) out.push_back(',');
+    append_json_string(out, s.syscall);
+    raw(out, ":{\"events\":");
+    number(out, s.events);
+    raw(out, ",\"lost\":");
+    number(out, s.lost());
+    out.push_back('}');
+  }
+  raw(out, "}}}");
+}
+
+}  // namespace ebpfpub
