@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -22,14 +23,26 @@
 #include <ebpfpub/ebpfpub.hpp>
 
 #include "command.hpp"
+#include "fleet.hpp"
 #include "options.hpp"
 #include "output.hpp"
 
 namespace {
 
 std::atomic<int> terminate_signal{0};
+std::atomic<bool> hangup{false};
 
 void on_signal(int signal) { terminate_signal.store(signal); }
+void on_hangup(int) { hangup.store(true); }
+
+// -o FILE: never through a symlink (one planted in /tmp would redirect a root process's
+// writes), not inherited by the traced command.
+struct output_file {
+  int fd = -1;
+  ~output_file() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 
 // The library names its option fields; the user typed flags: name the flag beside them.
 std::string with_flags(std::string message) {
@@ -97,13 +110,17 @@ int main(int argc, char** argv) {
 
   // Events go to the output; what the seed printed around them goes to stdout, or to
   // stderr when stdout carries JSON.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(nullptr, &std::fclose);
+  output_file file;
   if (!s.output.empty()) {
-    file.reset(std::fopen(s.output.c_str(), "we"));  // "e": the traced command must not inherit it
-    if (!file) return fail(ebpfpub::error::from_errno(errno, fmt::format("opening --output {}", s.output)));
+    file.fd = ::open(s.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (file.fd < 0)
+      return fail(ebpfpub::error::from_errno(errno, fmt::format("opening --output {} (symlinks are not followed)",
+                                                                s.output)));
   }
-  std::FILE* info = (json && !file) ? stderr : stdout;
-  ebpftracer::line_output out(file ? fileno(file.get()) : STDOUT_FILENO);
+  std::FILE* info = (json && file.fd < 0) ? stderr : stdout;
+  ebpftracer::line_output out(file.fd >= 0 ? file.fd : STDOUT_FILENO);
+  auto fleet = ebpftracer::fleet::open(s.sinks);
+  if (!fleet) return fail(fleet.error());
 
   std::optional<ebpftracer::command> cmd;
   if (!s.command.empty()) {
@@ -131,12 +148,13 @@ int main(int argc, char** argv) {
     ++written;
     auto& buffer = out.buffer();
     if (json) {
-      ebpfpub::append_json(buffer, e);
+      ebpfpub::append_json(buffer, e, s.raw ? ebpfpub::json_style::numbers : ebpfpub::json_style::names);
       buffer.push_back('\n');
     } else {
-      ebpfpub::append_text(buffer, e);
+      ebpfpub::append_text(buffer, e, s.raw ? ebpfpub::text_style::seed : ebpfpub::text_style::names);
       buffer.append(std::string_view("\n\n"));
     }
+    fleet->publish(e, s.raw);
   };
   for (const auto& name : names)
     if (auto ok = tracer->trace(name, print); !ok) return fail(ok.error());
@@ -150,9 +168,13 @@ int main(int argc, char** argv) {
   auto started = tracer->start();
   if (!started) return fail(started.error());
   if (s.verbose) fmt::print(info, "\n{}\n", tracer->ir());
+  // Attached, the tracer needs no privilege: what follows decodes bytes any process on
+  // the machine controls, so it runs without any (and as --user when asked).
+  if (auto dropped = ebpfpub::drop_privileges({.user = s.user}); !dropped) return fail(dropped.error());
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGHUP, on_hangup);
   fmt::print(info, "\nEntering main loop...\n\n");
   std::fflush(info);
   if (cmd) {
@@ -173,6 +195,8 @@ int main(int argc, char** argv) {
   for (;;) {
     auto polled = tracer->poll(std::chrono::milliseconds(100));
     if (auto flushed = flush(); polled && !flushed) polled = flushed.error();
+    if (fleet->active()) fleet->account(tracer->stats());
+    if (hangup.exchange(false)) fleet->reopen();
     if (!polled) {
       ran = polled.error();
       break;
@@ -193,6 +217,7 @@ int main(int argc, char** argv) {
   std::fflush(info);
   const auto stats = tracer->stats();
   print_summary(stats);
+  fleet->finish(stats, std::chrono::seconds(5));
   if (json) {
     ebpfpub::append_json_summary(out.buffer(), stats);
     out.buffer().push_back('\n');

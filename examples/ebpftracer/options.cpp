@@ -72,6 +72,16 @@ parsed_options parse_options(int argc, const char* const* argv) {
   app.add_option("--argv_size", options.capture.argv_size, "Most argv bytes captured")
       ->capture_default_str()->check(CLI::Range(1, 32768));
   app.add_flag("--envp", options.capture.capture_envp, "Capture execve's environment too");
+  app.add_flag("--raw", s.raw,
+               "Print the seed's numbers only: no flag, errno or signal names in text, no \"names\" and "
+               "\"error\" keys in JSON");
+  app.add_option("--sink", s.sinks,
+                 "Also send every event, with host, sequence number and gap records, to URL: "
+                 "file:///path.jsonl, nats://host:port/subject (JetStream), kafka://host:port/topic "
+                 "(repeatable; docs/sinks.md)");
+  app.add_option("--user", s.user,
+                 "Once the programs are attached, become this user (name or uid); every capability "
+                 "is dropped in any case");
   app.add_option("command", s.command, "A command to run and trace, after --");
   try {
     app.parse(argc, argv);

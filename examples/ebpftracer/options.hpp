@@ -25,6 +25,9 @@ struct settings {
   std::vector<std::uint32_t> uids;
   std::vector<std::string> comms;
   std::vector<std::string> command;
+  bool raw = false;                ///< the seed's numbers only: no names in text or JSON
+  std::vector<std::string> sinks;  ///< --sink URLs
+  std::string user;                ///< --user: the user to become once the programs are attached
 };
 
 struct parsed_options {

@@ -10,6 +10,7 @@
 #include <ebpfpub/format/text.hpp>
 #include <ebpfpub/format/value_writer.hpp>
 #include <ebpfpub/plan.hpp>
+#include <ebpfpub/privileges.hpp>
 #include <ebpfpub/resources.hpp>
 #include <ebpfpub/serializer.hpp>
 #include <ebpfpub/signature.hpp>

@@ -3,6 +3,10 @@
 // keeps that writer as the reference); building the document cost 2.5-3.5 us an event.
 #include <ebpfpub/format/json.hpp>
 
+#include <optional>
+
+#include <ebpfpub/symbols/symbols.hpp>
+
 #include <ebpfpub/format/escape.hpp>
 
 #include "writers.hpp"
@@ -134,7 +138,43 @@ struct value_json {
 
 void append_json(fmt::memory_buffer& out, const dynamic_value& v) { std::visit(value_json{out}, v); }
 
-void append_json(fmt::memory_buffer& out, const dynamic_event& e) {
+namespace {
+// `,"names":{..}` for the arguments that take a set of names, `,"error":"E.."` for a failed
+// call (docs/event-format.md).
+void append_names(fmt::memory_buffer& out, const dynamic_event& e) {
+  bool first = true;
+  for (const auto& a : e.args) {
+    std::optional<std::uint64_t> raw_value;
+    bool is_signed = false;
+    if (const auto* v = std::get_if<std::int64_t>(&a.value)) raw_value = static_cast<std::uint64_t>(*v), is_signed = true;
+    else if (const auto* u = std::get_if<std::uint64_t>(&a.value)) raw_value = *u;
+    else if (const auto* f = std::get_if<fd>(&a.value))
+      raw_value = static_cast<std::uint64_t>(static_cast<std::int64_t>(f->value)), is_signed = true;
+    if (!raw_value) continue;
+    const auto name = symbols::argument(e.header.syscall, a.name, *raw_value, 8, is_signed);
+    if (!name) continue;
+    if (first)
+      raw(out, ",\"names\":{");
+    else
+      out.push_back(',');
+    first = false;
+    key(out, a.name);
+    append_json_string(out, *name);
+  }
+  if (!first) out.push_back('}');
+  if (!e.header.sent_at_enter && e.header.exit_code < 0 && e.header.exit_code >= -4095) {
+    const auto error = symbols::errno_name(static_cast<std::uint64_t>(-e.header.exit_code));
+    if (!error.empty()) {
+      raw(out, ",\"error\":");
+      append_json_string(out, error);
+    }
+  }
+}
+}  // namespace
+
+void append_json(fmt::memory_buffer& out, const dynamic_event& e) { append_json(out, e, json_style::numbers); }
+
+void append_json(fmt::memory_buffer& out, const dynamic_event& e, json_style style) {
   const auto& h = e.header;
   raw(out, "{\"timestamp\":");
   number(out, h.timestamp);
@@ -159,7 +199,9 @@ void append_json(fmt::memory_buffer& out, const dynamic_event& e) {
     key(out, e.args[i].name);
     append_json(out, e.args[i].value);
   }
-  raw(out, "}}");
+  raw(out, "}");
+  if (style == json_style::names) append_names(out, e);
+  raw(out, "}");
 }
 
 namespace detail {

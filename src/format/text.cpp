@@ -6,6 +6,7 @@
 
 #include <ebpfpub/format/escape.hpp>
 #include <ebpfpub/format/symbols.hpp>
+#include <ebpfpub/symbols/symbols.hpp>
 
 #include "writers.hpp"
 
@@ -48,6 +49,16 @@ struct value_text {
   fmt::memory_buffer& out;
   std::string_view syscall;
   std::string_view name;
+  text_style style = text_style::seed;
+
+  // Every argument with a set of names, as strace prints it.
+  bool named(std::uint64_t v, bool is_signed) const {
+    if (style != text_style::names) return false;
+    auto text = symbols::argument(syscall, name, v, 8, is_signed);
+    if (!text) return false;
+    append(out, *text);
+    return true;
+  }
 
   // open, openat and creat flags and modes read as the C source spells them (other modes
   // stay decimal, as the seed printed mkdir's).
@@ -57,12 +68,18 @@ struct value_text {
   }
 
   void operator()(std::int64_t v) const {
+    if (named(static_cast<std::uint64_t>(v), true)) return;
     if (is_open_flags()) return append(out, open_flags_name(static_cast<std::uint64_t>(v)));
     detail::put_number(out, v);
   }
   void operator()(std::uint64_t v) const {
+    if (named(v, false)) return;
     if (is_mode()) return append(out, mode_name(v));
     detail::put_number(out, v);
+  }
+  void operator()(const fd& v) const {
+    if (named(static_cast<std::uint64_t>(static_cast<std::int64_t>(v.value)), true)) return;
+    append_text(out, v);
   }
   template <typename T>
   void operator()(const T& v) const {
@@ -72,16 +89,18 @@ struct value_text {
 
 }  // namespace
 
-void append_text(fmt::memory_buffer& out, const event_header& h) {
+void append_text(fmt::memory_buffer& out, const event_header& h, text_style style) {
   fmt::format_to(std::back_inserter(out),
                  "timestamp: {} process_id: {} thread_id: {} user_id: {} group_id: {} exit_code: {} "
                  "probe_error: {}",
-                 h.timestamp, h.process_id, h.thread_id, h.user_id, h.group_id, h.exit_code,
+                 h.timestamp, h.process_id, h.thread_id, h.user_id, h.group_id,
+                 style == text_style::names && !h.sent_at_enter ? symbols::exit_code(h.exit_code)
+                                                                : fmt::format("{}", h.exit_code),
                  h.probe_error ? 1 : 0);
 }
 
-void append_text(fmt::memory_buffer& out, const dynamic_event& e) {
-  append_text(out, e.header);
+void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_style style) {
+  append_text(out, e.header, style);
   append(out, "\nsyscall: ");
   append(out, e.header.syscall);
   std::vector<const dynamic_argument*> args;
@@ -92,7 +111,7 @@ void append_text(fmt::memory_buffer& out, const dynamic_event& e) {
     out.push_back(' ');
     append(out, a->name);
     append(out, ": ");
-    append_text(out, a->value, e.header.syscall, a->name);
+    std::visit(value_text{out, e.header.syscall, a->name, style}, a->value);
   }
 }
 

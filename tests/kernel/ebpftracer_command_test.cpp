@@ -87,8 +87,18 @@ TEST_CASE("ebpftracer -- CMD traces the command and its child, exactly, and exit
     for (const char* key : {"timestamp", "process_id", "thread_id", "user_id", "group_id", "syscall",
                             "exit_code", "probe_error", "args"})
       CHECK(e.contains(key));
-    CHECK(e.size() == 9);
+    // Beside the numbers, the names strace would print, and a failed call's errno.
+    const auto syscall = e["syscall"].get<std::string>();
+    const bool named = syscall != "exit_group" && syscall != "rmdir";
+    CHECK(e.contains("names") == named);
+    CHECK(e.contains("error") == (e["exit_code"].get<int>() < 0));
+    CHECK(e.size() == 9u + (named ? 1u : 0u) + (e.contains("error") ? 1u : 0u));
   }
+  CHECK(lines[1]["names"] == json{{"dfd", "AT_FDCWD"}, {"flags", "O_WRONLY|O_CREAT"}, {"mode", "0600"}});
+  CHECK(lines[0]["names"] == json{{"mode", "0700"}});
+  CHECK(lines[4]["names"] == json{{"dfd", "AT_FDCWD"}, {"flag", "0"}});
+  CHECK(lines[7]["names"] == json{{"dfd", "AT_FDCWD"}, {"flags", "O_RDONLY"}, {"mode", "000"}});
+  CHECK(lines[7]["error"] == "ENOENT");
   CHECK(child != parent);
   const auto& summary = lines.back()["summary"];
   CHECK(summary["events"] == 9);
@@ -239,4 +249,29 @@ TEST_CASE("with -- CMD sharing stdout, every line is the command's own or a whol
     CHECK(summary["events"] == count);
     CHECK(summary["lost"] == 0);
   }
+}
+
+TEST_CASE("ebpftracer --sink sends every event with its host and sequence number") {
+  ebpfpub::test::scratch_dir dir;
+  const auto sink = (dir.path / "events.jsonl").string();
+  ebpfpub::test::child_process child([] {
+    for (int i = 0; i < 5; ++i) ::syscall(SYS_getppid);
+    return 0;
+  });
+  program_run tracer({tracer_path, "-t", "getppid", "-P", std::to_string(child.pid()), "--sink", "file://" + sink,
+                      "--duration", "1"});
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  child.go();
+  CHECK(child.wait() == 0);
+  CHECK(tracer.finish() == 0);
+  INFO(tracer.err());
+  const auto records = json_lines(slurp(sink));
+  REQUIRE(records.size() == 5);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    CHECK(records[i]["seq"] == i);
+    CHECK(records[i]["host"]["name"].is_string());
+    CHECK(records[i]["event"]["syscall"] == "getppid");
+    CHECK(records[i]["event"]["process_id"] == child.pid());
+  }
+  CHECK(tracer.err().find("sink file://" + sink + ": 5 delivered, 0 retried, 0 dropped") != std::string::npos);
 }

@@ -1,6 +1,8 @@
 // ebpftracer as a user runs it: the seed's output, its options and its errors.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+
 #include <regex>
 
 #include <sys/syscall.h>
@@ -25,7 +27,7 @@ TEST_CASE("ebpftracer prints the seed's blocks for a traced call and a summary o
   const auto transport = GENERATE(std::string("ring"), std::string("perf"));
   ebpfpub::test::scratch_dir dir;
   const auto path = (dir.path / random_name()).string();
-  program_run tracer({tracer_path, "-t", "mkdir,rmdir", "--transport", transport});
+  program_run tracer({tracer_path, "-t", "mkdir,rmdir", "--transport", transport, "--raw"});
   REQUIRE(tracer.wait_for("Entering main loop...\n\n"));
   // The seed's layout: a blank line after each heading, programs as "name (serializer: x)".
   CHECK(tracer.out().starts_with("Memory usage\n\n > Event map: task-local storage, "));
@@ -52,6 +54,27 @@ TEST_CASE("ebpftracer prints the seed's blocks for a traced call and a summary o
   CHECK(tracer.out().ends_with("\n\n\nTerminating...\n"));
   CHECK(tracer.err().find("Events received: ") != std::string::npos);
   CHECK(tracer.err().find(", lost: 0") != std::string::npos);
+}
+
+TEST_CASE("ebpftracer names modes, flags and errnos as strace does, unless --raw") {
+  ebpfpub::test::scratch_dir dir;
+  const auto path = (dir.path / random_name()).string();
+  program_run tracer({tracer_path, "-t", "mkdir,openat"});
+  REQUIRE(tracer.wait_for("Entering main loop...\n\n"));
+  child_process child([&] {
+    ::syscall(SYS_mkdir, path.c_str(), 0751);
+    ::syscall(SYS_mkdir, path.c_str(), 0751);  // EEXIST
+    ::syscall(SYS_openat, AT_FDCWD, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    return 0;
+  });
+  child.go();
+  REQUIRE(child.wait() == 0);
+  const auto pid = std::to_string(child.pid());
+  REQUIRE(tracer.wait_for(fmt::format("exit_code: -17 EEXIST probe_error: 0\nsyscall: mkdir mode: 0751 pathname: '{}'\n\n", path)));
+  REQUIRE(tracer.wait_for(fmt::format("syscall: openat dfd: AT_FDCWD filename: '{}' flags: O_RDONLY|O_CLOEXEC|O_DIRECTORY mode: 000\n\n", path)));
+  tracer.signal(SIGINT);
+  CHECK(tracer.finish() == 0);
+  CHECK(tracer.out().find(fmt::format("exit_code: 0 probe_error: 0\nsyscall: mkdir mode: 0751 pathname: '{}'", path)) != std::string::npos);
 }
 
 TEST_CASE("ebpftracer stops on SIGTERM too") {

@@ -2,11 +2,16 @@
 // tracer that dropped every privilege after start() keeps delivering events.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <ebpfpub/ebpfpub.hpp>
 #include <ebpfpub/privileges.hpp>
+#include <fmt/format.h>
 
 #include "support/child.hpp"
 #include "support/process.hpp"
@@ -93,4 +98,47 @@ TEST_CASE("dropping privileges to an unknown user names it") {
   });
   child.go();
   CHECK(child.wait() == 0);
+}
+
+TEST_CASE("once attached, ebpftracer holds no capability, and with --user runs as that user") {
+  const auto user = GENERATE(std::string(), std::string("65534"));
+  std::vector<std::string> argv = {tracer_path, "-t", "getppid"};
+  if (!user.empty()) argv.insert(argv.end(), {"--user", user});
+  program_run tracer(argv);
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  std::ifstream status("/proc/" + std::to_string(tracer.pid()) + "/status");
+  std::map<std::string, std::string> fields;
+  for (std::string line; std::getline(status, line);) {
+    const auto colon = line.find(':');
+    const auto value = line.find_first_not_of(" \t", colon + 1);
+    if (colon != std::string::npos && value != std::string::npos) fields[line.substr(0, colon)] = line.substr(value);
+  }
+  INFO(user);
+  CHECK(fields["CapEff"] == "0000000000000000");
+  CHECK(fields["CapPrm"] == "0000000000000000");
+  CHECK(fields["CapAmb"] == "0000000000000000");
+  CHECK(fields["NoNewPrivs"] == "1");
+  CHECK(fields["Uid"].starts_with(user.empty() ? "0\t" : "65534\t"));
+  // And it still traces: a child's getppid arrives.
+  child_process child([] { return ::syscall(SYS_getppid) > 0 ? 0 : 1; });
+  child.go();
+  REQUIRE(child.wait() == 0);
+  CHECK(tracer.wait_for(fmt::format("process_id: {0} thread_id: {0} ", child.pid())));
+  tracer.signal(SIGINT);
+  CHECK(tracer.finish() == 0);
+}
+
+TEST_CASE("ebpftracer -o does not follow a symlink planted where the file should be") {
+  ebpfpub::test::scratch_dir dir;
+  const auto target = dir.path / "target";
+  const auto link = dir.path / "events.log";
+  std::ofstream(target) << "precious";
+  std::filesystem::create_symlink(target, link);
+  program_run tracer({tracer_path, "-t", "getppid", "-o", link.string(), "--duration", "1"});
+  CHECK(tracer.finish() == 1);
+  CHECK(tracer.err().find("symlinks are not followed") != std::string::npos);
+  std::ifstream in(target);
+  std::string text;
+  std::getline(in, text);
+  CHECK(text == "precious");
 }

@@ -61,6 +61,7 @@ class program_run {
   }
 
   void signal(int sig) { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
 
   /// Reads at most `bytes` at a time with a pause after each read, so the pipe stays
   /// full and its writers contend for it (where a line cut between two writes shows).

@@ -24,12 +24,19 @@ namespace ebpfpub {
 /// "syscall":"..","exit_code":..,"probe_error":..,"args":{...}}`, arguments in the
 /// kernel's order; no newline.
 void append_json(fmt::memory_buffer& out, const dynamic_event& e);
+
+/// What the JSON adds to the numbers. `names`: after "args", `"names":{..}` gives each
+/// argument that takes a set of names by name, as strace prints it
+/// (`{"dfd":"AT_FDCWD","flags":"O_RDONLY|O_CLOEXEC"}`), and a failed call's errno as
+/// `"error":"ENOENT"`; every number stays where it was.
+enum class json_style : std::uint8_t { numbers, names };
+void append_json(fmt::memory_buffer& out, const dynamic_event& e, json_style style);
 /// One argument's value.
 void append_json(fmt::memory_buffer& out, const dynamic_value& v);
 /// A typed event, as its dynamic event.
 template <typename Args>
-void append_json(fmt::memory_buffer& out, const basic_event<Args>& e) {
-  append_json(out, to_dynamic(e));
+void append_json(fmt::memory_buffer& out, const basic_event<Args>& e, json_style style = json_style::numbers) {
+  append_json(out, to_dynamic(e), style);
 }
 
 /// `{"summary":{"events":N,"lost":N,"probe_errors":N,"by_syscall":{"openat":{"events":N,"lost":N}}}}`

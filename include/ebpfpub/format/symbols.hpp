@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// Flag sets and modes as the C source spells them. The home of symbolic names for
-/// argument values: tables for further flag sets belong here.
+/// Open flags and modes as the seed's text shows them. Every other set of names is in
+/// symbols/symbols.hpp (generated from the headers); these two use it.
 
 #include <cstdint>
 #include <string>
@@ -9,7 +9,7 @@
 namespace ebpfpub {
 
 /// `O_WRONLY|O_CREAT|O_CLOEXEC`: the access mode (a two-bit number, not a flag), then
-/// each flag set, then any bits left over in octal (`|010000000000`).
+/// each flag set in strace's order, then any bits left over in hex (`|0x100000000`).
 std::string open_flags_name(std::uint64_t flags);
 
 /// A file mode in octal as C writes it: `0644`, and `0` for zero.

@@ -19,10 +19,16 @@
 
 namespace ebpfpub {
 
+/// How much the text names. `seed`: the seed's text (open's flags and mode by name, every
+/// other number as a number). `names`: every argument that takes a set of names
+/// (symbols/symbols.hpp) by name, as strace prints it, and a failed call's errno beside
+/// its exit code (`exit_code: -2 ENOENT`). fmt: `{}` is `seed`, `{:n}` is `names`.
+enum class text_style : std::uint8_t { seed, names };
+
 /// The first line: `timestamp: .. process_id: .. ... probe_error: 0|1`.
-void append_text(fmt::memory_buffer& out, const event_header& h);
+void append_text(fmt::memory_buffer& out, const event_header& h, text_style style = text_style::seed);
 /// Both lines, without the final newline.
-void append_text(fmt::memory_buffer& out, const dynamic_event& e);
+void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_style style = text_style::seed);
 /// One value as the second line shows it. `syscall` and `name` say where it comes from:
 /// open's and openat's `flags` read `O_WRONLY|O_CREAT`, their and creat's `mode` `0644`.
 void append_text(fmt::memory_buffer& out, const dynamic_value& v, std::string_view syscall = {},
@@ -42,21 +48,34 @@ void append_text(fmt::memory_buffer& out, capture_status v);
 
 /// A typed event, as its dynamic event (the same text).
 template <typename Args>
-void append_text(fmt::memory_buffer& out, const basic_event<Args>& e) {
-  append_text(out, to_dynamic(e));
+void append_text(fmt::memory_buffer& out, const basic_event<Args>& e, text_style style = text_style::seed) {
+  append_text(out, to_dynamic(e), style);
 }
 
 namespace detail {
 template <typename T>
+concept styled_text = requires(fmt::memory_buffer& out, const T& v) { append_text(out, v, text_style::names); };
+
+template <typename T>
 struct text_formatter {
+  text_style style = text_style::seed;
   constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) {
-    if (ctx.begin() != ctx.end() && *ctx.begin() != '}') throw fmt::format_error("ebpfpub types take no format spec");
-    return ctx.begin();
+    auto it = ctx.begin();
+    if (it != ctx.end() && *it == 'n' && styled_text<T>) {
+      style = text_style::names;
+      ++it;
+    }
+    if (it != ctx.end() && *it != '}')
+      throw fmt::format_error("ebpfpub: events and headers take {} or {:n} (names), values no spec");
+    return it;
   }
   template <typename Context>
   auto format(const T& v, Context& ctx) const -> decltype(ctx.out()) {
     fmt::memory_buffer text;
-    append_text(text, v);
+    if constexpr (styled_text<T>)
+      append_text(text, v, style);
+    else
+      append_text(text, v);
     return std::copy(text.begin(), text.end(), ctx.out());
   }
 };

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <ebpfpub/format/json.hpp>
+#include <ebpfpub/format/text.hpp>
 #include <ebpfpub/serializers/all.hpp>
 
 namespace {
@@ -62,6 +64,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto typed = ebpfpub::to_dynamic(*r, args);
     check(typed.args.size() == generic.args.size());
     check_bounded(typed);
+    // Printed with every name: two lines of terminal-safe text, one line of JSON.
+    fmt::memory_buffer text, json;
+    ebpfpub::append_text(text, typed, ebpfpub::text_style::names);
+    ebpfpub::append_json(json, typed);
+    int newlines = 0;
+    for (char c : text) {
+      newlines += c == '\n';
+      check(c == '\n' || (c >= 0x20 && c < 0x7f));
+    }
+    check(newlines == 1);
+    for (char c : json) check(c != '\n');
   });
   return 0;
 }
