@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <ebpfpub/symbols/symbols.hpp>
+#include <ebpfpub/tracefs.hpp>
 
 namespace ebpfpub::filter {
 namespace {
@@ -25,21 +26,6 @@ constexpr header_field header_fields[] = {
     {"pid", "process_id", source::process_id}, {"tid", "thread_id", source::thread_id},
     {"uid", "user_id", source::user_id},       {"gid", "group_id", source::group_id},
     {"comm", "comm", source::comm},            {"exit_code", "ret", source::exit_code}};
-
-std::size_t distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
 
 bool is_string(source s) { return s == source::comm || s == source::string_capture; }
 
@@ -155,15 +141,12 @@ class checker {
       if (!found) {
         std::string hint;
         if (preferred) {
-          std::string_view best;
-          std::size_t best_distance = 4;
-          const auto consider = [&](std::string_view candidate) {
-            if (const auto d = distance(name, candidate); d < best_distance) best = candidate, best_distance = d;
-          };
-          for (const auto& s : preferred->symbols) consider(s.name);
+          std::vector<std::string> names;
+          for (const auto& s : preferred->symbols) names.emplace_back(s.name);
           for (const auto& field : preferred->fields)
-            for (const auto& s : field.values) consider(s.name);
-          if (!best.empty()) hint = fmt::format(" (did you mean {}?)", best);
+            for (const auto& s : field.values) names.emplace_back(s.name);
+          if (const auto best = closest_names(name, names, 1); !best.empty())
+            hint = fmt::format(" (did you mean {}?)", best.front());
         }
         return fail(v.where, fmt::format("unknown constant {}{}", name, hint));
       }
