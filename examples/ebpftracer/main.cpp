@@ -182,6 +182,20 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "ebpftracer: cannot run {}: {}\n", s.command.front(), why);
   }
 
+  // Losses are facts in the output too, in order among the events: a gap line after the
+  // poll that found them (the sinks' stream carries the same as gap records).
+  ebpfpub::loss_tracker losses;
+  auto report_losses = [&] {
+    for (const auto& gap : losses.update(tracer->stats())) {
+      auto& buffer = out.buffer();
+      if (json)
+        fmt::format_to(std::back_inserter(buffer), "{{\"gap\":{{\"count\":{},\"syscall\":\"{}\",\"reason\":\"{}\"}}}}\n",
+                       gap.count, gap.syscall, gap.reason);
+      else
+        fmt::format_to(std::back_inserter(buffer), "gap: {} calls lost (syscall: {}, reason: {})\n\n", gap.count,
+                       gap.syscall.empty() ? "?" : gap.syscall, gap.reason);
+    }
+  };
   // Output goes out after each batch, so a pipe (ebpftracer | grep) sees events promptly
   // without a write per event.
   auto flush = [&]() -> ebpfpub::expected<void> {
@@ -194,6 +208,7 @@ int main(int argc, char** argv) {
   ebpfpub::expected<void> ran;
   for (;;) {
     auto polled = tracer->poll(std::chrono::milliseconds(100));
+    report_losses();
     if (auto flushed = flush(); polled && !flushed) polled = flushed.error();
     if (fleet->active()) fleet->account(tracer->stats());
     if (hangup.exchange(false)) fleet->reopen();
@@ -212,6 +227,7 @@ int main(int argc, char** argv) {
     auto last = tracer->poll(std::chrono::milliseconds(0));
     if (!last) ran = last.error();
   }
+  report_losses();
   if (auto flushed = flush(); ran && !flushed) ran = flushed.error();
   fmt::print(info, "\nTerminating...\n");
   std::fflush(info);

@@ -9,6 +9,7 @@
 #include <ebpfpub/format/symbols.hpp>
 #include <ebpfpub/format/text.hpp>
 #include <ebpfpub/format/value_writer.hpp>
+#include <ebpfpub/losses.hpp>
 #include <ebpfpub/plan.hpp>
 #include <ebpfpub/privileges.hpp>
 #include <ebpfpub/resources.hpp>

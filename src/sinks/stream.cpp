@@ -137,17 +137,7 @@ void stream::dispatch() {
 }
 
 void stream::account(const statistics& stats) {
-  const auto gap = [&](const std::string& syscall, std::string_view reason, std::uint64_t now) {
-    auto& seen = accounted_[{syscall, std::string(reason)}];
-    if (now > seen) publish_gap(now - seen, syscall, reason);
-    seen = std::max(seen, now);
-  };
-  for (const auto& s : stats.by_syscall) {
-    gap(s.syscall, "output_full", s.lost_output_full);
-    gap(s.syscall, "no_storage", s.lost_no_storage);
-    gap(s.syscall, "malformed", s.lost_malformed);
-  }
-  gap({}, "malformed", stats.lost_unattributed);
+  for (const auto& gap : losses_.update(stats)) publish_gap(gap.count, gap.syscall, gap.reason);
 }
 
 expected<void> stream::flush(std::chrono::milliseconds timeout) {

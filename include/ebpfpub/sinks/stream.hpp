@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <ebpfpub/error.hpp>
 #include <ebpfpub/sinks/sink.hpp>
+#include <ebpfpub/losses.hpp>
 #include <ebpfpub/tracer.hpp>
 #include <map>
 #include <memory>
@@ -100,7 +101,7 @@ class stream {
   std::vector<std::unique_ptr<sink>> sinks_;
   stream_statistics counts_;
   // Loss counters already turned into gap records: (syscall, reason) -> count.
-  std::map<std::pair<std::string, std::string>, std::uint64_t> accounted_;
+  loss_tracker losses_;  // what account() has turned into gap records so far
 };
 
 /// The JSON text of a string (quoted, escaped), as the records carry it.
