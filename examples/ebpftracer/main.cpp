@@ -83,6 +83,9 @@ void print_summary(const ebpfpub::statistics& stats) {
   if (stats.untracked_children)
     fmt::print(stderr, "  {} child processes could not be followed (process map full)\n",
                stats.untracked_children);
+  // Its own calls (reading events, writing them out) are left out on purpose; say so once.
+  if (stats.excluded_self)
+    fmt::print(stderr, "  {} calls of ebpftracer itself were not traced (exclude_self)\n", stats.excluded_self);
 }
 
 }  // namespace
@@ -134,7 +137,7 @@ int main(int argc, char** argv) {
       ebpfpub::append_json(buffer, e);
       buffer.push_back('\n');
     } else {
-      ebpfpub::append_text(buffer, e);
+      ebpfpub::append_text(buffer, e, ebpfpub::header_fields::with_duration);
       buffer.append(std::string_view("\n\n"));
     }
   };

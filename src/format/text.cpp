@@ -72,16 +72,19 @@ struct value_text {
 
 }  // namespace
 
-void append_text(fmt::memory_buffer& out, const event_header& h) {
+void append_text(fmt::memory_buffer& out, const event_header& h, header_fields fields) {
   fmt::format_to(std::back_inserter(out),
                  "timestamp: {} process_id: {} thread_id: {} user_id: {} group_id: {} exit_code: {} "
                  "probe_error: {}",
                  h.timestamp, h.process_id, h.thread_id, h.user_id, h.group_id, h.exit_code,
                  h.probe_error ? 1 : 0);
+  // Calls sent at enter never return: they have no duration to show.
+  if (fields == header_fields::with_duration && !h.sent_at_enter)
+    fmt::format_to(std::back_inserter(out), " duration_ns: {}", h.duration_ns);
 }
 
-void append_text(fmt::memory_buffer& out, const dynamic_event& e) {
-  append_text(out, e.header);
+void append_text(fmt::memory_buffer& out, const dynamic_event& e, header_fields fields) {
+  append_text(out, e.header, fields);
   append(out, "\nsyscall: ");
   append(out, e.header.syscall);
   std::vector<const dynamic_argument*> args;

@@ -6,10 +6,14 @@
 ///     syscall: mkdir mode: 511 pathname: '/tmp/hello_ebpf'
 ///
 /// (two lines, no newline at the end; arguments sorted by name, as the seed printed them).
+/// The seed had no durations, so its text stays exact by default; `{:d}` (or
+/// `header_fields::with_duration`) adds ` duration_ns: N` at the end of the first line,
+/// except for the calls sent at enter (exit, exit_group), which never return.
 /// Every argument type formats alone as it appears in that second line. Traced text is
 /// terminal-safe (format/escape.hpp); a custom type prints through its `describe_value`.
 
 #include <string_view>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -19,10 +23,14 @@
 
 namespace ebpfpub {
 
-/// The first line: `timestamp: .. process_id: .. ... probe_error: 0|1`.
-void append_text(fmt::memory_buffer& out, const event_header& h);
+/// What the first line holds: the seed's fields, or those and the call's duration.
+enum class header_fields { seed, with_duration };
+
+/// The first line: `timestamp: .. process_id: .. ... probe_error: 0|1`, then
+/// ` duration_ns: N` when `fields` asks for it and the call returned.
+void append_text(fmt::memory_buffer& out, const event_header& h, header_fields fields = header_fields::seed);
 /// Both lines, without the final newline.
-void append_text(fmt::memory_buffer& out, const dynamic_event& e);
+void append_text(fmt::memory_buffer& out, const dynamic_event& e, header_fields fields = header_fields::seed);
 /// One value as the second line shows it. `syscall` and `name` say where it comes from:
 /// open's and openat's `flags` read `O_WRONLY|O_CREAT`, their and creat's `mode` `0644`.
 void append_text(fmt::memory_buffer& out, const dynamic_value& v, std::string_view syscall = {},
@@ -42,21 +50,38 @@ void append_text(fmt::memory_buffer& out, capture_status v);
 
 /// A typed event, as its dynamic event (the same text).
 template <typename Args>
-void append_text(fmt::memory_buffer& out, const basic_event<Args>& e) {
-  append_text(out, to_dynamic(e));
+void append_text(fmt::memory_buffer& out, const basic_event<Args>& e,
+                 header_fields fields = header_fields::seed) {
+  append_text(out, to_dynamic(e), fields);
 }
 
 namespace detail {
 template <typename T>
+inline constexpr bool has_header = std::is_same_v<T, event_header> || std::is_same_v<T, dynamic_event>;
+template <typename Args>
+inline constexpr bool has_header<basic_event<Args>> = true;
+
+template <typename T>
 struct text_formatter {
+  header_fields fields = header_fields::seed;
   constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) {
-    if (ctx.begin() != ctx.end() && *ctx.begin() != '}') throw fmt::format_error("ebpfpub types take no format spec");
-    return ctx.begin();
+    auto it = ctx.begin();
+    if constexpr (has_header<T>) {
+      if (it != ctx.end() && *it == 'd') {
+        fields = header_fields::with_duration;
+        ++it;
+      }
+    }
+    if (it != ctx.end() && *it != '}')
+      throw fmt::format_error(has_header<T> ? "ebpfpub events take only the spec 'd' (with durations)"
+                                            : "ebpfpub types take no format spec");
+    return it;
   }
   template <typename Context>
   auto format(const T& v, Context& ctx) const -> decltype(ctx.out()) {
     fmt::memory_buffer text;
-    append_text(text, v);
+    if constexpr (has_header<T>) append_text(text, v, fields);
+    else append_text(text, v);
     return std::copy(text.begin(), text.end(), ctx.out());
   }
 };
