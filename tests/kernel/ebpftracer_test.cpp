@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
+#include <thread>
 
 #include <sys/syscall.h>
 
@@ -61,6 +62,18 @@ TEST_CASE("ebpftracer stops on SIGTERM too") {
   tracer.signal(SIGTERM);
   CHECK(tracer.finish() == 0);
   CHECK(tracer.out().ends_with("\nTerminating...\n"));
+}
+
+TEST_CASE("ebpftracer says once how many of its own calls it left out") {
+  // Its main loop waits in epoll_wait (libbpf's ring_buffer__poll): those calls are its own.
+  program_run tracer({tracer_path, "-t", "epoll_wait,epoll_pwait"});
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  tracer.signal(SIGINT);
+  CHECK(tracer.finish() == 0);
+  const std::regex excluded("\n  [1-9][0-9]* calls of ebpftracer itself were not traced \\(exclude_self\\)\n");
+  CHECK(std::regex_search(tracer.err(), excluded));
+  CHECK(tracer.err().find("exclude_self") == tracer.err().rfind("exclude_self"));
 }
 
 TEST_CASE("ebpftracer --verbose prints the generated IR") {
