@@ -85,7 +85,8 @@ void print_summary(const ebpfpub::statistics& stats) {
                stats.untracked_children);
   // Its own calls (reading events, writing them out) are left out on purpose; say so once.
   if (stats.excluded_self)
-    fmt::print(stderr, "  {} calls of ebpftracer itself were not traced (exclude_self)\n", stats.excluded_self);
+    fmt::print(stderr, "  {} call{} of ebpftracer itself {} not traced (exclude_self)\n", stats.excluded_self,
+               stats.excluded_self == 1 ? "" : "s", stats.excluded_self == 1 ? "was" : "were");
 }
 
 }  // namespace
