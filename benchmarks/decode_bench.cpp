@@ -21,19 +21,23 @@ std::vector<std::uint8_t> openat_record() {
   const std::string path = "/usr/lib/x86_64-linux-gnu/libexample.so.1";
   std::vector<std::uint8_t> r(ebpfpub::record::header_size + 32 + 8 + ebpfpub::record::align8(path.size()));
   auto put = [&](std::size_t at, auto v) { std::memcpy(r.data() + at, &v, sizeof(v)); };
-  put(0, static_cast<std::uint32_t>(r.size()));
-  put(4, std::uint16_t{0});
-  put(7, std::uint8_t{4});
-  put(8, std::uint64_t{123456789});
-  put(16, std::uint32_t{100});
-  put(20, std::uint32_t{101});
-  put(32, std::int64_t{3});
-  put(40, std::uint64_t{0xffffff9c});
-  put(48, std::uint64_t{0x7ffd0000});
-  put(56, std::uint64_t{0x80000});
-  put(72, std::uint8_t{0});
-  put(76, static_cast<std::uint32_t>(path.size()));
-  std::memcpy(r.data() + 80, path.data(), path.size());
+  namespace offset = ebpfpub::record::offset;
+  put(offset::size, static_cast<std::uint32_t>(r.size()));
+  put(offset::syscall, std::uint16_t{0});
+  put(offset::argument_count, std::uint8_t{4});
+  put(offset::timestamp, std::uint64_t{123456789});
+  put(offset::process_id, std::uint32_t{100});
+  put(offset::thread_id, std::uint32_t{101});
+  put(offset::exit_code, std::int64_t{3});
+  put(offset::duration, std::uint64_t{2150});
+  put(offset::arguments, std::uint64_t{0xffffff9c});
+  put(offset::arguments + 8, std::uint64_t{0x7ffd0000});
+  put(offset::arguments + 16, std::uint64_t{0x80000});
+  // The filename's capture (index 0, status ok) after the 4 argument slots.
+  const std::size_t capture = ebpfpub::record::header_size + 32;
+  put(capture, std::uint8_t{0});
+  put(capture + 4, static_cast<std::uint32_t>(path.size()));
+  std::memcpy(r.data() + capture + ebpfpub::record::capture_header_size, path.data(), path.size());
   return r;
 }
 

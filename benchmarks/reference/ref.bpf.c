@@ -30,6 +30,7 @@ struct entry {
   __u32 user_id;
   __u32 group_id;
   __s64 ret;
+  __u64 duration;  // as ebpfpub's records: exit's clock minus enter's
   __u64 args[3];
   __u32 length;
   __u32 pad;
@@ -74,6 +75,7 @@ static __always_inline int finish(struct exit_ctx* ctx) {
   struct entry* e = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
   if (!e) return 0;
   e->ret = ctx->ret;
+  e->duration = bpf_ktime_get_ns() - e->timestamp;
   __u32 size = __builtin_offsetof(struct entry, data) + (e->length & (DATA_BYTES - 1));
   __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RING_BYTES / 4 ? BPF_RB_FORCE_WAKEUP
                                                                                : BPF_RB_NO_WAKEUP;

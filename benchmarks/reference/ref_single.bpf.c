@@ -49,6 +49,7 @@ struct event {
   __u32 user_id;
   __u32 group_id;
   __s64 ret;
+  __u64 duration;  // as ebpfpub's records: exit's clock minus enter's
   __u64 args[3];
   __u32 length;
   __u32 pad;
@@ -102,6 +103,7 @@ static __always_inline int finish(struct exit_ctx* ctx, int read_path) {
   e->user_id = p->user_id;
   e->group_id = p->group_id;
   e->ret = ctx->ret;
+  e->duration = bpf_ktime_get_ns() - p->timestamp;
   e->args[0] = p->args[0];
   e->args[1] = p->args[1];
   e->args[2] = p->args[2];

@@ -96,6 +96,10 @@ void print_summary(const ebpfpub::statistics& stats) {
   if (stats.untracked_children)
     fmt::print(stderr, "  {} child processes could not be followed (process map full)\n",
                stats.untracked_children);
+  // Its own calls (reading events, writing them out) are left out on purpose; say so once.
+  if (stats.excluded_self)
+    fmt::print(stderr, "  {} call{} of ebpftracer itself {} not traced (exclude_self)\n", stats.excluded_self,
+               stats.excluded_self == 1 ? "" : "s", stats.excluded_self == 1 ? "was" : "were");
 }
 
 }  // namespace
@@ -151,7 +155,7 @@ int main(int argc, char** argv) {
       ebpfpub::append_json(buffer, e, s.raw ? ebpfpub::json_style::numbers : ebpfpub::json_style::names);
       buffer.push_back('\n');
     } else {
-      ebpfpub::append_text(buffer, e, s.raw ? ebpfpub::text_style::seed : ebpfpub::text_style::names);
+      ebpfpub::append_text(buffer, e, {.names = !s.raw, .duration = true});
       buffer.append(std::string_view("\n\n"));
     }
     fleet->publish(e, s.raw);

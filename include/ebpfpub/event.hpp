@@ -24,7 +24,7 @@
 
 namespace ebpfpub {
 
-/// Who made the call, when, and what it returned.
+/// Who made the call, when, how long it took, and what it returned.
 struct event_header {
   std::uint64_t timestamp = 0;  ///< CLOCK_MONOTONIC ns, as the kernel's bpf_ktime_get_ns()
   std::uint32_t process_id = 0;
@@ -32,6 +32,9 @@ struct event_header {
   std::uint32_t user_id = 0;
   std::uint32_t group_id = 0;
   std::int64_t exit_code = 0;  ///< the return value; -errno on failure
+  /// ns from the call's enter to its exit (both bpf_ktime_get_ns()); 0 for the calls
+  /// sent at enter (exit, exit_group: `sent_at_enter`), which never return.
+  std::uint64_t duration_ns = 0;
   bool probe_error = false;    ///< some capture failed; its argument's status says how
   bool sent_at_enter = false;  ///< exit/exit_group: sent at enter, no exit code
   std::string_view syscall;    ///< the syscall's name (interned: valid for the whole process)

@@ -15,7 +15,8 @@
 ///         24     4  user_id
 ///         28     4  group_id
 ///         32     8  exit_code       the syscall's return value (signed)
-///         40   8*n  arguments       each argument's raw 8-byte slot
+///         40     8  duration        ns from enter to exit (0 when sent at enter)
+///         48   8*n  arguments       each argument's raw 8-byte slot
 ///     then, for each capture that ran, 8-byte aligned:
 ///          0     1  capture         index of the capture in the plan
 ///          1     1  status          capture_status
@@ -27,7 +28,7 @@
 
 namespace ebpfpub::record {
 
-inline constexpr std::uint32_t header_size = 40;
+inline constexpr std::uint32_t header_size = 48;
 inline constexpr std::uint32_t capture_header_size = 8;
 inline constexpr std::uint32_t max_arguments = 6;
 
@@ -42,7 +43,8 @@ inline constexpr std::uint32_t thread_id = 20;
 inline constexpr std::uint32_t user_id = 24;
 inline constexpr std::uint32_t group_id = 28;
 inline constexpr std::uint32_t exit_code = 32;
-inline constexpr std::uint32_t arguments = 40;
+inline constexpr std::uint32_t duration = 40;
+inline constexpr std::uint32_t arguments = 48;
 }  // namespace offset
 
 enum flags : std::uint8_t {

@@ -37,8 +37,8 @@ struct tracer_options {
   filter_options filter;
   /// Never record the calls of the tracing process itself: its reads of the ring buffer
   /// would otherwise trace themselves (a poll that records its own epoll_wait...). This
-  /// drops every call of every thread of this process, your program's own calls too, and
-  /// they are not counted anywhere; set it to false to see them (and the tracer's).
+  /// drops every call of every thread of this process, your program's own calls too;
+  /// statistics::excluded_self counts them. Set it to false to see them (and the tracer's).
   bool exclude_self = true;
   /// Keep the generated LLVM IR (tracer::ir()), for --verbose.
   bool keep_ir = false;
@@ -70,6 +70,9 @@ struct statistics {
   /// Children of filtered processes that the process map had no room for (their calls
   /// are not recorded).
   std::uint64_t untracked_children = 0;
+  /// Calls of the tracing process itself that `tracer_options::exclude_self` dropped in
+  /// the kernel (counted at enter, for every traced syscall). Deliberate, so not in lost().
+  std::uint64_t excluded_self = 0;
   std::uint64_t events() const;
   std::uint64_t lost() const;
   std::uint64_t probe_errors() const;

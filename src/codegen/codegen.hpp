@@ -60,6 +60,7 @@ struct filter_code {
 /// Index in the counters map of the session-wide counters, after the plans' ones.
 enum class global_counter : std::uint32_t {
   untracked_children = 0,  ///< children a filtered process created that the map could not hold
+  excluded_self = 1,       ///< calls of the tracing process itself, dropped at enter (self_tgid)
 };
 
 struct codegen_options {

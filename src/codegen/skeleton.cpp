@@ -65,7 +65,8 @@ llvm::Function* program::finish() {
 }
 
 program begin_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
-                      const std::string& name, bool with_filters) {
+                      const std::string& name, bool with_filters,
+                      std::optional<std::uint32_t> self_counter) {
   program p{b, maps, options};
   auto* type = llvm::FunctionType::get(b.getInt32Ty(), {b.getPtrTy()}, false);
   p.function = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, b.module());
@@ -86,8 +87,15 @@ program begin_program(bpf_builder& b, const program_maps& maps, const codegen_op
   if (options.self_tgid != 0) {
     // The tracer's own calls (its reads of the ring buffer) are never recorded.
     auto* work = p.block("work");
+    // Counted, so that a library user who traces their own calls learns why none arrive.
     auto* self = b.CreateICmpEQ(b.CreateLShr(p.pid_tgid, 32), b.getInt64(options.self_tgid));
-    b.CreateCondBr(self, p.done, work);
+    auto* excluded = self_counter ? p.block("excluded_self") : p.done;
+    b.CreateCondBr(self, excluded, work);
+    if (self_counter) {
+      b.SetInsertPoint(excluded);
+      count_at(p, *self_counter);
+      b.CreateBr(p.done);
+    }
     b.SetInsertPoint(work);
   }
   apply_filters(p);

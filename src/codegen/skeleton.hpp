@@ -4,6 +4,7 @@
 // counters, and the one shape every fallible helper call takes (branch_on_fault).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <llvm/IR/Function.h>
@@ -47,9 +48,11 @@ struct program {
 
 /// Creates the function `name` in section tracepoint/`name`, its stack slots and (with
 /// `with_filters`) the self, process, user and command filters; the builder is left
-/// where the program's work starts.
+/// where the program's work starts. A call the self filter drops adds 1 to counter
+/// `self_counter` when one is given (enter programs: each call counts once).
 program begin_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
-                      const std::string& name, bool with_filters = true);
+                      const std::string& name, bool with_filters = true,
+                      std::optional<std::uint32_t> self_counter = std::nullopt);
 
 /// counters[slot] += 1 (per-CPU array).
 void count_at(program& p, std::uint32_t slot);

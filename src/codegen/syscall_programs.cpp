@@ -24,10 +24,17 @@ struct strategies {
   std::unique_ptr<transport_strategy> transport;
 };
 
+// duration = now - the enter's timestamp, both bpf_ktime_get_ns(): the call's own time,
+// measured in the kernel so that the reader's delay never counts.
+void store_duration(bpf_builder& b, llvm::Value* entry) {
+  auto* entered = b.CreateLoadAt(b.getInt64Ty(), entry, record::offset::timestamp, "entered");
+  b.CreateStoreAt(b.CreateSub(b.CreateKtimeGetNs(), entered), entry, record::offset::duration);
+}
+
 llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
-                              const strategies& with, const target& t) {
+                              const strategies& with, const target& t, std::uint32_t self_counter) {
   const auto& plan = *t.p;
-  auto p = begin_program(b, maps, options, fmt::format("enter_{}", plan.syscall.name));
+  auto p = begin_program(b, maps, options, fmt::format("enter_{}", plan.syscall.name), true, self_counter);
   // exit and exit_group have no result: a result filter never passes them.
   if (plan.emit_at_enter && options.filter.result != result_filter::any) {
     b.CreateBr(p.done);
@@ -56,6 +63,7 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   b.CreateStoreAt(b.CreateTrunc(p.pid_tgid, b.getInt32Ty()), entry, record::offset::thread_id);
   b.CreateStoreAt(b.CreateGetCurrentUidGid(), entry, record::offset::user_id);
   b.CreateStoreAt(b.getInt64(0), entry, record::offset::exit_code);
+  b.CreateStoreAt(b.getInt64(0), entry, record::offset::duration);  // stays 0 if sent at enter
   for (std::uint32_t i = 0; i < argc; ++i) {
     auto* slot = b.CreateLoadAt(b.getInt64Ty(), p.ctx, plan.syscall.arguments[i].offset,
                                 plan.syscall.arguments[i].name);
@@ -107,6 +115,7 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
       b.SetInsertPoint(keep);
     }
     b.CreateStoreAt(ret, entry, record::offset::exit_code);
+    store_duration(b, entry);
     auto* cursor = b.CreateZExt(b.CreateLoadAt(b.getInt32Ty(), entry, record::offset::size),
                                 b.getInt64Ty());
     b.CreateStore(cursor, p.cursor);
@@ -154,8 +163,10 @@ void generate_session_programs(bpf_builder& builder, std::span<const plan> plans
   for (std::size_t i = 0; i < plans.size(); ++i)
     for (const auto& alias : plans[i].exit_aliases) exits[alias].push_back(target_of(i));
 
+  const auto self_counter = static_cast<std::uint32_t>(plans.size()) * loss_reason_count +
+                            static_cast<std::uint32_t>(global_counter::excluded_self);
   for (std::size_t i = 0; i < plans.size(); ++i) {
-    out.push_back({enter_program(builder, maps, options, with, target_of(i)),
+    out.push_back({enter_program(builder, maps, options, with, target_of(i), self_counter),
                    "sys_enter_" + plans[i].syscall.name});
     auto own = exits.find(plans[i].syscall.name);
     if (own == exits.end()) continue;

@@ -60,6 +60,7 @@ expected<record_view> record_view::parse(std::span<const std::uint8_t> bytes,
   h.user_id = read<std::uint32_t>(bytes, offset::user_id);
   h.group_id = read<std::uint32_t>(bytes, offset::group_id);
   h.exit_code = read<std::int64_t>(bytes, offset::exit_code);
+  h.duration_ns = read<std::uint64_t>(bytes, offset::duration);
   h.sent_at_enter = (flags & sent_at_enter) != 0;
   h.syscall = intern_name(r.plan_->syscall.name);  // events outlive the plans
   for (std::size_t i = 0; i < r.argument_count_; ++i)

@@ -190,6 +190,8 @@ void append_json(fmt::memory_buffer& out, const dynamic_event& e, json_style sty
   append_json_string(out, h.syscall);
   raw(out, ",\"exit_code\":");
   number(out, h.exit_code);
+  raw(out, ",\"duration_ns\":");
+  number(out, h.duration_ns);
   if (h.probe_error)
     raw(out, ",\"probe_error\":true,\"args\":{");
   else

@@ -49,11 +49,11 @@ struct value_text {
   fmt::memory_buffer& out;
   std::string_view syscall;
   std::string_view name;
-  text_style style = text_style::seed;
+  bool names = false;
 
   // Every argument with a set of names, as strace prints it.
   bool named(std::uint64_t v, bool is_signed) const {
-    if (style != text_style::names) return false;
+    if (!names) return false;
     auto text = symbols::argument(syscall, name, v, 8, is_signed);
     if (!text) return false;
     append(out, *text);
@@ -89,18 +89,21 @@ struct value_text {
 
 }  // namespace
 
-void append_text(fmt::memory_buffer& out, const event_header& h, text_style style) {
+void append_text(fmt::memory_buffer& out, const event_header& h, text_options options) {
   fmt::format_to(std::back_inserter(out),
                  "timestamp: {} process_id: {} thread_id: {} user_id: {} group_id: {} exit_code: {} "
                  "probe_error: {}",
                  h.timestamp, h.process_id, h.thread_id, h.user_id, h.group_id,
-                 style == text_style::names && !h.sent_at_enter ? symbols::exit_code(h.exit_code)
-                                                                : fmt::format("{}", h.exit_code),
+                 options.names && !h.sent_at_enter ? symbols::exit_code(h.exit_code)
+                                                   : fmt::format("{}", h.exit_code),
                  h.probe_error ? 1 : 0);
+  // Calls sent at enter never return: they have no duration to show.
+  if (options.duration && !h.sent_at_enter)
+    fmt::format_to(std::back_inserter(out), " duration_ns: {}", h.duration_ns);
 }
 
-void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_style style) {
-  append_text(out, e.header, style);
+void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_options options) {
+  append_text(out, e.header, options);
   append(out, "\nsyscall: ");
   append(out, e.header.syscall);
   std::vector<const dynamic_argument*> args;
@@ -111,7 +114,7 @@ void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_style sty
     out.push_back(' ');
     append(out, a->name);
     append(out, ": ");
-    std::visit(value_text{out, e.header.syscall, a->name, style}, a->value);
+    std::visit(value_text{out, e.header.syscall, a->name, options.names}, a->value);
   }
 }
 

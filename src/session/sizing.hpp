@@ -34,7 +34,7 @@ struct map_sizes {
 };
 
 /// Session-wide counters come after the per-plan ones in the counters map.
-inline constexpr std::uint32_t global_counter_slots = 1;
+inline constexpr std::uint32_t global_counter_slots = 2;
 
 /// The sizes of `plans` under `resources`. Pure: no kernel object is created.
 map_sizes size_maps(std::span<const plan> plans, const resource_options& resources);

@@ -68,6 +68,7 @@ statistics deliveries::stats(int counters_fd) const {
   };
   const auto base = static_cast<std::uint32_t>(plans_.size()) * loss_reason_count;
   s.untracked_children = read(base + static_cast<std::uint32_t>(global_counter::untracked_children));
+  s.excluded_self = read(base + static_cast<std::uint32_t>(global_counter::excluded_self));
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     auto& out = s.by_syscall[i];
     const auto at = [&](loss_reason reason) {

@@ -73,6 +73,8 @@ TEST_CASE("ebpftracer -- CMD traces the command and its child, exactly, and exit
     CHECK(e["exit_code"] == expected[i]["exit_code"]);
     CHECK(e["args"] == expected[i]["args"]);
     CHECK(e["probe_error"] == false);
+    // Every call that returned took some time; exit_group, sent at enter, has none.
+    CHECK((e["duration_ns"] == 0) == (e["syscall"] == "exit_group"));
     CHECK(e["user_id"] == 0);
     CHECK(e["group_id"] == 0);
     CHECK(e["thread_id"] == e["process_id"]);
@@ -85,14 +87,14 @@ TEST_CASE("ebpftracer -- CMD traces the command and its child, exactly, and exit
     }
     if (i > 0) CHECK(e["timestamp"].get<std::uint64_t>() > lines[i - 1]["timestamp"].get<std::uint64_t>());
     for (const char* key : {"timestamp", "process_id", "thread_id", "user_id", "group_id", "syscall",
-                            "exit_code", "probe_error", "args"})
+                            "exit_code", "duration_ns", "probe_error", "args"})
       CHECK(e.contains(key));
     // Beside the numbers, the names strace would print, and a failed call's errno.
     const auto syscall = e["syscall"].get<std::string>();
     const bool named = syscall != "exit_group" && syscall != "rmdir";
     CHECK(e.contains("names") == named);
     CHECK(e.contains("error") == (e["exit_code"].get<int>() < 0));
-    CHECK(e.size() == 9u + (named ? 1u : 0u) + (e.contains("error") ? 1u : 0u));
+    CHECK(e.size() == 10u + (named ? 1u : 0u) + (e.contains("error") ? 1u : 0u));
   }
   CHECK(lines[1]["names"] == json{{"dfd", "AT_FDCWD"}, {"flags", "O_WRONLY|O_CREAT"}, {"mode", "0600"}});
   CHECK(lines[0]["names"] == json{{"mode", "0700"}});

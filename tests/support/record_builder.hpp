@@ -23,6 +23,7 @@ class record_builder {
     put<std::uint32_t>(record::offset::user_id, 1000);
     put<std::uint32_t>(record::offset::group_id, 1001);
     put<std::int64_t>(record::offset::exit_code, -2);
+    put<std::uint64_t>(record::offset::duration, 4321);
     for (std::size_t i = 0; i < args.size(); ++i)
       put<std::uint64_t>(record::offset::arguments + 8 * i, args[i]);
     seal();

@@ -72,9 +72,9 @@ TEST_CASE("every syscall's generic programs compile in one module") {
 
 TEST_CASE("the in-flight entry has room for the header, the arguments and each capture") {
   const auto openat = ebpfpub::serializer<sys::openat>::make_plan({.string_size = 4096});
-  // 40 header + 4 * 8 arguments + (8 capture header + 4104 string room).
-  CHECK(ebpfpub::detail::entry_size(openat, 4) == 40 + 32 + 8 + 4104);
+  // 48 header + 4 * 8 arguments + (8 capture header + 4104 string room).
+  CHECK(ebpfpub::detail::entry_size(openat, 4) == 48 + 32 + 8 + 4104);
   const auto rename = ebpfpub::serializer<sys::renameat2>::make_plan({.string_size = 100});
-  CHECK(ebpfpub::detail::entry_size(rename, 4) == 40 + 40 + 2 * (8 + 104));
-  CHECK(ebpfpub::detail::entry_size(rename, 1) == 40 + 40 + 8 + 104);
+  CHECK(ebpfpub::detail::entry_size(rename, 4) == 48 + 40 + 2 * (8 + 104));
+  CHECK(ebpfpub::detail::entry_size(rename, 1) == 48 + 40 + 8 + 104);
 }

@@ -43,7 +43,7 @@ std::vector<std::uint8_t> unix_path(std::string_view path) {
 dynamic_event event_with(std::vector<ebpfpub::dynamic_argument> args) {
   dynamic_event e;
   e.header = {.timestamp = 5647804400302, .process_id = 10831, .thread_id = 10832, .user_id = 1000,
-              .group_id = 1001, .exit_code = -13, .probe_error = true, .sent_at_enter = false,
+              .group_id = 1001, .exit_code = -13, .duration_ns = 20000321, .probe_error = true, .sent_at_enter = false,
               .syscall = ebpfpub::intern_name("openat")};
   e.args = std::move(args);
   return e;
@@ -109,7 +109,7 @@ TEST_CASE("JSON of every value kind equals the nlohmann writer's byte for byte")
   quiet.header.probe_error = false;
   CHECK(ebpfpub::to_json(quiet) ==
         "{\"timestamp\":5647804400302,\"process_id\":10831,\"thread_id\":10832,\"user_id\":1000,"
-        "\"group_id\":1001,\"syscall\":\"openat\",\"exit_code\":-13,\"probe_error\":false,\"args\":{}}");
+        "\"group_id\":1001,\"syscall\":\"openat\",\"exit_code\":-13,\"duration_ns\":20000321,\"probe_error\":false,\"args\":{}}");
   CHECK(ebpfpub::to_json(quiet) == ebpfpub::test::reference::format_json(quiet));
 }
 

@@ -36,6 +36,35 @@ TEST_CASE("fmt::format of an event gives the seed's two lines") {
   CHECK(fmt::format("{}", typed.header) == seed.substr(0, seed.find('\n')));
 }
 
+TEST_CASE("the spec d adds the call's duration to the seed's first line, except at enter") {
+  auto b = record_builder(0, {0x7ffd0000, 0777});
+  b.put<std::int64_t>(ebpfpub::record::offset::exit_code, 0);
+  b.put<std::uint64_t>(ebpfpub::record::offset::duration, 20000321);
+  b.capture(0, 0, "/tmp/x");
+  auto r = ebpfpub::record_view::parse(b.bytes(), plans());
+  if (!r) FAIL(r.error().what());
+  const auto dynamic = ebpfpub::decode_dynamic(*r);
+  const std::string timed =
+      "timestamp: 123456789 process_id: 100 thread_id: 101 user_id: 1000 group_id: 1001 exit_code: 0 "
+      "probe_error: 0 duration_ns: 20000321\n"
+      "syscall: mkdir mode: 511 pathname: '/tmp/x'";
+  CHECK(fmt::format("{:d}", dynamic) == timed);
+  const ebpfpub::event<sys::mkdir> typed{r->header(), ebpfpub::serializer<sys::mkdir>::decode(*r)};
+  CHECK(fmt::format("{:d}", typed) == timed);
+  CHECK(fmt::format("{:d}", typed.header) == timed.substr(0, timed.find('\n')));
+  fmt::memory_buffer out;
+  ebpfpub::append_text(out, dynamic, {.duration = true});
+  CHECK(fmt::to_string(out) == timed);
+
+  // exit and exit_group never return: no duration, even when asked for.
+  auto at_enter = dynamic.header;
+  at_enter.sent_at_enter = true;
+  at_enter.duration_ns = 0;
+  CHECK(fmt::format("{:d}", at_enter) ==
+        "timestamp: 123456789 process_id: 100 thread_id: 101 user_id: 1000 group_id: 1001 exit_code: 0 "
+        "probe_error: 0");
+}
+
 TEST_CASE("openat's flags and mode read as C spells them, and a failed capture says how") {
   auto b = record_builder(1, {0xffffff9c, 0x7ffd0000, 04011101, 0644});
   b.capture(0, 3, "");

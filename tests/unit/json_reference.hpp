@@ -146,7 +146,8 @@ inline std::string format_json(const ebpfpub::dynamic_event& e) {
   const json event = {{"timestamp", h.timestamp}, {"process_id", h.process_id},
                       {"thread_id", h.thread_id},  {"user_id", h.user_id},
                       {"group_id", h.group_id},    {"syscall", h.syscall},
-                      {"exit_code", h.exit_code},  {"probe_error", h.probe_error},
+                      {"exit_code", h.exit_code},  {"duration_ns", h.duration_ns},
+                      {"probe_error", h.probe_error},
                       {"args", std::move(args)}};
   return event.dump();
 }

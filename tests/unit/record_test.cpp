@@ -47,6 +47,7 @@ TEST_CASE("a well-formed record decodes into a typed event") {
   CHECK(h.user_id == 1000);
   CHECK(h.group_id == 1001);
   CHECK(h.exit_code == -2);
+  CHECK(h.duration_ns == 4321);
   CHECK(h.syscall == "openat");
   CHECK_FALSE(h.probe_error);
   CHECK_FALSE(h.sent_at_enter);
@@ -113,12 +114,12 @@ TEST_CASE("malformed records are errors that say what is wrong") {
   using ebpfpub::record::offset::size;
   SECTION("shorter than the header") {
     CHECK(error_of(std::vector<std::uint8_t>(12, 0)) ==
-          "malformed event record: 12 bytes, shorter than the 40-byte header");
+          "malformed event record: 12 bytes, shorter than the 48-byte header");
   }
   SECTION("a size field larger than the bytes") {
     auto b = openat_record();
     b.put<std::uint32_t>(size, 4000);
-    CHECK(error_of(b.bytes()) == "malformed event record: size field 4000 outside [40, 72]");
+    CHECK(error_of(b.bytes()) == "malformed event record: size field 4000 outside [48, 80]");
   }
   SECTION("a syscall index out of range") {
     auto b = openat_record();
@@ -138,7 +139,7 @@ TEST_CASE("malformed records are errors that say what is wrong") {
   SECTION("a capture index the plan does not have") {
     auto b = openat_record();
     b.capture(3, 0, "x");
-    CHECK(error_of(b.bytes()) == "malformed event record: capture 3 at offset 72, but the plan has 1");
+    CHECK(error_of(b.bytes()) == "malformed event record: capture 3 at offset 80, but the plan has 1");
   }
   SECTION("a capture longer than its limit") {
     auto b = openat_record();
@@ -148,9 +149,9 @@ TEST_CASE("malformed records are errors that say what is wrong") {
   SECTION("a capture that overruns the record") {
     auto b = openat_record();
     b.capture(0, 0, "abcdefgh");
-    b.put<std::uint32_t>(72 + 4, 60);
+    b.put<std::uint32_t>(80 + 4, 60);
     CHECK(error_of(b.bytes()) ==
-          "malformed event record: capture 0 of 60 bytes at offset 72 overruns the 88-byte record");
+          "malformed event record: capture 0 of 60 bytes at offset 80 overruns the 96-byte record");
   }
   SECTION("a capture twice") {
     auto b = openat_record();
@@ -166,7 +167,7 @@ TEST_CASE("malformed records are errors that say what is wrong") {
     auto b = openat_record();
     b.bytes().resize(b.bytes().size() + 4);
     b.put<std::uint32_t>(size, static_cast<std::uint32_t>(b.bytes().size()));
-    CHECK(error_of(b.bytes()) == "malformed event record: 4 stray bytes at offset 72");
+    CHECK(error_of(b.bytes()) == "malformed event record: 4 stray bytes at offset 80");
   }
   SECTION("every truncation of a valid record") {
     auto b = openat_record();

@@ -21,7 +21,7 @@
 namespace ebpfpub {
 
 /// `{"timestamp":..,"process_id":..,"thread_id":..,"user_id":..,"group_id":..,
-/// "syscall":"..","exit_code":..,"probe_error":..,"args":{...}}`, arguments in the
+/// "syscall":"..","exit_code":..,"duration_ns":..,"probe_error":..,"args":{...}}`, arguments in the
 /// kernel's order; no newline.
 void append_json(fmt::memory_buffer& out, const dynamic_event& e);
 

@@ -6,10 +6,14 @@
 ///     syscall: mkdir mode: 511 pathname: '/tmp/hello_ebpf'
 ///
 /// (two lines, no newline at the end; arguments sorted by name, as the seed printed them).
+/// The seed had neither names nor durations, so its text stays exact by default; `{:n}`
+/// names every argument that takes a set of names and the errno, `{:d}` adds the duration
+/// (`text_options` below).
 /// Every argument type formats alone as it appears in that second line. Traced text is
 /// terminal-safe (format/escape.hpp); a custom type prints through its `describe_value`.
 
 #include <string_view>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -19,16 +23,23 @@
 
 namespace ebpfpub {
 
-/// How much the text names. `seed`: the seed's text (open's flags and mode by name, every
-/// other number as a number). `names`: every argument that takes a set of names
-/// (symbols/symbols.hpp) by name, as strace prints it, and a failed call's errno beside
-/// its exit code (`exit_code: -2 ENOENT`). fmt: `{}` is `seed`, `{:n}` is `names`.
-enum class text_style : std::uint8_t { seed, names };
+/// What the text shows beyond the seed's (fmt: `{}` the seed's text, `{:n}` names, `{:d}`
+/// the duration, `{:nd}` both):
+///  - `names`: every argument that takes a set of names (symbols/symbols.hpp) by name, as
+///    strace prints it, and a failed call's errno beside its exit code
+///    (`exit_code: -2 ENOENT`); without it, only open's flags and mode are named, as the
+///    seed's text had them;
+///  - `duration`: ` duration_ns: N` (enter to exit, like strace -T) at the end of the first
+///    line, absent for calls sent at enter (exit, exit_group), which never return.
+struct text_options {
+  bool names = false;
+  bool duration = false;
+};
 
 /// The first line: `timestamp: .. process_id: .. ... probe_error: 0|1`.
-void append_text(fmt::memory_buffer& out, const event_header& h, text_style style = text_style::seed);
+void append_text(fmt::memory_buffer& out, const event_header& h, text_options options = {});
 /// Both lines, without the final newline.
-void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_style style = text_style::seed);
+void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_options options = {});
 /// One value as the second line shows it. `syscall` and `name` say where it comes from:
 /// open's and openat's `flags` read `O_WRONLY|O_CREAT`, their and creat's `mode` `0644`.
 void append_text(fmt::memory_buffer& out, const dynamic_value& v, std::string_view syscall = {},
@@ -48,32 +59,34 @@ void append_text(fmt::memory_buffer& out, capture_status v);
 
 /// A typed event, as its dynamic event (the same text).
 template <typename Args>
-void append_text(fmt::memory_buffer& out, const basic_event<Args>& e, text_style style = text_style::seed) {
-  append_text(out, to_dynamic(e), style);
+void append_text(fmt::memory_buffer& out, const basic_event<Args>& e, text_options options = {}) {
+  append_text(out, to_dynamic(e), options);
 }
 
 namespace detail {
 template <typename T>
-concept styled_text = requires(fmt::memory_buffer& out, const T& v) { append_text(out, v, text_style::names); };
+inline constexpr bool has_header = std::is_same_v<T, event_header> || std::is_same_v<T, dynamic_event>;
+template <typename Args>
+inline constexpr bool has_header<basic_event<Args>> = true;
 
 template <typename T>
 struct text_formatter {
-  text_style style = text_style::seed;
+  text_options options;
   constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) {
     auto it = ctx.begin();
-    if (it != ctx.end() && *it == 'n' && styled_text<T>) {
-      style = text_style::names;
-      ++it;
+    if constexpr (has_header<T>) {
+      for (; it != ctx.end() && (*it == 'n' || *it == 'd'); ++it) (*it == 'n' ? options.names : options.duration) = true;
     }
     if (it != ctx.end() && *it != '}')
-      throw fmt::format_error("ebpfpub: events and headers take {} or {:n} (names), values no spec");
+      throw fmt::format_error(has_header<T> ? "ebpfpub events take the specs n (names) and d (durations)"
+                                            : "ebpfpub types take no format spec");
     return it;
   }
   template <typename Context>
   auto format(const T& v, Context& ctx) const -> decltype(ctx.out()) {
     fmt::memory_buffer text;
-    if constexpr (styled_text<T>)
-      append_text(text, v, style);
+    if constexpr (has_header<T>)
+      append_text(text, v, options);
     else
       append_text(text, v);
     return std::copy(text.begin(), text.end(), ctx.out());

@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_bounded(typed);
     // Printed with every name: two lines of terminal-safe text, one line of JSON.
     fmt::memory_buffer text, json;
-    ebpfpub::append_text(text, typed, ebpfpub::text_style::names);
+    ebpfpub::append_text(text, typed, {.names = true, .duration = true});
     ebpfpub::append_json(json, typed);
     int newlines = 0;
     for (char c : text) {
