@@ -69,17 +69,28 @@ void print_memory(std::FILE* out, const ebpfpub::memory_usage& memory, const ebp
 }
 
 void print_summary(const ebpfpub::statistics& stats) {
-  fmt::print(stderr, "Events received: {}, lost: {}, probe errors: {}\n", stats.events(), stats.lost(),
+  fmt::print(stderr, "Events received: {}, lost: {}, probe errors: {}", stats.events(), stats.lost(),
              stats.probe_errors());
+  if (stats.rate_limited() != 0) fmt::print(stderr, ", rate-limited: {}", stats.rate_limited());
+  fmt::print(stderr, "\n");
   for (const auto& s : stats.by_syscall) {
-    if (s.events == 0 && s.lost() == 0) continue;
+    if (s.events == 0 && s.lost() == 0 && s.rate_limited == 0) continue;
     fmt::print(stderr, "  {}: {} events, {} lost", s.syscall, s.events, s.lost());
     if (s.lost_output_full) fmt::print(stderr, " ({} output full)", s.lost_output_full);
     if (s.lost_no_storage) fmt::print(stderr, " ({} no in-flight entry)", s.lost_no_storage);
+    if (s.rate_limited) fmt::print(stderr, ", {} rate-limited", s.rate_limited);
     if (s.probe_errors) fmt::print(stderr, ", {} probe errors", s.probe_errors);
     fmt::print(stderr, "\n");
   }
   if (stats.lost_unattributed) fmt::print(stderr, "  {} malformed records\n", stats.lost_unattributed);
+  if (stats.rate_limited() != 0) {
+    // The processes that flooded most, by syscall: who to look at first.
+    fmt::print(stderr, "Rate-limited: {} calls; top processes:", stats.rate_limited());
+    const auto& top = stats.rate_limited_processes;
+    for (std::size_t i = 0; i < top.size() && i < 5; ++i)
+      fmt::print(stderr, "{} {} {} ({})", i == 0 ? "" : ",", top[i].process_id, top[i].syscall, top[i].count);
+    fmt::print(stderr, "\n");
+  }
   if (stats.untracked_children)
     fmt::print(stderr, "  {} child processes could not be followed (process map full)\n",
                stats.untracked_children);
