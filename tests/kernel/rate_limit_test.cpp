@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -16,6 +18,7 @@
 #include <ebpfpub/ebpfpub.hpp>
 
 #include "support/child.hpp"
+#include "support/process.hpp"
 
 namespace sys = ebpfpub::syscalls;
 using ebpfpub::test::child_process;
@@ -173,4 +176,44 @@ TEST_CASE("a burst without a rate is refused, naming both fields", "[rate_limit]
   CHECK(std::string(started.error().message()) ==
         "filter.rate_limit_burst is 100 but filter.rate_limit_per_second is 0 (no limit); set a "
         "rate, or leave the burst at 0");
+}
+
+TEST_CASE("ebpftracer --rate-limit drops a burst over the limit and names the process in its summary",
+          "[rate_limit]") {
+  // 500 calls at once against a burst of 5 (and 10/s): what the file holds and what the
+  // summary counts as rate-limited add up to 500, and the summary names the child.
+  ebpfpub::test::scratch_dir dir;
+  const auto output = (dir.path / "out.txt").string();
+  child_process child([] {
+    for (int i = 0; i < 500; ++i) ::syscall(SYS_getppid);
+    return 0;
+  });
+  const auto pid = std::to_string(child.pid());
+  ebpfpub::test::program_run tracer({EBPFTRACER_PATH, "-t", "getppid", "-P", pid, "--rate-limit", "10/s",
+                                     "--rate-burst", "5", "--duration", "1", "-o", output});
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  child.go();
+  CHECK(child.wait() == 0);
+  CHECK(tracer.finish() == 0);
+  std::ifstream in(output);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::uint64_t received = 0;
+  for (auto at = text.str().find("syscall: getppid"); at != std::string::npos;
+       at = text.str().find("syscall: getppid", at + 1))
+    ++received;
+  // The burst, plus what 10/s refills while the loop runs (nothing, unless it is preempted).
+  CHECK(received >= 5);
+  CHECK(received <= 15);
+  const auto limited = 500 - received;
+  CHECK(tracer.err().find(fmt::format("  getppid: {} events, 0 lost, {} rate-limited\n", received, limited)) !=
+        std::string::npos);
+  CHECK(tracer.err().find(fmt::format("Rate-limited: {} calls; top processes: {} getppid ({})\n", limited,
+                                      pid, limited)) != std::string::npos);
+}
+
+TEST_CASE("ebpftracer refuses a rate that is not N/s", "[rate_limit]") {
+  ebpfpub::test::program_run tracer({EBPFTRACER_PATH, "-t", "getppid", "--rate-limit", "fast"});
+  CHECK(tracer.finish() != 0);
+  CHECK(tracer.err().find("expected N/s with N from 1 to 1000000000") != std::string::npos);
 }
