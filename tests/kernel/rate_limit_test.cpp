@@ -165,6 +165,27 @@ TEST_CASE("without a rate limit every call of a burst arrives and none is counte
   CHECK(run.stats.rate_limited_processes.empty());
 }
 
+TEST_CASE("the rate limit's check is in the programs only when a limit is set", "[rate_limit]") {
+  auto ir_with = [](std::uint32_t rate) {
+    ebpfpub::tracer_options options;
+    options.keep_ir = true;
+    options.filter.rate_limit_per_second = rate;
+    auto tracer = ebpfpub::tracer::create(options);
+    REQUIRE(tracer);
+    REQUIRE(tracer->trace<sys::getppid>([](const auto&) {}));
+    REQUIRE(tracer->start());
+    auto ir = tracer->ir();
+    tracer->stop();
+    return ir;
+  };
+  const auto without = ir_with(0);
+  const auto with = ir_with(50);
+  REQUIRE_FALSE(without.empty());
+  CHECK(without.find("rate_limited") == std::string::npos);
+  CHECK(with.find("rate_limited:") != std::string::npos);
+  CHECK(with.find("rate_limited_exit:") != std::string::npos);
+}
+
 TEST_CASE("a burst without a rate is refused, naming both fields", "[rate_limit]") {
   ebpfpub::tracer_options options;
   options.filter.rate_limit_burst = 100;
