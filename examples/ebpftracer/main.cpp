@@ -36,7 +36,8 @@ std::string with_flags(std::string message) {
   static const std::pair<std::string_view, std::string_view> flags[] = {
       {"resources.buffer_size", "-b"},      {"resources.buffer_count", "-c"},
       {"resources.output_pages_log2", "-p"}, {"resources.event_map_size", "-e"},
-      {"resources.output = transport::perf", "--transport perf"}};
+      {"resources.output = transport::perf", "--transport perf"},
+      {"filter.rate_limit_per_second", "--rate-limit"}, {"filter.rate_limit_burst", "--rate-burst"}};
   for (const auto& [field, flag] : flags)
     for (auto at = message.find(field); at != std::string::npos; at = message.find(field, at + 1)) {
       const auto with = fmt::format("{} ({})", flag, field);
