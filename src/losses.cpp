@@ -15,6 +15,8 @@ std::vector<loss> loss_tracker::update(const statistics& stats) {
     check(s.syscall, "output_full", s.lost_output_full);
     check(s.syscall, "no_storage", s.lost_no_storage);
     check(s.syscall, "malformed", s.lost_malformed);
+    // Not a loss (the limit chose them), but calls the stream does not carry all the same.
+    check(s.syscall, "rate_limited", s.rate_limited);
   }
   check({}, "malformed", stats.lost_unattributed);
   return grown;

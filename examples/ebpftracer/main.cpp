@@ -49,7 +49,8 @@ std::string with_flags(std::string message) {
   static const std::pair<std::string_view, std::string_view> flags[] = {
       {"resources.buffer_size", "-b"},      {"resources.buffer_count", "-c"},
       {"resources.output_pages_log2", "-p"}, {"resources.event_map_size", "-e"},
-      {"resources.output = transport::perf", "--transport perf"}};
+      {"resources.output = transport::perf", "--transport perf"},
+      {"filter.rate_limit_per_second", "--rate-limit"}, {"filter.rate_limit_burst", "--rate-burst"}};
   for (const auto& [field, flag] : flags)
     for (auto at = message.find(field); at != std::string::npos; at = message.find(field, at + 1)) {
       const auto with = fmt::format("{} ({})", flag, field);
@@ -82,17 +83,28 @@ void print_memory(std::FILE* out, const ebpfpub::memory_usage& memory, const ebp
 }
 
 void print_summary(const ebpfpub::statistics& stats) {
-  fmt::print(stderr, "Events received: {}, lost: {}, probe errors: {}\n", stats.events(), stats.lost(),
+  fmt::print(stderr, "Events received: {}, lost: {}, probe errors: {}", stats.events(), stats.lost(),
              stats.probe_errors());
+  if (stats.rate_limited() != 0) fmt::print(stderr, ", rate-limited: {}", stats.rate_limited());
+  fmt::print(stderr, "\n");
   for (const auto& s : stats.by_syscall) {
-    if (s.events == 0 && s.lost() == 0) continue;
+    if (s.events == 0 && s.lost() == 0 && s.rate_limited == 0) continue;
     fmt::print(stderr, "  {}: {} events, {} lost", s.syscall, s.events, s.lost());
     if (s.lost_output_full) fmt::print(stderr, " ({} output full)", s.lost_output_full);
     if (s.lost_no_storage) fmt::print(stderr, " ({} no in-flight entry)", s.lost_no_storage);
+    if (s.rate_limited) fmt::print(stderr, ", {} rate-limited", s.rate_limited);
     if (s.probe_errors) fmt::print(stderr, ", {} probe errors", s.probe_errors);
     fmt::print(stderr, "\n");
   }
   if (stats.lost_unattributed) fmt::print(stderr, "  {} malformed records\n", stats.lost_unattributed);
+  if (stats.rate_limited() != 0) {
+    // The processes that flooded most, by syscall: who to look at first.
+    fmt::print(stderr, "Rate-limited: {} calls; top processes:", stats.rate_limited());
+    const auto& top = stats.rate_limited_processes;
+    for (std::size_t i = 0; i < top.size() && i < 5; ++i)
+      fmt::print(stderr, "{} {} {} ({})", i == 0 ? "" : ",", top[i].process_id, top[i].syscall, top[i].count);
+    fmt::print(stderr, "\n");
+  }
   if (stats.untracked_children)
     fmt::print(stderr, "  {} child processes could not be followed (process map full)\n",
                stats.untracked_children);
@@ -196,8 +208,8 @@ int main(int argc, char** argv) {
         fmt::format_to(std::back_inserter(buffer), "{{\"gap\":{{\"count\":{},\"syscall\":\"{}\",\"reason\":\"{}\"}}}}\n",
                        gap.count, gap.syscall, gap.reason);
       else
-        fmt::format_to(std::back_inserter(buffer), "gap: {} calls lost (syscall: {}, reason: {})\n\n", gap.count,
-                       gap.syscall.empty() ? "?" : gap.syscall, gap.reason);
+        fmt::format_to(std::back_inserter(buffer), "gap: {} calls of {} not recorded ({})\n\n", gap.count,
+                       gap.syscall.empty() ? "an unknown syscall" : gap.syscall, gap.reason);
     }
   };
   // Output goes out after each batch, so a pipe (ebpftracer | grep) sees events promptly

@@ -24,6 +24,8 @@ struct settings {
   std::vector<std::uint32_t> pids;
   std::vector<std::uint32_t> uids;
   std::vector<std::string> comms;
+  std::string rate_limit;  ///< "N/s" as given; parsed into the filter
+  std::uint32_t rate_burst = 0;
   std::vector<std::string> command;
   bool raw = false;                ///< the seed's numbers only: no names in text or JSON
   std::vector<std::string> sinks;  ///< --sink URLs
@@ -39,6 +41,9 @@ struct parsed_options {
 
 /// Parses the command line; prints help or the error (CLI11's words) itself.
 parsed_options parse_options(int argc, const char* const* argv);
+
+/// "1000/s" (or "1000") -> 1000; 0 when it is not a rate of 1 to 1e9 calls per second.
+std::uint32_t parse_rate(const std::string& text);
 
 /// "openat,,execve" -> {"openat", "execve"}.
 std::vector<std::string> split_list(const std::string& list);

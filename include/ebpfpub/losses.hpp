@@ -22,7 +22,8 @@
 namespace ebpfpub {
 
 /// Calls lost since the last update, of one syscall (empty: not attributable), for one
-/// reason: "output_full", "no_storage", "malformed".
+/// reason: "output_full", "no_storage", "malformed", or "rate_limited" (dropped by the
+/// rate limit on purpose: not a loss in `statistics::lost()`, but missing from the stream).
 struct loss {
   std::string syscall;
   std::string_view reason;

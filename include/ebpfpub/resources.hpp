@@ -39,6 +39,14 @@ struct filter_options {
   /// Only failed calls (negative return value) or only successful ones. exit and
   /// exit_group have no result, so they pass only `any`.
   result_filter result = result_filter::any;
+  /// A token bucket per process and per syscall, in the kernel at enter, before any
+  /// in-flight entry or output space is taken: each process may record at most
+  /// `rate_limit_per_second` calls of one syscall per second on average, and up to
+  /// `rate_limit_burst` at once (0: one second's worth). Calls over the limit are
+  /// dropped and counted (syscall_statistics::rate_limited, and by process in
+  /// statistics::rate_limited_processes). 0: no limit. At most 1e9 each.
+  std::uint32_t rate_limit_per_second = 0;
+  std::uint32_t rate_limit_burst = 0;
 };
 
 /// Sizes of everything a session allocates. Defaults fit under 16 MiB on 2 CPUs.

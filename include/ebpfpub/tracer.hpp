@@ -57,11 +57,25 @@ struct syscall_statistics {
   /// Exits whose enter was not seen (calls in progress when tracing started). Not a
   /// loss of a traced call, so not in lost().
   std::uint64_t unmatched_exits = 0;
+  /// Dropped on purpose at enter by the rate limit (filter.rate_limit_per_second): not
+  /// in lost(), so a flooding process's calls are exactly events + rate_limited + lost().
+  std::uint64_t rate_limited = 0;
   std::uint64_t lost() const { return lost_output_full + lost_no_storage + lost_malformed; }
+};
+
+/// The calls of one process and syscall that the rate limit dropped.
+struct rate_limited_process {
+  std::uint32_t process_id = 0;
+  std::string syscall;
+  std::uint64_t count = 0;
 };
 
 struct statistics {
   std::vector<syscall_statistics> by_syscall;
+  /// Every {process, syscall} the rate limit dropped calls of, most first (ties by
+  /// process id). Kept in an LRU map of 8192 buckets: with more processes flooding at
+  /// once, the least recent ones' counts can go (the per-syscall totals stay exact).
+  std::vector<rate_limited_process> rate_limited_processes;
   /// Malformed records whose syscall could not be told (never seen; counted if ever).
   std::uint64_t lost_unattributed = 0;
   /// What the perf buffers themselves reported lost (perf transport): the same drops the
@@ -76,6 +90,7 @@ struct statistics {
   std::uint64_t events() const;
   std::uint64_t lost() const;
   std::uint64_t probe_errors() const;
+  std::uint64_t rate_limited() const;
 };
 
 /// What start() did and how long it took.

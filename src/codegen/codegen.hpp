@@ -20,8 +20,9 @@ enum class loss_reason : std::uint32_t {
   output_full = 0,     ///< the ring or perf buffer had no room
   no_storage = 1,      ///< no in-flight entry could be had (allocation failed, map full)
   unmatched_exit = 2,  ///< an exit without its enter (tracing began mid-call, entry evicted)
+  rate_limited = 3,    ///< dropped at enter by the per-process rate limit (on purpose)
 };
-inline constexpr std::uint32_t loss_reason_count = 3;
+inline constexpr std::uint32_t loss_reason_count = 4;
 
 /// The maps the programs use, by fd, as the loader created them.
 struct program_maps {
@@ -48,9 +49,15 @@ struct exec_layout {
 /// The filters as the programs apply them.
 struct filter_code {
   int process_map_fd = -1;  ///< hash of traced process ids; -1: every process
+  /// Add the children the traced processes create (sched_process_fork/exit programs).
+  bool follow_children = true;
   std::vector<std::uint32_t> user_ids;
   std::vector<std::array<char, 16>> commands;  ///< NUL-padded
   result_filter result = result_filter::any;
+  /// The rate limit's token buckets (rate_limit.hpp); -1: no limit.
+  int rate_limit_fd = -1;
+  std::uint32_t rate_per_second = 0;
+  std::uint32_t rate_burst = 0;  ///< resolved: never 0 when a limit is set
   // Record offsets in sched:sched_process_fork and sched:sched_process_exit.
   std::uint32_t fork_child_pid = 20;
   std::uint32_t exit_pid = 24;

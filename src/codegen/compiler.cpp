@@ -91,7 +91,7 @@ expected<generated_code> generate_programs(std::span<const plan> plans, const pr
   bpf_builder builder(context, module);
   std::vector<generated_function> functions;
   generate_session_programs(builder, plans, maps, options, functions);
-  if (options.filter.process_map_fd >= 0)
+  if (options.filter.process_map_fd >= 0 && options.filter.follow_children)
     generate_process_tracking(builder, static_cast<std::uint32_t>(plans.size()) * loss_reason_count,
                               maps, options, functions);
 

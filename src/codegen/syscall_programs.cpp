@@ -14,6 +14,7 @@
 
 #include "codegen/captures.hpp"
 #include "codegen/generators.hpp"
+#include "codegen/rate_limit.hpp"
 #include "codegen/strategies.hpp"
 
 namespace ebpfpub::detail {
@@ -40,6 +41,7 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
     b.CreateBr(p.done);
     return p.finish();
   }
+  if (options.filter.rate_limit_fd >= 0) emit_rate_limit(p, t);
   auto* entry = with.storage->entry(p, t, true);
   auto* present = p.block("present");
   auto* missing = p.block("missing");
@@ -128,6 +130,7 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
     b.CreateBr(p.done);
     b.SetInsertPoint(next);
   }
+  if (options.filter.rate_limit_fd >= 0) emit_rate_limited_exit(p, targets);
   count_loss(p, targets.front(), loss_reason::unmatched_exit);
   b.CreateBr(p.done);
   return p.finish();

@@ -27,6 +27,24 @@ void append_json_summary(fmt::memory_buffer& out, const statistics& stats) {
   number(out, stats.lost());
   raw(out, ",\"probe_errors\":");
   number(out, stats.probe_errors());
+  // Only with a rate limit that dropped something: summaries without one stay as they were.
+  if (stats.rate_limited() != 0) {
+    raw(out, ",\"rate_limited\":");
+    number(out, stats.rate_limited());
+    raw(out, ",\"rate_limited_processes\":[");
+    const auto& top = stats.rate_limited_processes;
+    for (std::size_t i = 0; i < top.size() && i < 10; ++i) {
+      if (i > 0) out.push_back(',');
+      raw(out, "{\"process_id\":");
+      number(out, top[i].process_id);
+      raw(out, ",\"syscall\":");
+      append_json_string(out, top[i].syscall);
+      raw(out, ",\"count\":");
+      number(out, top[i].count);
+      out.push_back('}');
+    }
+    out.push_back(']');
+  }
   raw(out, ",\"by_syscall\":{");
   for (std::size_t i = 0; i < stats.by_syscall.size(); ++i) {
     const auto& s = stats.by_syscall[i];
@@ -36,6 +54,10 @@ void append_json_summary(fmt::memory_buffer& out, const statistics& stats) {
     number(out, s.events);
     raw(out, ",\"lost\":");
     number(out, s.lost());
+    if (s.rate_limited != 0) {
+      raw(out, ",\"rate_limited\":");
+      number(out, s.rate_limited);
+    }
     out.push_back('}');
   }
   raw(out, "}}}");

@@ -98,6 +98,16 @@ expected<map> create_lru_hash_map(std::string_view name, std::uint32_t value_siz
   return map{unique_fd(fd), map_name, map_memory(fd)};
 }
 
+expected<map> create_u64_lru_hash_map(std::string_view name, std::uint32_t value_size,
+                                      std::uint32_t entries) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, map_name.c_str(), 8, value_size, entries, nullptr);
+  if (fd < 0)
+    return bpf_error(errno, fmt::format("creating hash map {} ({} entries of {} bytes)", map_name,
+                                        entries, value_size));
+  return map{unique_fd(fd), map_name, map_memory(fd)};
+}
+
 expected<map> create_process_map(std::string_view name, std::uint32_t entries) {
   const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
   LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);

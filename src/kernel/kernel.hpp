@@ -30,6 +30,10 @@ expected<map> create_lru_hash_map(std::string_view name, std::uint32_t value_siz
 expected<map> create_seed_map(std::string_view name, std::uint32_t value_size);
 /// A hash set of process ids (u32 -> u8), allocated as entries are added.
 expected<map> create_process_map(std::string_view name, std::uint32_t entries);
+/// LRU hash of `entries` values of `value_size` bytes keyed by a u64 (the rate limit's
+/// buckets: the least recently used process's bucket goes when it is full).
+expected<map> create_u64_lru_hash_map(std::string_view name, std::uint32_t value_size,
+                                      std::uint32_t entries);
 /// Per-CPU array of `entries` u64 counters.
 expected<map> create_counters_map(std::string_view name, std::uint32_t entries);
 /// BPF ring buffer of `bytes` (a power of two, at least a page).

@@ -12,10 +12,25 @@
 #include <bpf/bpf.h>
 #include <fmt/format.h>
 
+#include "codegen/rate_bucket.hpp"
+
 namespace ebpfpub::detail {
 namespace {
 
 constexpr std::uint32_t process_map_entries = 1 << 16;
+constexpr std::uint32_t rate_limit_max = 1'000'000'000;
+
+expected<void> check_rate_limit(const filter_options& f) {
+  if (f.rate_limit_per_second > rate_limit_max || f.rate_limit_burst > rate_limit_max)
+    return error(errc::invalid_argument,
+                 fmt::format("filter.rate_limit_per_second ({}) and filter.rate_limit_burst ({}) "
+                             "must be at most 1000000000", f.rate_limit_per_second, f.rate_limit_burst));
+  if (f.rate_limit_per_second == 0 && f.rate_limit_burst != 0)
+    return error(errc::invalid_argument,
+                 fmt::format("filter.rate_limit_burst is {} but filter.rate_limit_per_second is 0 "
+                             "(no limit); set a rate, or leave the burst at 0", f.rate_limit_burst));
+  return {};
+}
 
 // Every creation goes through here, so a test can make the N-th one fail.
 template <typename Create>
@@ -38,6 +53,7 @@ expected<session_maps> session_maps::create(std::span<const plan> plans, const m
   if (!filter.process_ids.empty() && filter.follow_children)
     if (auto ok = sched_tracepoints(fs, s.filter_, s.ids_); !ok) return ok.error();
   if (auto ok = check_sizes(plans, sizes, res); !ok) return ok.error();
+  if (auto ok = check_rate_limit(filter); !ok) return ok.error();
 
   // In-flight storage: one map shared by every plan, plus one per private plan.
   const bool hash = res.event_map == event_map_kind::hash;
@@ -92,11 +108,22 @@ expected<session_maps> session_maps::create(std::span<const plan> plans, const m
     std::memcpy(padded.data(), name.data(), std::min<std::size_t>(name.size(), 15));
     s.filter_.commands.push_back(padded);
   }
+  if (filter.rate_limit_per_second > 0) {
+    auto buckets = create_map(faults, "ebpfpub_rate", [&] {
+      return create_u64_lru_hash_map("ebpfpub_rate", sizeof(rate_bucket), rate_limit_entries);
+    });
+    if (!buckets) return buckets.error();
+    s.rate_limit_ = std::move(*buckets);
+    s.filter_.rate_limit_fd = s.rate_limit_.fd.get();
+    s.filter_.rate_per_second = filter.rate_limit_per_second;
+    s.filter_.rate_burst = filter.rate_limit_burst != 0 ? filter.rate_limit_burst : filter.rate_limit_per_second;
+  }
   if (filter.process_ids.empty()) return s;
   auto processes = create_map(faults, "ebpfpub_pids", [&] { return create_process_map("ebpfpub_pids", process_map_entries); });
   if (!processes) return processes.error();
   s.processes_ = std::move(*processes);
   s.filter_.process_map_fd = s.processes_.fd.get();
+  s.filter_.follow_children = filter.follow_children;
   for (auto pid : filter.follow_children ? with_descendants(filter.process_ids) : filter.process_ids)
     if (auto ok = s.add_process(pid); !ok) return ok.error();
   return s;

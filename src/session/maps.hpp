@@ -34,6 +34,8 @@ class session_maps {
   const tracepoint_ids& tracepoints() const { return ids_; }
   int counters_fd() const { return counters_.fd.get(); }
   int output_fd() const { return output_.fd.get(); }
+  /// The rate limit's buckets (codegen/rate_limit.hpp), or -1 without a limit.
+  int rate_limit_fd() const { return rate_limit_.fd ? rate_limit_.fd.get() : -1; }
 
   /// Adds `pid` to the process filter's map.
   expected<void> add_process(std::uint32_t pid) const;
@@ -46,6 +48,7 @@ class session_maps {
   map counters_;
   map output_;
   map processes_;
+  map rate_limit_;
   program_maps programs_;
   filter_code filter_;
   tracepoint_ids ids_;

@@ -113,7 +113,10 @@ expected<std::size_t> session::poll(std::chrono::milliseconds timeout) {
 
 void session::stop() { programs_ = session_programs{}; }
 
-statistics session::stats() const { return deliveries_.stats(maps_ ? maps_->counters_fd() : -1); }
+statistics session::stats() const {
+  if (!maps_) return deliveries_.stats(-1);
+  return deliveries_.stats(maps_->counters_fd(), maps_->rate_limit_fd());
+}
 
 memory_usage session::memory() const {
   const auto& res = options_.resources;

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "codegen/codegen.hpp"
+#include "codegen/rate_bucket.hpp"
 #include "kernel/kernel.hpp"
 
 namespace ebpfpub {
@@ -26,7 +27,38 @@ std::uint64_t statistics::probe_errors() const {
   return n;
 }
 
+std::uint64_t statistics::rate_limited() const {
+  std::uint64_t n = 0;
+  for (const auto& s : by_syscall) n += s.rate_limited;
+  return n;
+}
+
 namespace detail {
+namespace {
+
+std::vector<rate_limited_process> read_buckets(int fd, const std::vector<plan>& plans) {
+  std::vector<rate_limited_process> out;
+  std::uint64_t key = 0;
+  std::uint64_t next = 0;
+  rate_bucket bucket{};
+  // Bounded by the map's size: a bucket evicted during the walk makes get_next_key
+  // start again from the first key.
+  const std::uint64_t* previous = nullptr;
+  for (std::uint32_t i = 0; i < rate_limit_entries && bpf_map_get_next_key(fd, previous, &next) == 0; ++i) {
+    previous = &key;
+    key = next;
+    if (bpf_map_lookup_elem(fd, &key, &bucket) != 0 || bucket.dropped == 0) continue;
+    const auto index = static_cast<std::size_t>(key & 0xffff);
+    if (index >= plans.size()) continue;
+    out.push_back({static_cast<std::uint32_t>(key >> 32), plans[index].syscall.name, bucket.dropped});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.count != b.count ? a.count > b.count : a.process_id < b.process_id;
+  });
+  return out;
+}
+
+}  // namespace
 
 void deliveries::add(plan p, handler h) {
   counts_.push_back({p.syscall.name});
@@ -52,7 +84,7 @@ void deliveries::deliver(std::span<const std::uint8_t> bytes) {
   handlers_[index](*r);
 }
 
-statistics deliveries::stats(int counters_fd) const {
+statistics deliveries::stats(int counters_fd, int rate_limit_fd) const {
   statistics s;
   s.by_syscall = counts_;
   s.lost_unattributed = lost_unattributed_;
@@ -77,7 +109,9 @@ statistics deliveries::stats(int counters_fd) const {
     out.lost_output_full = at(loss_reason::output_full);
     out.lost_no_storage = at(loss_reason::no_storage);
     out.unmatched_exits = at(loss_reason::unmatched_exit);
+    out.rate_limited = at(loss_reason::rate_limited);
   }
+  if (rate_limit_fd >= 0) s.rate_limited_processes = read_buckets(rate_limit_fd, plans_);
   return s;
 }
 

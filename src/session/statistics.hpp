@@ -33,8 +33,9 @@ class deliveries {
   std::size_t delivered() const { return delivered_now_; }
   void reset_delivered() { delivered_now_ = 0; }
 
-  /// These counts, with the programs' own from `counters_fd` (-1: none yet).
-  statistics stats(int counters_fd) const;
+  /// These counts, with the programs' own from `counters_fd` (-1: none yet) and, with a
+  /// rate limit, the buckets' counts by process from `rate_limit_fd`.
+  statistics stats(int counters_fd, int rate_limit_fd = -1) const;
 
  private:
   std::vector<plan> plans_;

@@ -77,7 +77,12 @@ TEST_CASE("a process filter follows children and ignores everyone else") {
   }));
   ebpfpub::filter_options filter;
   filter.process_ids = {static_cast<std::uint32_t>(children[0]->pid())};
-  CHECK(mkdirs_seen(filter, children) == std::vector<std::string>{parent_path, child_path});
+  filter.follow_children = GENERATE(true, false);
+  INFO("follow_children " << filter.follow_children);
+  // Without following, the forked child's mkdir is dropped (and no fork tracking is loaded).
+  const auto want = filter.follow_children ? std::vector<std::string>{parent_path, child_path}
+                                           : std::vector<std::string>{parent_path};
+  CHECK(mkdirs_seen(filter, children) == want);
 }
 
 TEST_CASE("a command-name filter keeps only threads of that name") {

@@ -136,6 +136,20 @@ TEST_CASE("the JSON summary line equals the nlohmann writer's") {
   CHECK(fmt::to_string(out) == ebpfpub::test::reference::format_json_summary(ebpfpub::statistics{}));
 }
 
+TEST_CASE("the JSON summary adds rate-limited calls and the processes that made them, only when there are") {
+  ebpfpub::statistics stats;
+  stats.by_syscall.push_back({.syscall = "getppid", .events = 1100, .rate_limited = 865972});
+  stats.by_syscall.push_back({.syscall = "openat", .events = 7});
+  stats.rate_limited_processes = {{4711, "getppid", 865970}, {4712, "getppid", 2}};
+  fmt::memory_buffer out;
+  ebpfpub::append_json_summary(out, stats);
+  CHECK(fmt::to_string(out) ==
+        R"({"summary":{"events":1107,"lost":0,"probe_errors":0,"rate_limited":865972,)"
+        R"("rate_limited_processes":[{"process_id":4711,"syscall":"getppid","count":865970},)"
+        R"({"process_id":4712,"syscall":"getppid","count":2}],)"
+        R"("by_syscall":{"getppid":{"events":1100,"lost":0,"rate_limited":865972},"openat":{"events":7,"lost":0}}}})");
+}
+
 namespace {
 
 // A record for plan `p` (index `index` of `plans`) with every capture present.
