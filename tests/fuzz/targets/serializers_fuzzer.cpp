@@ -1,7 +1,8 @@
 // Feeds arbitrary bytes to the record decoder against the plans of every serializer ebpfpub
 // ships (the record's syscall index picks one), then decodes each parsed record three
 // ways: the serializer's typed decode, the typed event seen as a dynamic one, and the
-// generic dynamic decode. Nothing may crash, over-read or exceed the plan's limits.
+// generic dynamic decode. Nothing may crash, over-read or exceed the plan's limits; the
+// text (with every name) is two safe lines, the JSON one line that parses.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include <ebpfpub/format/json.hpp>
 #include <ebpfpub/format/text.hpp>
 #include <ebpfpub/serializers/all.hpp>
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -67,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Printed with every name: two lines of terminal-safe text, one line of JSON.
     fmt::memory_buffer text, json;
     ebpfpub::append_text(text, typed, {.names = true, .duration = true});
-    ebpfpub::append_json(json, typed);
+    ebpfpub::append_json(json, typed, ebpfpub::json_style::names);
     int newlines = 0;
     for (char c : text) {
       newlines += c == '\n';
@@ -75,6 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check(newlines == 1);
     for (char c : json) check(c != '\n');
+    check(nlohmann::json::accept(std::string_view(json.data(), json.size())));
   });
   return 0;
 }
