@@ -144,14 +144,7 @@ namespace {
 void append_names(fmt::memory_buffer& out, const dynamic_event& e) {
   bool first = true;
   for (const auto& a : e.args) {
-    std::optional<std::uint64_t> raw_value;
-    bool is_signed = false;
-    if (const auto* v = std::get_if<std::int64_t>(&a.value)) raw_value = static_cast<std::uint64_t>(*v), is_signed = true;
-    else if (const auto* u = std::get_if<std::uint64_t>(&a.value)) raw_value = *u;
-    else if (const auto* f = std::get_if<fd>(&a.value))
-      raw_value = static_cast<std::uint64_t>(static_cast<std::int64_t>(f->value)), is_signed = true;
-    if (!raw_value) continue;
-    const auto name = symbols::argument(e.header.syscall, a.name, *raw_value, 8, is_signed);
+    const auto name = detail::argument_name(e.header.syscall, a.name, a.value);
     if (!name) continue;
     if (first)
       raw(out, ",\"names\":{");
@@ -162,12 +155,9 @@ void append_names(fmt::memory_buffer& out, const dynamic_event& e) {
     append_json_string(out, *name);
   }
   if (!first) out.push_back('}');
-  if (!e.header.sent_at_enter && e.header.exit_code < 0 && e.header.exit_code >= -4095) {
-    const auto error = symbols::errno_name(static_cast<std::uint64_t>(-e.header.exit_code));
-    if (!error.empty()) {
-      raw(out, ",\"error\":");
-      append_json_string(out, error);
-    }
+  if (const auto error = symbols::error_name(e.header.exit_code); !e.header.sent_at_enter && !error.empty()) {
+    raw(out, ",\"error\":");
+    append_json_string(out, error);
   }
 }
 }  // namespace

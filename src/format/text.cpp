@@ -49,16 +49,6 @@ struct value_text {
   fmt::memory_buffer& out;
   std::string_view syscall;
   std::string_view name;
-  bool names = false;
-
-  // Every argument with a set of names, as strace prints it.
-  bool named(std::uint64_t v, bool is_signed) const {
-    if (!names) return false;
-    auto text = symbols::argument(syscall, name, v, 8, is_signed);
-    if (!text) return false;
-    append(out, *text);
-    return true;
-  }
 
   // open, openat and creat flags and modes read as the C source spells them (other modes
   // stay decimal, as the seed printed mkdir's).
@@ -68,18 +58,12 @@ struct value_text {
   }
 
   void operator()(std::int64_t v) const {
-    if (named(static_cast<std::uint64_t>(v), true)) return;
     if (is_open_flags()) return append(out, open_flags_name(static_cast<std::uint64_t>(v)));
     detail::put_number(out, v);
   }
   void operator()(std::uint64_t v) const {
-    if (named(v, false)) return;
     if (is_mode()) return append(out, mode_name(v));
     detail::put_number(out, v);
-  }
-  void operator()(const fd& v) const {
-    if (named(static_cast<std::uint64_t>(static_cast<std::int64_t>(v.value)), true)) return;
-    append_text(out, v);
   }
   template <typename T>
   void operator()(const T& v) const {
@@ -114,7 +98,12 @@ void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_options o
     out.push_back(' ');
     append(out, a->name);
     append(out, ": ");
-    std::visit(value_text{out, e.header.syscall, a->name, options.names}, a->value);
+    if (options.names)
+      if (const auto name = detail::argument_name(e.header.syscall, a->name, a->value)) {
+        append(out, *name);
+        continue;
+      }
+    std::visit(value_text{out, e.header.syscall, a->name}, a->value);
   }
 }
 

@@ -2,12 +2,16 @@
 // The two value_writers behind custom_value: text (`{cur: 1, max: 2}`) and JSON.
 
 #include <cstring>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include <ebpfpub/event.hpp>
 #include <ebpfpub/format/value_writer.hpp>
+#include <ebpfpub/symbols/symbols.hpp>
 
 namespace ebpfpub::detail {
 
@@ -33,6 +37,12 @@ inline void put_number(fmt::memory_buffer& out, T v) {
 
 /// Separators for nested arrays and objects, shared by both writers.
 class nesting_writer : public value_writer {
+ public:
+  void begin_array() override { open('['); }
+  void end_array() override { close(']'); }
+  void begin_object() override { open('{'); }
+  void end_object() override { close('}'); }
+
  protected:
   nesting_writer(fmt::memory_buffer& out, std::string_view separator) : out_(out), separator_(separator) {}
   // Called before every value: a separator unless it is the first of its container or
@@ -79,11 +89,7 @@ class text_value_writer final : public nesting_writer {
   void write_bool(bool v) override;
   void write_string(std::string_view text) override;
   void write_bytes(std::span<const std::uint8_t> bytes) override;
-  void begin_array() override { open('['); }
-  void end_array() override { close(']'); }
-  void begin_object() override { open('{'); }
   void key(std::string_view name) override;
-  void end_object() override { close('}'); }
 };
 
 class json_value_writer final : public nesting_writer {
@@ -94,11 +100,20 @@ class json_value_writer final : public nesting_writer {
   void write_bool(bool v) override;
   void write_string(std::string_view text) override;
   void write_bytes(std::span<const std::uint8_t> bytes) override;
-  void begin_array() override { open('['); }
-  void end_array() override { close(']'); }
-  void begin_object() override { open('{'); }
   void key(std::string_view name) override;
-  void end_object() override { close('}'); }
 };
+
+/// A number-valued argument (an integer or an fd) by the names of the set it takes
+/// (symbols/symbols.hpp), as strace prints it; nullopt for anything else. Text and JSON
+/// both name arguments through this.
+inline std::optional<std::string> argument_name(std::string_view syscall, std::string_view name,
+                                                const dynamic_value& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v))
+    return symbols::argument(syscall, name, static_cast<std::uint64_t>(*i), 8, true);
+  if (const auto* u = std::get_if<std::uint64_t>(&v)) return symbols::argument(syscall, name, *u, 8, false);
+  if (const auto* f = std::get_if<fd>(&v))
+    return symbols::argument(syscall, name, static_cast<std::uint64_t>(static_cast<std::int64_t>(f->value)), 8, true);
+  return std::nullopt;
+}
 
 }  // namespace ebpfpub::detail

@@ -31,8 +31,8 @@ const symbol* find_value(std::span<const symbol> names, std::uint64_t value, std
 bool is_set_reference(const symbol_set& set, const symbol_field& field) {
   // A field whose values are another whole set (clone's exit signal) is printed after the
   // flags, as strace prints CLONE_VM|CLONE_FS|SIGCHLD; the set's own fields come first.
-  return field.values.data() != nullptr && !set.symbols.empty() &&
-         field.values.data() == find_set("signals")->symbols.data();
+  static const symbol* const signals = find_set("signals")->symbols.data();
+  return field.values.data() != nullptr && !set.symbols.empty() && field.values.data() == signals;
 }
 
 std::string format_flags(const symbol_set& set, std::uint64_t value) {
@@ -138,13 +138,15 @@ std::string_view signal_name(std::uint64_t signal) noexcept {
   return s ? s->name : std::string_view();
 }
 
-std::string exit_code(std::int64_t value) {
+std::string_view error_name(std::int64_t exit_code) noexcept {
   // The kernel returns -1..-4095 as errors (IS_ERR_VALUE); anything else is a result.
-  if (value < 0 && value >= -4095) {
-    const auto name = errno_name(static_cast<std::uint64_t>(-value));
-    if (!name.empty()) return fmt::format("{} {}", value, name);
-  }
-  return fmt::format("{}", value);
+  if (exit_code >= 0 || exit_code < -4095) return {};
+  return errno_name(static_cast<std::uint64_t>(-exit_code));
+}
+
+std::string exit_code(std::int64_t value) {
+  const auto name = error_name(value);
+  return name.empty() ? fmt::format("{}", value) : fmt::format("{} {}", value, name);
 }
 
 }  // namespace ebpfpub::symbols

@@ -82,6 +82,9 @@ std::optional<std::string> argument(std::string_view syscall, std::string_view a
 std::string_view errno_name(std::uint64_t error) noexcept;
 /// "SIGTERM" for 15; empty when unknown.
 std::string_view signal_name(std::uint64_t signal) noexcept;
+/// The errno name of a syscall's return value: "ENOENT" for -2; empty when the value is
+/// not an errno (the kernel's -4095..-1) or has no name.
+std::string_view error_name(std::int64_t exit_code) noexcept;
 /// A syscall's return value: "-2 ENOENT" for an errno (-4095..-1), else the number ("3").
 std::string exit_code(std::int64_t value);
 
