@@ -4,13 +4,16 @@
 
 #include <cerrno>
 #include <ctime>
+#include <set>
 
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <ebpfpub/ebpfpub.hpp>
+#include <ebpfpub/record.hpp>
 
+#include "codegen/codegen.hpp"
 #include "kernel/kernel.hpp"
 #include "support/child.hpp"
 
@@ -216,4 +219,39 @@ TEST_CASE("the summary programs of every syscall load and attach together, and c
   CHECK(row(*s, "getppid").calls == 1);
   CHECK(row(*s, "exit_group").calls == 1);
   CHECK(tracer->stats().lost() == 0);
+}
+
+TEST_CASE("summary programs read no user memory and send nothing: maps, time and ids only", "[summary]") {
+  // What makes summary mode cheap: no capture (probe reads), no output (ring or perf).
+  const std::set<int> allowed{BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem, BPF_FUNC_ktime_get_ns,
+                              BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
+                              BPF_FUNC_get_current_comm, BPF_FUNC_task_storage_get,
+                              BPF_FUNC_get_current_task_btf};
+  auto fs = ebpfpub::tracefs::open();
+  REQUIRE(fs);
+  auto names = fs->syscall_names();
+  REQUIRE(names);
+  std::vector<ebpfpub::plan> plans;
+  for (const auto& name : *names) {
+    auto d = ebpfpub::describe_syscall(*fs, name);
+    REQUIRE(d);
+    plans.push_back(ebpfpub::make_generic_plan(*d, {}));
+  }
+  ebpfpub::detail::program_maps maps{.output_fd = 10, .counters_fd = 11, .summary_fd = 15, .errno_fd = 16};
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    maps.storage_fd.push_back(12);
+    maps.storage_size.push_back(ebpfpub::record::header_size);
+  }
+  ebpfpub::detail::codegen_options options;
+  options.summary = true;
+  options.filter.user_ids = {1};
+  auto code = ebpfpub::detail::generate_programs(plans, maps, options);
+  if (!code) FAIL(code.error().what());
+  CHECK(code->programs.size() == 2 * plans.size());  // generic plans: exit_group too has an exit program
+  std::set<int> called;
+  for (const auto& program : code->programs)
+    for (const auto& insn : program.instructions)
+      if (insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == 0) called.insert(insn.imm);
+  for (int helper : called) CHECK(allowed.contains(helper));
+  CHECK(called.contains(BPF_FUNC_map_update_elem));  // the errno map's inserts
 }
