@@ -1,5 +1,6 @@
 #include "session/summary_maps.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>

@@ -7,6 +7,7 @@
 #include <set>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -254,4 +255,34 @@ TEST_CASE("summary programs read no user memory and send nothing: maps, time and
       if (insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == 0) called.insert(insn.imm);
   for (int helper : called) CHECK(allowed.contains(helper));
   CHECK(called.contains(BPF_FUNC_map_update_elem));  // the errno map's inserts
+}
+
+TEST_CASE("summary mode keeps the command filter and never counts the tracer's own calls", "[summary]") {
+  const auto name = ebpfpub::test::random_name(15);
+  child_process child([&] {
+    if (::prctl(PR_SET_NAME, name.c_str()) != 0) return 10;
+    for (int i = 0; i < 5; ++i)
+      if (::syscall(SYS_getpid) <= 0) return 11;
+    return 0;
+  });
+  ebpfpub::tracer_options options;
+  options.summary = true;
+  options.filter.commands = {name};
+  auto tracer = ebpfpub::tracer::create(options);
+  REQUIRE(tracer);
+  REQUIRE(tracer->trace("getpid", [](const ebpfpub::dynamic_event&) {}));
+  REQUIRE(tracer->start());
+  // This thread takes the same name: it passes the command filter, and exclude_self
+  // still drops its calls.
+  char own[16] = {};
+  REQUIRE(::prctl(PR_GET_NAME, own) == 0);
+  REQUIRE(::prctl(PR_SET_NAME, name.c_str()) == 0);
+  for (int i = 0; i < 10; ++i) ::syscall(SYS_getpid);
+  REQUIRE(::prctl(PR_SET_NAME, own) == 0);
+  child.go();
+  REQUIRE(child.wait() == 0);
+  const auto s = tracer->summary();
+  REQUIRE(s);
+  CHECK(row(*s, "getpid").calls == 5);
+  CHECK(tracer->stats().excluded_self >= 10);
 }
