@@ -33,8 +33,10 @@ std::uint64_t u64_at(const std::uint8_t* value, std::uint32_t offset) {
 
 }  // namespace
 
-expected<summary_maps> summary_maps::create(std::size_t plans, injected_faults& faults) {
+expected<summary_maps> summary_maps::create(std::size_t plans, injected_faults& faults,
+                                            std::uint32_t errno_slots) {
   summary_maps s;
+  s.errno_slots_ = errno_slots;
   auto counters = create_map(faults, BPF_MAP_TYPE_PERCPU_ARRAY, "ebpfpub_summary", 4, summary_value::size,
                              static_cast<std::uint32_t>(std::max<std::size_t>(plans, 1)));
   if (!counters) return counters.error();
@@ -42,7 +44,7 @@ expected<summary_maps> summary_maps::create(std::size_t plans, injected_faults& 
   // Preallocated: tracepoint programs insert into it, and a full map fails the insert
   // (counted as errors_unattributed) instead of allocating.
   auto errnos = create_map(faults, BPF_MAP_TYPE_PERCPU_HASH, "ebpfpub_errnos", sizeof(errno_key), 8,
-                           summary_report::errno_slots);
+                           errno_slots);
   if (!errnos) return errnos.error();
   s.errnos_ = std::move(*errnos);
   return s;
@@ -77,7 +79,7 @@ expected<summary_report> summary_maps::read(std::span<const plan> plans) const {
   errno_key next{};
   const errno_key* previous = nullptr;
   // Bounded by the map's size: programs only add keys, never delete, so the walk ends.
-  for (std::uint32_t n = 0; n < summary_report::errno_slots && bpf_map_get_next_key(errno_fd(), previous, &next) == 0; ++n) {
+  for (std::uint32_t n = 0; n < errno_slots_ && bpf_map_get_next_key(errno_fd(), previous, &next) == 0; ++n) {
     key = next;
     previous = &key;
     if (bpf_map_lookup_elem(errno_fd(), &key, counts.data()) != 0) continue;

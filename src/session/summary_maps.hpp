@@ -18,8 +18,10 @@ namespace ebpfpub::detail {
 
 class summary_maps {
  public:
-  /// One counters value per plan, and the errno map of summary_report::errno_slots pairs.
-  static expected<summary_maps> create(std::size_t plans, injected_faults& faults);
+  /// One counters value per plan, and the errno map of `errno_slots` pairs (fewer only
+  /// in tests, to fill it).
+  static expected<summary_maps> create(std::size_t plans, injected_faults& faults,
+                                       std::uint32_t errno_slots = summary_report::errno_slots);
 
   int counters_fd() const { return counters_.fd.get(); }
   int errno_fd() const { return errnos_.fd.get(); }
@@ -35,6 +37,7 @@ class summary_maps {
  private:
   map counters_;
   map errnos_;
+  std::uint32_t errno_slots_ = 0;
 };
 
 }  // namespace ebpfpub::detail
