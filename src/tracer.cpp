@@ -91,6 +91,7 @@ statistics tracer::stats() const { return impl_->stats(); }
 memory_usage tracer::memory() const { return impl_->memory(); }
 const std::vector<plan>& tracer::plans() const { return impl_->plans(); }
 const std::string& tracer::ir() const { return impl_->ir(); }
+const path_cache* tracer::paths() const { return impl_->paths(); }
 expected<std::vector<std::string>> tracer::available_syscalls() const { return impl_->fs().syscall_names(); }
 
 }  // namespace ebpfpub

@@ -103,6 +103,9 @@ class json_value_writer final : public nesting_writer {
   void key(std::string_view name) override;
 };
 
+/// An fd: its number, or with its identity an object (docs/event-format.md).
+void append_fd_json(fmt::memory_buffer& out, const fd& v);
+
 /// A number-valued argument (an integer or an fd) by the names of the set it takes
 /// (symbols/symbols.hpp), as strace prints it; nullopt for anything else. Text and JSON
 /// both name arguments through this.
@@ -111,6 +114,9 @@ inline std::optional<std::string> argument_name(std::string_view syscall, std::s
   if (const auto* i = std::get_if<std::int64_t>(&v))
     return symbols::argument(syscall, name, static_cast<std::uint64_t>(*i), 8, true);
   if (const auto* u = std::get_if<std::uint64_t>(&v)) return symbols::argument(syscall, name, *u, 8, false);
+  // An fd that names a file shows what it names; AT_FDCWD (bad_fd) keeps its name.
+  if (const auto* f = std::get_if<fd>(&v); f && f->identity && f->identity->state != fd_state::bad_fd)
+    return std::nullopt;
   if (const auto* f = std::get_if<fd>(&v))
     return symbols::argument(syscall, name, static_cast<std::uint64_t>(static_cast<std::int64_t>(f->value)), 8, true);
   return std::nullopt;

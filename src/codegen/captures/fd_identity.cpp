@@ -1,0 +1,189 @@
+// capture_op::fd_identity: what an fd names in the calling task's own fd table, read
+// through the kernel's structures (offsets from its BTF, codegen_options::fd), written
+// into the entry as the fixed record of include/ebpfpub/fd_identity.hpp.
+//
+// The walk: current->files->fdt; fd < fdt->max_fds; fdt->fd[fd] -> struct file; its
+// f_inode (i_ino, i_mode, i_sb->s_dev), f_flags and dentry name; for a socket,
+// file->private_data -> struct socket -> sk, and for AF_UNIX the unix_sock's address and
+// its peer's. bpf_probe_read_kernel on each step: a tracepoint program runs under RCU,
+// which keeps the fd table and the files it points to alive while we read.
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <ebpfpub/fd_identity.hpp>
+#include <ebpfpub/record.hpp>
+
+#include "codegen/captures.hpp"
+
+namespace ebpfpub::detail {
+namespace {
+
+namespace layout = record::fd_identity_layout;
+
+struct walk {
+  program& p;
+  const fd_layout& l;
+  llvm::Value* data;    // the record, in the entry
+  llvm::BasicBlock* finish;  // the block every path ends in
+  llvm::Value* slot;         // one stack slot for every pointer read: the stack is 512 bytes
+
+  // *(u64 *)(base + offset) from kernel memory, or 0 when the read fails.
+  llvm::Value* pointer_at(llvm::Value* base, std::uint32_t offset, const char* name) {
+    auto& b = p.b;
+    b.CreateStore(b.getInt64(0), slot);
+    b.CreateProbeReadKernel(slot, 8, b.CreateAdd(base, b.getInt64(offset)));
+    return b.CreateLoad(b.getInt64Ty(), slot, name);
+  }
+  // `size` bytes at base + offset straight into the record at `field` (left zero on failure).
+  void copy(std::uint32_t field, std::uint32_t size, llvm::Value* base, std::uint32_t offset) {
+    auto& b = p.b;
+    b.CreateProbeReadKernel(b.CreateBytePointer(data, b.getInt64(field)), size,
+                            b.CreateAdd(base, b.getInt64(offset)));
+  }
+  void state(fd_state s) {
+    p.b.CreateStoreAt(p.b.getInt8(static_cast<std::uint8_t>(s)), data, layout::state);
+  }
+  // Ends the walk here with `s` when `pointer` is 0; goes on in a new block otherwise.
+  void require(llvm::Value* pointer, fd_state s, const char* next_name) {
+    auto& b = p.b;
+    auto* stop = p.block("fd_stop");
+    auto* next = p.block(next_name);
+    b.CreateCondBr(b.CreateICmpEQ(pointer, b.getInt64(0)), stop, next);
+    b.SetInsertPoint(stop);
+    state(s);
+    b.CreateBr(finish);
+    b.SetInsertPoint(next);
+  }
+  // A unix_sock's bound address (its length and sun_path) into the record's fields.
+  void unix_address(llvm::Value* sk, std::uint32_t length_field, std::uint32_t path_field) {
+    auto& b = p.b;
+    auto* address = pointer_at(sk, l.unix_addr, "unix_address");
+    auto* bound = p.block("unix_bound");
+    auto* after = p.block("unix_after");
+    b.CreateCondBr(b.CreateICmpEQ(address, b.getInt64(0)), after, bound);
+    b.SetInsertPoint(bound);
+    copy(length_field, 4, address, l.unix_address_len);
+    copy(path_field, layout::unix_path_size, address, l.unix_address_name + 2);  // after sun_family
+    b.CreateBr(after);
+    b.SetInsertPoint(after);
+  }
+  void socket(llvm::Value* file);
+};
+
+void walk::socket(llvm::Value* file) {
+  auto& b = p.b;
+  auto* sock = pointer_at(file, l.file_private, "socket");
+  require(sock, fd_state::open, "have_socket");
+  auto* sk = pointer_at(sock, l.socket_sk, "sk");
+  require(sk, fd_state::open, "have_sk");
+  copy(layout::family, 2, sk, l.sk_family);
+  copy(layout::type, 2, sk, l.sk_type);
+  copy(layout::protocol, 2, sk, l.sk_protocol);
+  auto* family = b.CreateLoadAt(b.getInt16Ty(), data, layout::family, "family");
+
+  auto* inet = p.block("inet");
+  auto* inet6 = p.block("inet6");
+  auto* unix_socket = p.block("unix");
+  auto* done = finish;
+  auto* sw = b.CreateSwitch(family, done, 3);
+  sw->addCase(b.getInt16(AF_INET), inet);
+  sw->addCase(b.getInt16(AF_INET6), inet6);
+  sw->addCase(b.getInt16(AF_UNIX), unix_socket);
+
+  for (auto [block, v6] : {std::pair{inet, false}, std::pair{inet6, true}}) {
+    b.SetInsertPoint(block);
+    copy(layout::local_port, 2, sk, l.sk_num);
+    copy(layout::remote_port, 2, sk, l.sk_dport);
+    if (v6) {
+      copy(layout::local_address, 16, sk, l.sk_v6_rcv_saddr);
+      copy(layout::remote_address, 16, sk, l.sk_v6_daddr);
+    } else {
+      copy(layout::local_address, 4, sk, l.sk_rcv_saddr);
+      copy(layout::remote_address, 4, sk, l.sk_daddr);
+    }
+    b.CreateBr(done);
+  }
+
+  // A connected client is seldom bound: its peer's address is the path it connected to.
+  b.SetInsertPoint(unix_socket);
+  unix_address(sk, layout::unix_length, layout::unix_path);
+  auto* peer = pointer_at(sk, l.unix_peer, "peer");
+  auto* has_peer = p.block("unix_peer");
+  b.CreateCondBr(b.CreateICmpEQ(peer, b.getInt64(0)), done, has_peer);
+  b.SetInsertPoint(has_peer);
+  unix_address(peer, layout::unix_peer_length, layout::unix_peer_path);
+  b.CreateBr(done);
+}
+
+}  // namespace
+
+void emit_fd_identity(capture_context& cc, std::uint8_t index, const capture& c, llvm::Value* fd_value) {
+  auto& p = cc.p;
+  auto& b = p.b;
+  const auto& l = p.options.fd;
+  auto* next = p.block("next_capture");
+  auto* header = reserve_capture(cc, c, next);
+  auto* data = b.CreateBytePointer(header, b.getInt64(record::capture_header_size), "identity");
+  // The entry holds what the last call left: clear every field a path may not write.
+  for (std::uint32_t at = 0; at < layout::size; at += 8) b.CreateStoreAt(b.getInt64(0), data, at);
+  auto* finish = p.block("fd_identity_done");
+  walk w{p, l, data, finish, p.entry_alloca(b.getInt64Ty(), "kernel_pointer")};
+
+  // The descriptor is the slot's low 32 bits, signed (close's is an unsigned int).
+  auto* raw = fd_value ? fd_value : argument_slot(cc, c.argument);
+  auto* fd = b.CreateSExt(b.CreateTrunc(raw, b.getInt32Ty()), b.getInt64Ty(), "fd");
+  auto* negative = p.block("fd_negative");
+  auto* look = p.block("fd_lookup");
+  b.CreateCondBr(b.CreateICmpSLT(fd, b.getInt64(0)), negative, look);
+  b.SetInsertPoint(negative);
+  w.state(fd_state::bad_fd);
+  b.CreateBr(finish);
+
+  b.SetInsertPoint(look);
+  auto* files = w.pointer_at(b.CreateGetCurrentTask(), l.task_files, "files");
+  w.require(files, fd_state::unreadable, "have_files");
+  auto* fdt = w.pointer_at(files, l.files_fdt, "fdt");
+  w.require(fdt, fd_state::unreadable, "have_fdt");
+  b.CreateStore(b.getInt64(0), w.slot);
+  b.CreateProbeReadKernel(w.slot, 4, b.CreateAdd(fdt, b.getInt64(l.fdt_max_fds)));
+  auto* max_fds = b.CreateZExt(b.CreateLoad(b.getInt32Ty(), w.slot), b.getInt64Ty(), "max_fds");
+  auto* beyond = p.block("fd_beyond");
+  auto* within = p.block("fd_within");
+  b.CreateCondBr(b.CreateICmpUGE(fd, max_fds), beyond, within);
+  b.SetInsertPoint(beyond);
+  w.state(fd_state::bad_fd);
+  b.CreateBr(finish);
+
+  b.SetInsertPoint(within);
+  auto* table = w.pointer_at(fdt, l.fdt_fd, "fd_array");
+  w.require(table, fd_state::unreadable, "have_table");
+  auto* file = w.pointer_at(b.CreateAdd(table, b.CreateShl(fd, 3)), 0, "file");
+  w.require(file, fd_state::not_open, "have_file");
+  w.state(fd_state::open);
+  w.copy(layout::flags, 4, file, l.file_flags);
+  auto* inode = w.pointer_at(file, l.file_inode, "inode");
+  w.require(inode, fd_state::open, "have_inode");
+  w.copy(layout::inode, 8, inode, l.inode_ino);
+  w.copy(layout::mode, 2, inode, l.inode_mode);
+  auto* sb = w.pointer_at(inode, l.inode_sb, "sb");
+  w.copy(layout::device, 4, sb, l.sb_dev);
+  auto* dentry = w.pointer_at(file, l.file_dentry, "dentry");
+  auto* name = w.pointer_at(dentry, l.dentry_name, "name");
+  b.CreateProbeReadKernelStr(b.CreateBytePointer(data, b.getInt64(layout::name)), layout::name_size,
+                             name);
+
+  auto* mode = b.CreateLoadAt(b.getInt16Ty(), data, layout::mode, "mode");
+  auto* socket = p.block("fd_socket");
+  b.CreateCondBr(b.CreateICmpEQ(b.CreateAnd(mode, b.getInt16(S_IFMT)), b.getInt16(S_IFSOCK)), socket,
+                 finish);
+  b.SetInsertPoint(socket);
+  w.socket(file);
+
+  b.SetInsertPoint(finish);
+  finish_capture(cc, header, index, status_value(p, capture_status::ok), b.getInt64(layout::size));
+  b.CreateBr(next);
+  b.SetInsertPoint(next);
+}
+
+}  // namespace ebpfpub::detail
