@@ -30,6 +30,7 @@ struct settings {
   bool raw = false;                ///< the seed's numbers only: no names in text or JSON
   std::vector<std::string> sinks;  ///< --sink URLs
   std::string user;                ///< --user: the user to become once the programs are attached
+  std::string context;             ///< --context: enrichments, "fd" or "all"
 };
 
 struct parsed_options {

@@ -54,11 +54,11 @@ file_kind kind_of_mode(std::uint32_t mode, const std::string& name) {
     case S_IFLNK: return file_kind::symlink;
     case S_IFSOCK: return file_kind::socket;
     default:
-      // Before Linux 6.15 the anonymous inode had no type bits at all.
+      // The anonymous inode has no type bits (fstat of an eventfd: 0600 on Linux 6.18).
       return (mode & S_IFMT) == 0 ? file_kind::anon_inode : file_kind::unknown;
   }
-  // Anonymous inodes share one inode whose dentry is named "[eventfd]", "[eventpoll]"...;
-  // since 6.15 that inode is S_IFREG. No file of a real file system reads as such here.
+  // Should a kernel type the anonymous inode S_IFREG, its dentry name still tells it:
+  // "[eventfd]", "[eventpoll]"..., a name a file of a real file system seldom has.
   if (name.size() > 2 && name.front() == '[' && name.back() == ']') return file_kind::anon_inode;
   return file_kind::regular;
 }

@@ -170,7 +170,10 @@ TEST_CASE("a TCP socket's identity carries both endpoints, the remote port in ho
 TEST_CASE("pipes, anonymous inodes and UNIX sockets print as strace -yy names them") {
   auto pipe = raw_identity().put<std::uint32_t>(layout::mode, S_IFIFO | 0600).put<std::uint64_t>(layout::inode, 77);
   CHECK(text(decoded_fd(pipe)) == "3<pipe:[77]>");
-  // Since Linux 6.15 the anonymous inode is S_IFREG; its dentry name gives it away.
+  // An anonymous inode has no type bits (0600 on Linux 6.18)...
+  auto untyped = raw_identity().put<std::uint32_t>(layout::mode, 0600).text(layout::name, "[eventpoll]");
+  CHECK(text(decoded_fd(untyped)) == "3<anon_inode:[eventpoll]>");
+  // ...and were it typed S_IFREG, its dentry name would give it away.
   auto event = raw_identity().put<std::uint32_t>(layout::mode, S_IFREG | 0600).text(layout::name, "[eventfd]");
   CHECK(decoded_fd(event).identity->kind == file_kind::anon_inode);
   CHECK(text(decoded_fd(event)) == "3<anon_inode:[eventfd]>");
