@@ -103,7 +103,8 @@ std::optional<fd_identity> decode_fd_identity(std::span<const std::uint8_t> byte
   id.inode = file.inode;
   id.mode = read<std::uint32_t>(bytes, layout::mode) & 0xffff;  // i_mode is a umode_t
   id.flags = read<std::uint32_t>(bytes, layout::flags);
-  id.name = c_string(bytes.subspan(layout::name, layout::name_size));
+  // The kernel's read ends the name with a NUL within the field: 63 bytes at most.
+  id.name = c_string(bytes.subspan(layout::name, layout::name_size - 1));
   id.kind = kind_of_mode(id.mode, id.name);
   if (id.kind != file_kind::socket) return id;
   id.family = read<std::uint16_t>(bytes, layout::family);

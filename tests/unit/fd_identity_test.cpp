@@ -201,6 +201,9 @@ TEST_CASE("a malformed identity (short, or an unknown state) decodes to no ident
   auto bad = raw_identity().put<std::uint8_t>(layout::state, 9);
   CHECK_FALSE(decoded_fd(bad).identity);
   CHECK_FALSE(decoded_fd(regular_file(), /*fault*/ 3).identity);
+  // A name with no NUL in its field: the kernel never writes one; it is cut to 63 bytes.
+  auto unterminated = regular_file().text(layout::name, std::string(layout::name_size, 'n'));
+  CHECK(decoded_fd(unterminated).identity->name == std::string(layout::name_size - 1, 'n'));
 }
 
 TEST_CASE("an fd identity capture decodes into an ebpfpub::fd member, and an fd member reads nothing else") {

@@ -8,6 +8,10 @@
 // its peer's. bpf_probe_read_kernel on each step: a tracepoint program runs under RCU,
 // which keeps the fd table and the files it points to alive while we read.
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -68,12 +72,56 @@ struct walk {
     b.CreateBr(after);
     b.SetInsertPoint(after);
   }
-  void socket(llvm::Value* file);
+  void socket(llvm::Value* sock);
 };
 
-void walk::socket(llvm::Value* file) {
+// Several fields of one struct, read with one bpf_probe_read_kernel when they lie within
+// `span_bytes` of each other (file's f_flags, f_inode, f_path.dentry; inode's i_mode, i_sb,
+// i_ino), else one read each. Each helper call costs ~10-20 ns here: the walk of a regular
+// file went from 15 calls to 9.
+class struct_read {
+ public:
+  static constexpr std::uint32_t span_bytes = 80;
+
+  struct_read(walk& w, llvm::Value* buffer, llvm::Value* base,
+              std::initializer_list<std::pair<std::uint32_t, std::uint32_t>> fields)
+      : w_(w), buffer_(buffer), base_(base) {
+    std::uint32_t last = 0;
+    first_ = UINT32_MAX;
+    for (auto [offset, size] : fields) {
+      first_ = std::min(first_, offset);
+      last = std::max(last, offset + size);
+    }
+    together_ = last - first_ <= span_bytes;
+    if (!together_) return;
+    auto& b = w_.p.b;
+    // bpf_probe_read_kernel zeroes its destination when it fails: no stale bytes.
+    b.CreateProbeReadKernel(buffer_, last - first_, b.CreateAdd(base_, b.getInt64(first_)));
+  }
+  /// The field at `offset` of the struct, of `type` (an integer of `size` bytes).
+  llvm::Value* load(llvm::Type* type, std::uint32_t offset, const char* name) {
+    auto& b = w_.p.b;
+    if (together_) return b.CreateLoadAt(type, buffer_, offset - first_, name);
+    b.CreateStore(b.getInt64(0), w_.slot);
+    b.CreateProbeReadKernel(w_.slot, type->getIntegerBitWidth() / 8, b.CreateAdd(base_, b.getInt64(offset)));
+    return b.CreateLoad(type, w_.slot, name);
+  }
+  /// Copies the field into the record at `field`.
+  void copy(std::uint32_t field, llvm::Type* type, std::uint32_t offset) {
+    w_.p.b.CreateStoreAt(load(type, offset, "field"), w_.data, field);
+  }
+
+ private:
+  walk& w_;
+  llvm::Value* buffer_;
+  llvm::Value* base_;
+  std::uint32_t first_ = 0;
+  bool together_ = false;
+};
+
+// `sock`: the file's private_data, a struct socket.
+void walk::socket(llvm::Value* sock) {
   auto& b = p.b;
-  auto* sock = pointer_at(file, l.file_private, "socket");
   require(sock, fd_state::open, "have_socket");
   auto* sk = pointer_at(sock, l.socket_sk, "sk");
   require(sk, fd_state::open, "have_sk");
@@ -125,10 +173,16 @@ void emit_fd_identity(capture_context& cc, std::uint8_t index, const capture& c,
   auto* next = p.block("next_capture");
   auto* header = reserve_capture(cc, c, next);
   auto* data = b.CreateBytePointer(header, b.getInt64(record::capture_header_size), "identity");
-  // The entry holds what the last call left: clear every field a path may not write.
-  for (std::uint32_t at = 0; at < layout::size; at += 8) b.CreateStoreAt(b.getInt64(0), data, at);
+  // The entry holds what the last call left: clear the fixed fields. The UNIX paths count
+  // by their lengths (cleared here), the name is read whenever the state is open.
+  for (std::uint32_t at = 0; at < layout::unix_path; at += 8) b.CreateStoreAt(b.getInt64(0), data, at);
   auto* finish = p.block("fd_identity_done");
   walk w{p, l, data, finish, p.entry_alloca(b.getInt64Ty(), "kernel_pointer")};
+  auto* buffer = p.entry_alloca(llvm::ArrayType::get(b.getInt64Ty(), struct_read::span_bytes / 8),
+                                "struct_span");
+  auto* i16 = b.getInt16Ty();
+  auto* i32 = b.getInt32Ty();
+  auto* i64 = b.getInt64Ty();
 
   // The descriptor is the slot's low 32 bits, signed (close's is an unsigned int).
   auto* raw = fd_value ? fd_value : argument_slot(cc, c.argument);
@@ -145,9 +199,8 @@ void emit_fd_identity(capture_context& cc, std::uint8_t index, const capture& c,
   w.require(files, fd_state::unreadable, "have_files");
   auto* fdt = w.pointer_at(files, l.files_fdt, "fdt");
   w.require(fdt, fd_state::unreadable, "have_fdt");
-  b.CreateStore(b.getInt64(0), w.slot);
-  b.CreateProbeReadKernel(w.slot, 4, b.CreateAdd(fdt, b.getInt64(l.fdt_max_fds)));
-  auto* max_fds = b.CreateZExt(b.CreateLoad(b.getInt32Ty(), w.slot), b.getInt64Ty(), "max_fds");
+  struct_read table_head(w, buffer, fdt, {{l.fdt_max_fds, 4}, {l.fdt_fd, 8}});
+  auto* max_fds = b.CreateZExt(table_head.load(i32, l.fdt_max_fds, "max_fds"), i64);
   auto* beyond = p.block("fd_beyond");
   auto* within = p.block("fd_within");
   b.CreateCondBr(b.CreateICmpUGE(fd, max_fds), beyond, within);
@@ -156,19 +209,23 @@ void emit_fd_identity(capture_context& cc, std::uint8_t index, const capture& c,
   b.CreateBr(finish);
 
   b.SetInsertPoint(within);
-  auto* table = w.pointer_at(fdt, l.fdt_fd, "fd_array");
+  auto* table = table_head.load(i64, l.fdt_fd, "fd_array");
   w.require(table, fd_state::unreadable, "have_table");
   auto* file = w.pointer_at(b.CreateAdd(table, b.CreateShl(fd, 3)), 0, "file");
   w.require(file, fd_state::not_open, "have_file");
   w.state(fd_state::open);
-  w.copy(layout::flags, 4, file, l.file_flags);
-  auto* inode = w.pointer_at(file, l.file_inode, "inode");
+  struct_read file_fields(w, buffer, file,
+                          {{l.file_flags, 4}, {l.file_inode, 8}, {l.file_dentry, 8}, {l.file_private, 8}});
+  auto* private_data = file_fields.load(i64, l.file_private, "private_data");
+  file_fields.copy(layout::flags, i32, l.file_flags);
+  auto* dentry = file_fields.load(i64, l.file_dentry, "dentry");
+  auto* inode = file_fields.load(i64, l.file_inode, "inode");
   w.require(inode, fd_state::open, "have_inode");
-  w.copy(layout::inode, 8, inode, l.inode_ino);
-  w.copy(layout::mode, 2, inode, l.inode_mode);
-  auto* sb = w.pointer_at(inode, l.inode_sb, "sb");
+  struct_read inode_fields(w, buffer, inode, {{l.inode_ino, 8}, {l.inode_mode, 2}, {l.inode_sb, 8}});
+  inode_fields.copy(layout::inode, i64, l.inode_ino);
+  inode_fields.copy(layout::mode, i16, l.inode_mode);
+  auto* sb = inode_fields.load(i64, l.inode_sb, "sb");
   w.copy(layout::device, 4, sb, l.sb_dev);
-  auto* dentry = w.pointer_at(file, l.file_dentry, "dentry");
   auto* name = w.pointer_at(dentry, l.dentry_name, "name");
   b.CreateProbeReadKernelStr(b.CreateBytePointer(data, b.getInt64(layout::name)), layout::name_size,
                              name);
@@ -178,7 +235,7 @@ void emit_fd_identity(capture_context& cc, std::uint8_t index, const capture& c,
   b.CreateCondBr(b.CreateICmpEQ(b.CreateAnd(mode, b.getInt16(S_IFMT)), b.getInt16(S_IFSOCK)), socket,
                  finish);
   b.SetInsertPoint(socket);
-  w.socket(file);
+  w.socket(private_data);
 
   b.SetInsertPoint(finish);
   finish_capture(cc, header, index, status_value(p, capture_status::ok), b.getInt64(layout::size));
