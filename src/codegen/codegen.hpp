@@ -60,6 +60,9 @@ struct fd_layout {
   std::uint32_t file_private = 0;      // file.private_data
   std::uint32_t file_dentry = 0;       // file.f_path + path.dentry
   std::uint32_t dentry_name = 0;       // dentry.d_name + qstr.name
+  /// dentry.d_shortname (d_iname before Linux 6.14): where a short name is kept inline;
+  /// 0 when the kernel has neither.
+  std::uint32_t dentry_inline_name = 0;
   std::uint32_t inode_ino = 0;         // inode.i_ino
   std::uint32_t inode_mode = 0;        // inode.i_mode
   std::uint32_t inode_sb = 0;          // inode.i_sb

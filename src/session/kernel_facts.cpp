@@ -106,6 +106,10 @@ expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
   l.file_private = at({{"file", "private_data"}});
   l.file_dentry = at({{"file", "f_path"}, {"path", "dentry"}});
   l.dentry_name = at({{"dentry", "d_name"}, {"qstr", "name"}});
+  // Optional: without it every name is read through its pointer.
+  for (const char* inline_name : {"d_shortname", "d_iname"})
+    if (auto o = kernel_member_offset("dentry", inline_name); o && !l.dentry_inline_name)
+      l.dentry_inline_name = *o;
   l.inode_ino = at({{"inode", "i_ino"}});
   l.inode_mode = at({{"inode", "i_mode"}});
   l.inode_sb = at({{"inode", "i_sb"}});
