@@ -97,7 +97,7 @@ int startup() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--startup") return startup();
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--summary] | --startup\n");
+    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--summary] [--fd-identity] | --startup\n");
     return 2;
   }
   ebpfpub::tracer_options options;
@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
     else if (a == "-p" && i + 1 < argc) options.resources.output_pages_log2 = static_cast<std::uint32_t>(std::atoi(argv[++i]));
     else if (a == "--rate-limit" && i + 1 < argc)
       options.filter.rate_limit_per_second = static_cast<std::uint32_t>(std::atoll(argv[++i]));
+    else if (a == "--fd-identity") options.capture.fd_identity = true;
   }
   auto tracer = ebpfpub::tracer::create(options);
   if (!tracer) {

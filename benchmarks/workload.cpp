@@ -3,7 +3,8 @@
 //   workload SYSCALL ITERATIONS THREADS [PATH_LENGTH]  ->  "ns_per_call <median over threads>"
 //
 // SYSCALL: openat (of a missing path: the path string is captured, nothing is opened),
-// getppid (no capture), write (64 bytes to /dev/null: a buffer capture).
+// getppid (no capture), write (64 bytes to /dev/null: a buffer capture), read (64 bytes
+// from /dev/zero: a buffer capture at exit; an fd identity at enter with --fd-identity).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +24,7 @@ double run(const std::string& syscall, long iterations, std::size_t path_length)
   if (path_length > 0) path = "/nonexistent/" + std::string(path_length > 13 ? path_length - 13 : 1, 'p');
   const char* missing = path.c_str();
   const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  const int zero_fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
   char buffer[64] = "ebpfpub benchmark payload";
   const auto start = std::chrono::steady_clock::now();
   if (syscall == "openat") {
@@ -31,12 +33,15 @@ double run(const std::string& syscall, long iterations, std::size_t path_length)
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_getppid);
   } else if (syscall == "write") {
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_write, null_fd, buffer, sizeof(buffer));
+  } else if (syscall == "read") {
+    for (long i = 0; i < iterations; ++i) ::syscall(SYS_read, zero_fd, buffer, sizeof(buffer));
   } else {
     std::fprintf(stderr, "workload: unknown syscall %s\n", syscall.c_str());
     std::exit(2);
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ::close(null_fd);
+  ::close(zero_fd);
   return std::chrono::duration<double, std::nano>(elapsed).count() / static_cast<double>(iterations);
 }
 

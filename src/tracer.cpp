@@ -92,6 +92,7 @@ expected<summary_report> tracer::summary() const { return impl_->summary(); }
 memory_usage tracer::memory() const { return impl_->memory(); }
 const std::vector<plan>& tracer::plans() const { return impl_->plans(); }
 const std::string& tracer::ir() const { return impl_->ir(); }
+const path_cache* tracer::paths() const { return impl_->paths(); }
 expected<std::vector<std::string>> tracer::available_syscalls() const { return impl_->fs().syscall_names(); }
 
 }  // namespace ebpfpub

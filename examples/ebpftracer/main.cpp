@@ -278,6 +278,11 @@ int main(int argc, char** argv) {
     if (auto ok = ebpftracer::append_summary(out.buffer(), *tracer, "", true); !ok) ran = ok.error();
     else if (auto flushed = flush(); !flushed) ran = flushed.error();
   }
+  if (const auto* paths = tracer->paths()) {
+    const auto p = paths->stats();
+    fmt::print(stderr, "Paths of fds: {} known (of {}), {} found, {} not known, {} evicted\n", p.size,
+               p.capacity, p.hits, p.misses, p.evictions);
+  }
   fleet->finish(stats, std::chrono::seconds(5));
   if (json) {
     ebpfpub::append_json_summary(out.buffer(), stats);

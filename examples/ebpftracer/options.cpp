@@ -95,6 +95,16 @@ parsed_options parse_options(int argc, const char* const* argv) {
   app.add_option("--argv_size", options.capture.argv_size, "Most argv bytes captured")
       ->capture_default_str()->check(CLI::Range(1, 32768));
   app.add_flag("--envp", options.capture.capture_envp, "Capture execve's environment too");
+  app.add_option("--context", s.context,
+                 "Enrichments, comma-separated: fd (what each fd argument and returned fd names, read "
+                 "in the kernel: file, socket endpoints, path), or all (default: none)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            for (const auto& item : split_list(v))
+              if (item != "fd" && item != "all") return "unknown context '" + item + "' (fd, all)";
+            return std::string{};
+          },
+          "LIST"));
   app.add_flag("--raw", s.raw,
                "Print the seed's numbers only: no flag, errno or signal names in text, no \"names\" and "
                "\"error\" keys in JSON");
@@ -126,6 +136,8 @@ parsed_options parse_options(int argc, const char* const* argv) {
   res.event_map = s.event_map == "hash" ? ebpfpub::event_map_kind::hash : ebpfpub::event_map_kind::task_storage;
   options.keep_ir = s.verbose;
   options.summary = s.summary;
+  for (const auto& item : split_list(s.context))
+    if (item == "fd" || item == "all") options.capture.fd_identity = true;
   options.filter.process_ids = s.pids;
   options.filter.user_ids = s.uids;
   options.filter.commands = s.comms;

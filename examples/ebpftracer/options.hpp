@@ -32,6 +32,7 @@ struct settings {
   std::string user;                ///< --user: the user to become once the programs are attached
   bool summary = false;            ///< -c: count in the kernel, print the table at the end
   double interval = 0;             ///< --interval: with -c, the table every this many seconds too
+  std::string context;             ///< --context: enrichments, "fd" or "all"
 };
 
 struct parsed_options {

@@ -4,10 +4,13 @@
 /// that appear as members of `S::arguments` (see syscalls/).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include <ebpfpub/fd_identity.hpp>
 
 namespace ebpfpub {
 
@@ -44,6 +47,9 @@ constexpr bool is_probe_error(capture_status s) noexcept {
 /// A file descriptor argument (`int fd`, `int dfd`, ...). AT_FDCWD is -100.
 struct fd {
   std::int32_t value = 0;
+  /// What the descriptor named when the call began, when the plan captured it
+  /// (`capture_op::fd_identity`, `plan_options::fd_identity`).
+  std::optional<fd_identity> identity;
   friend bool operator==(const fd&, const fd&) = default;
 };
 

@@ -79,6 +79,8 @@ struct member_info {
   /// Its decoding reads a capture (false for integers, fd and user_pointer): a capture of
   /// an argument whose member does not would be read and thrown away.
   bool reads_capture = false;
+  /// An `fd`: what reads its capture is an fd identity (capture_op::fd_identity).
+  bool is_fd = false;
 };
 
 template <typename Key>
@@ -112,6 +114,7 @@ constexpr member_info info_of() {
     info.is_signed = std::is_signed_v<M>;
   }
   info.reads_capture = info.kind == member_class::pointer && !std::is_same_v<M, user_pointer>;
+  info.is_fd = std::is_same_v<M, fd>;
   return info;
 }
 
@@ -132,6 +135,8 @@ struct member_use {
   bool declared = false;
   syscall_phase when = syscall_phase::enter;
   std::uint32_t fixed_bytes = 0;
+  /// An `fd`, which reads an fd identity capture and no other.
+  bool is_fd = false;
 };
 
 namespace detail {
@@ -140,6 +145,7 @@ template <typename Args, std::size_t I>
 constexpr member_use use_of() {
   using M = member_type<Args, I>;
   member_use u{members_of<Args>[I].name, members_of<Args>[I].reads_capture};
+  u.is_fd = members_of<Args>[I].is_fd;
   if constexpr (declared_capture<M>) {
     u.declared = true;
     u.when = M::rule.when;

@@ -5,6 +5,7 @@
 /// decode from.
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -18,6 +19,8 @@
 #include <boost/hana/second.hpp>
 
 #include <ebpfpub/argument.hpp>
+#include <ebpfpub/context/paths.hpp>
+#include <ebpfpub/fd_identity.hpp>
 #include <ebpfpub/error.hpp>
 #include <ebpfpub/format/value_writer.hpp>
 #include <ebpfpub/plan.hpp>
@@ -37,6 +40,9 @@ struct event_header {
   std::uint64_t duration_ns = 0;
   bool probe_error = false;    ///< some capture failed; its argument's status says how
   bool sent_at_enter = false;  ///< exit/exit_group: sent at enter, no exit code
+  /// What the fd the call returned names (open*, socket, accept*, dup*: with
+  /// plan_options::fd_identity, after a successful call).
+  std::optional<fd_identity> returned_fd;
   std::string_view syscall;    ///< the syscall's name (interned: valid for the whole process)
 };
 
@@ -69,12 +75,18 @@ class record_view {
   /// the plan has none, `no_space` when the entry had no room) and bytes.
   capture_view capture_of(std::size_t argument) const noexcept;
 
+  /// The path cache fd identities look their paths up in (the tracer's, when it keeps
+  /// one); also gives the returned fd its path.
+  void attach_paths(path_cache* paths);
+  path_cache* paths() const noexcept { return paths_; }
+
  private:
   event_header header_;
   const ebpfpub::plan* plan_ = nullptr;
   std::size_t argument_count_ = 0;
   std::array<std::uint64_t, 6> arguments_{};
   std::vector<capture_view> captures_;  // by capture index
+  path_cache* paths_ = nullptr;
 };
 
 /// Decoding of one argument into each member type of a signature's `arguments`.

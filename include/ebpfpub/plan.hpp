@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <ebpfpub/signature.hpp>
@@ -20,6 +21,9 @@ enum class capture_op : std::uint8_t {
   buffer,        ///< `length` bytes, at most `max_bytes`
   sockaddr,      ///< a socket address of `length` bytes, at most `max_bytes`
   string_array,  ///< NULL-terminated array of strings: `max_items`, `max_bytes` in all
+  /// What the fd argument names in the caller's fd table (include/ebpfpub/fd_identity.hpp):
+  /// a fixed-size record read from the kernel; `max_bytes` is that record's size.
+  fd_identity,
 };
 
 /// Where the length of a buffer or sockaddr capture comes from.
@@ -61,7 +65,13 @@ struct capture {
   bool indirect = false;
   std::uint16_t pointer_offset = 0;
   std::uint16_t length_offset = 0;
+  /// fd identities only: the fd the call returned, read at exit after a successful call
+  /// (openat's new fd, accept's). `argument` is then `returned_value`, which names no
+  /// argument.
+  bool of_return_value = false;
 
+  /// The `argument` of a capture of the return value.
+  static constexpr std::uint8_t returned_value = 0xff;
   /// How far into the struct an indirect capture may read its pointer and length.
   static constexpr std::uint32_t max_struct_head = 64;
 
@@ -96,7 +106,20 @@ struct plan_options {
   std::uint32_t argv_size = 4096;
   /// Capture execve's environment too (off: it often holds secrets).
   bool capture_envp = false;
+  /// Read, at enter, what every fd argument (`fd`, `dfd`, `oldfd`, ...: arg_kind::fd)
+  /// names in the caller's fd table: device, inode, type, flags, socket endpoints. Off by
+  /// default: it adds kernel reads (and 360 bytes of record) per fd argument.
+  bool fd_identity = false;
 };
+
+/// A capture, at enter, of what fd argument `argument` names (capture_op::fd_identity).
+capture fd_identity_capture(std::uint8_t argument);
+/// A capture, at exit of a successful call, of what the returned fd names.
+capture returned_fd_identity_capture();
+/// Whether `syscall` returns a new fd (open*, creat, socket, accept*, dup*, memfd_create,
+/// eventfd*, epoll_create*, ...): its generic plan captures that fd's identity with
+/// plan_options::fd_identity.
+bool returns_fd(std::string_view syscall) noexcept;
 
 /// The generic serializer's plan: arguments by value, every `const char *` captured at
 /// enter as a string, the event sent at exit.

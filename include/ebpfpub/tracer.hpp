@@ -27,6 +27,7 @@
 #include <ebpfpub/signature.hpp>
 #include <ebpfpub/summary/summary.hpp>
 #include <ebpfpub/tracefs.hpp>
+#include <ebpfpub/context/paths.hpp>
 
 namespace ebpfpub {
 
@@ -50,6 +51,10 @@ struct tracer_options {
   /// Keep the generated LLVM IR (tracer::ir()), for --verbose.
   bool keep_ir = false;
   tracefs::options tracefs_options;
+  /// With capture.fd_identity: how many file paths the tracer keeps (a path_cache, seeded
+  /// from /proc/PID/fd at start and fed by the opens it traces), to give fd identities
+  /// their path. 0: none kept.
+  std::size_t path_cache_size = 65536;
 };
 
 /// Counts for one traced syscall. Every call the programs saw is either delivered
@@ -183,6 +188,9 @@ class tracer {
   const std::vector<plan>& plans() const;
   /// The generated module, when options.keep_ir was set.
   const std::string& ir() const;
+  /// The paths fd identities are given (null unless capture.fd_identity and a
+  /// path_cache_size): its hits, misses and evictions.
+  const path_cache* paths() const;
   /// Names of every syscall this kernel can trace.
   expected<std::vector<std::string>> available_syscalls() const;
 

@@ -54,6 +54,11 @@ llvm::Value* bpf_builder::CreateProbeReadKernel(llvm::Value* dst, std::uint32_t 
   return CreateHelperCall(BPF_FUNC_probe_read_kernel, getInt64Ty(), {dst, getInt64(size), src}, "read_kernel");
 }
 
+llvm::Value* bpf_builder::CreateProbeReadKernelStr(llvm::Value* dst, std::uint32_t size, llvm::Value* src) {
+  return CreateHelperCall(BPF_FUNC_probe_read_kernel_str, getInt64Ty(), {dst, getInt64(size), src},
+                          "read_kernel_str");
+}
+
 llvm::Value* bpf_builder::CreateGetCurrentTaskBtf() {
   return CreateHelperCall(BPF_FUNC_get_current_task_btf, getPtrTy(), {}, "task");
 }

@@ -44,6 +44,9 @@ void emit_bytes(capture_context& cc, std::uint8_t index, const capture& c, llvm:
                 llvm::Value* length);
 /// A NULL-terminated array of strings, stored back to back with their NULs.
 void emit_string_array(capture_context& cc, std::uint8_t index, const capture& c, bool defer_faults);
+/// What the fd in `fd_value` (the capture's argument when null) names in the caller's fd
+/// table: the fixed record of include/ebpfpub/fd_identity.hpp.
+void emit_fd_identity(capture_context& cc, std::uint8_t index, const capture& c, llvm::Value* fd_value);
 /// After a successful execve: the same bytes from the new image's stack.
 void emit_from_new_image(capture_context& cc, std::uint8_t index, const capture& c);
 

@@ -49,6 +49,43 @@ struct exec_layout {
   std::uint32_t env_end = 0;
 };
 
+/// Byte offsets in the running kernel's structures (from its BTF) that lead from the
+/// current task to the file an fd names and to what it is (capture_op::fd_identity).
+/// Socket fields are offsets in struct sock (its __sk_common included).
+struct fd_layout {
+  bool needed = false;
+  std::uint32_t task_files = 0;        // task_struct.files
+  std::uint32_t files_fdt = 0;         // files_struct.fdt
+  std::uint32_t fdt_max_fds = 0;       // fdtable.max_fds
+  std::uint32_t fdt_fd = 0;            // fdtable.fd
+  std::uint32_t file_inode = 0;        // file.f_inode
+  std::uint32_t file_flags = 0;        // file.f_flags
+  std::uint32_t file_private = 0;      // file.private_data
+  std::uint32_t file_dentry = 0;       // file.f_path + path.dentry
+  std::uint32_t dentry_name = 0;       // dentry.d_name + qstr.name
+  /// dentry.d_shortname (d_iname before Linux 6.14): where a short name is kept inline;
+  /// 0 when the kernel has neither.
+  std::uint32_t dentry_inline_name = 0;
+  std::uint32_t inode_ino = 0;         // inode.i_ino
+  std::uint32_t inode_mode = 0;        // inode.i_mode
+  std::uint32_t inode_sb = 0;          // inode.i_sb
+  std::uint32_t sb_dev = 0;            // super_block.s_dev
+  std::uint32_t socket_sk = 0;         // socket.sk
+  std::uint32_t sk_family = 0;         // skc_family
+  std::uint32_t sk_type = 0;           // sock.sk_type
+  std::uint32_t sk_protocol = 0;       // sock.sk_protocol
+  std::uint32_t sk_rcv_saddr = 0;      // skc_rcv_saddr
+  std::uint32_t sk_daddr = 0;          // skc_daddr
+  std::uint32_t sk_num = 0;            // skc_num
+  std::uint32_t sk_dport = 0;          // skc_dport
+  std::uint32_t sk_v6_rcv_saddr = 0;   // skc_v6_rcv_saddr
+  std::uint32_t sk_v6_daddr = 0;       // skc_v6_daddr
+  std::uint32_t unix_addr = 0;         // unix_sock.addr
+  std::uint32_t unix_peer = 0;         // unix_sock.peer
+  std::uint32_t unix_address_len = 0;  // unix_address.len
+  std::uint32_t unix_address_name = 0; // unix_address.name (a struct sockaddr_un)
+};
+
 /// The filters as the programs apply them.
 struct filter_code {
   int process_map_fd = -1;  ///< hash of traced process ids; -1: every process
@@ -75,6 +112,7 @@ enum class global_counter : std::uint32_t {
 
 struct codegen_options {
   exec_layout exec;
+  fd_layout fd;
   filter_code filter;
   transport output = transport::ring;
   std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)

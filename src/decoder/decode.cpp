@@ -6,10 +6,6 @@
 
 namespace ebpfpub {
 
-void decode_argument(const record_view& r, std::size_t i, fd& out) {
-  out.value = static_cast<std::int32_t>(r.argument(i));
-}
-
 void decode_argument(const record_view& r, std::size_t i, user_pointer& out) {
   out.address = r.argument(i);
 }

@@ -106,6 +106,8 @@ expected<record_view> record_view::parse(std::span<const std::uint8_t> bytes,
     const bool not_provided =
         captures[i].nullable && r.captures_[i].status == capture_status::null_pointer;
     if (is_probe_error(r.captures_[i].status) && !not_provided) h.probe_error = true;
+    if (captures[i].of_return_value && r.captures_[i].status == capture_status::ok)
+      h.returned_fd = decode_fd_identity(r.captures_[i].data);
   }
   return r;
 }

@@ -54,7 +54,7 @@ struct value_json {
 
   void operator()(std::int64_t v) const { number(out, v); }
   void operator()(std::uint64_t v) const { number(out, v); }
-  void operator()(const fd& v) const { number(out, v.value); }
+  void operator()(const fd& v) const { detail::append_fd_json(out, v); }
   void operator()(const user_pointer& v) const { number(out, v.address); }
   void operator()(const user_string& v) const {
     if (v.status == capture_status::not_captured) return number(out, v.address);
@@ -183,6 +183,10 @@ void append_json(fmt::memory_buffer& out, const dynamic_event& e, json_style sty
   number(out, h.exit_code);
   raw(out, ",\"duration_ns\":");
   number(out, h.duration_ns);
+  if (h.returned_fd) {
+    raw(out, ",\"returned_fd\":");
+    detail::append_fd_json(out, fd{static_cast<std::int32_t>(h.exit_code), h.returned_fd});
+  }
   if (h.probe_error)
     raw(out, ",\"probe_error\":true,\"args\":{");
   else

@@ -84,6 +84,10 @@ void append_text(fmt::memory_buffer& out, const event_header& h, text_options op
   // Calls sent at enter never return: they have no duration to show.
   if (options.duration && !h.sent_at_enter)
     fmt::format_to(std::back_inserter(out), " duration_ns: {}", h.duration_ns);
+  if (h.returned_fd) {
+    append(out, " returned_fd: ");
+    append_text(out, fd{static_cast<std::int32_t>(h.exit_code), h.returned_fd});
+  }
 }
 
 void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_options options) {
@@ -112,8 +116,6 @@ void append_text(fmt::memory_buffer& out, const dynamic_value& v, std::string_vi
                  std::string_view name) {
   std::visit(value_text{out, syscall, name}, v);
 }
-
-void append_text(fmt::memory_buffer& out, const fd& v) { fmt::format_to(std::back_inserter(out), "{}", v.value); }
 
 void append_text(fmt::memory_buffer& out, const user_pointer& v) {
   fmt::format_to(std::back_inserter(out), "{:#x}", v.address);

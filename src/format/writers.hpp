@@ -105,6 +105,9 @@ class json_value_writer final : public nesting_writer {
   void key(std::string_view name) override;
 };
 
+/// An fd: its number, or with its identity an object (docs/event-format.md).
+void append_fd_json(fmt::memory_buffer& out, const fd& v);
+
 /// A number-valued argument's raw value (integers and fds, sign-extended), or nullopt.
 inline std::optional<std::uint64_t> argument_number(const dynamic_value& v) {
   if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<std::uint64_t>(*i);
@@ -132,6 +135,9 @@ struct argument_numbers {
 inline std::optional<std::string> argument_name(std::string_view syscall, std::string_view name,
                                                 const dynamic_value& v,
                                                 std::span<const named_value> others) {
+  // An fd that names a file shows what it names; AT_FDCWD (bad_fd) keeps its name.
+  if (const auto* f = std::get_if<fd>(&v); f && f->identity && f->identity->state != fd_state::bad_fd)
+    return std::nullopt;
   const auto n = argument_number(v);
   if (!n) return std::nullopt;
   return symbols::argument(syscall, name, *n, 8, !std::holds_alternative<std::uint64_t>(v), others);

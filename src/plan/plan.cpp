@@ -1,18 +1,53 @@
 #include <ebpfpub/plan.hpp>
 
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 
+#include <ebpfpub/fd_identity.hpp>
+
 namespace ebpfpub {
+
+capture fd_identity_capture(std::uint8_t argument) {
+  return {.argument = argument,
+          .op = capture_op::fd_identity,
+          .when = syscall_phase::enter,
+          .max_bytes = record::fd_identity_layout::size};
+}
+
+capture returned_fd_identity_capture() {
+  auto c = fd_identity_capture(capture::returned_value);
+  c.when = syscall_phase::exit;
+  c.only_if_success = true;
+  c.of_return_value = true;
+  return c;
+}
+
+bool returns_fd(std::string_view syscall) noexcept {
+  static constexpr std::string_view names[] = {
+      "open", "openat", "openat2", "creat", "open_by_handle_at", "open_tree", "fsopen", "fsmount",
+      "socket", "accept", "accept4", "dup", "dup2", "dup3", "memfd_create", "memfd_secret",
+      "eventfd", "eventfd2", "epoll_create", "epoll_create1", "timerfd_create", "signalfd",
+      "signalfd4", "inotify_init", "inotify_init1", "fanotify_init", "pidfd_open", "pidfd_getfd",
+      "userfaultfd", "perf_event_open", "io_uring_setup"};
+  return std::find(std::begin(names), std::end(names), syscall) != std::end(names);
+}
 
 plan make_generic_plan(syscall_description syscall, const plan_options& options) {
   plan p;
   for (std::size_t i = 0; i < syscall.arguments.size(); ++i) {
-    if (syscall.arguments[i].kind != arg_kind::user_string) continue;
-    p.captures.push_back({.argument = static_cast<std::uint8_t>(i),
-                          .op = capture_op::string,
-                          .when = syscall_phase::enter,
-                          .max_bytes = options.string_size});
+    const auto kind = syscall.arguments[i].kind;
+    if (kind == arg_kind::user_string)
+      p.captures.push_back({.argument = static_cast<std::uint8_t>(i),
+                            .op = capture_op::string,
+                            .when = syscall_phase::enter,
+                            .max_bytes = options.string_size});
+    // At enter: close's fd is gone by exit, dup2's newfd names another file.
+    if (kind == arg_kind::fd && options.fd_identity)
+      p.captures.push_back(fd_identity_capture(static_cast<std::uint8_t>(i)));
   }
+  if (options.fd_identity && returns_fd(syscall.name)) p.captures.push_back(returned_fd_identity_capture());
   p.syscall = std::move(syscall);
   return p;
 }
@@ -30,7 +65,14 @@ expected<void> check_plan(const plan& p) {
       return error(errc::invalid_argument, fmt::format("plan for {}: capture {} (argument {}): {}",
                                                        name, i, c.argument, what));
     };
-    if (c.argument >= argc) return fail("no such argument");
+    if (c.of_return_value) {
+      if (c.op != capture_op::fd_identity) return fail("only an fd identity reads the return value");
+      if (c.when != syscall_phase::exit || !c.only_if_success)
+        return fail("the returned fd is read at exit of a successful call (only_if_success)");
+      if (c.argument != capture::returned_value) return fail("a returned fd's argument is returned_value");
+    } else if (c.argument >= argc) {
+      return fail("no such argument");
+    }
     if (c.max_bytes == 0) return fail("max_bytes is 0");
     if (c.max_bytes > (1u << 20)) return fail("max_bytes over 1 MiB");
     if (p.emit_at_enter && c.when == syscall_phase::exit)
@@ -40,6 +82,10 @@ expected<void> check_plan(const plan& p) {
       return fail("the length argument does not exist");
     if (c.length == length_source::return_value && c.when != syscall_phase::exit)
       return fail("a length from the return value needs an exit capture");
+    if (c.op == capture_op::fd_identity && c.max_bytes != record::fd_identity_layout::size)
+      return fail(fmt::format("an fd identity is {} bytes", record::fd_identity_layout::size));
+    if (c.op == capture_op::fd_identity && (c.indirect || c.length != length_source::fixed))
+      return fail("an fd identity reads the argument's value: no length, not indirect");
     if (c.op == capture_op::string_array && c.max_items == 0) return fail("max_items is 0");
     if (c.op == capture_op::string_array && c.max_items > 256) return fail("max_items over 256");
     if (c.only_if_success && c.when != syscall_phase::exit)

@@ -21,6 +21,18 @@ expected<void> check_serializer_plan(const plan& p, std::string_view syscall,
     const auto& m = members[c.argument];
     const auto& field =
         c.argument < p.syscall.arguments.size() ? p.syscall.arguments[c.argument].name : std::string();
+    if (c.op == capture_op::fd_identity) {
+      if (m.is_fd) continue;
+      return error(errc::invalid_argument,
+                   fmt::format("serializer '{}' for {}: capture {} reads the fd identity of argument "
+                               "{} '{}', but args_type's member '{}' is not an ebpfpub::fd",
+                               serializer_name, syscall, i, c.argument, field, m.name));
+    }
+    if (m.is_fd)
+      return error(errc::invalid_argument,
+                   fmt::format("serializer '{}' for {}: capture {} reads argument {} '{}', an fd: "
+                               "its member reads only an fd identity (capture_op::fd_identity)",
+                               serializer_name, syscall, i, c.argument, field));
     if (!m.reads_capture)
       return error(errc::invalid_argument,
                    fmt::format("serializer '{}' for {}: capture {} reads argument {} '{}', but "

@@ -1,6 +1,9 @@
 #include "session/kernel_facts.hpp"
 
 #include <algorithm>
+#include <optional>
+
+#include <fmt/format.h>
 
 #include "kernel/kernel.hpp"
 
@@ -61,6 +64,72 @@ exec_layout exec_layout_for(std::span<const plan> plans) {
   // when exec failed); only the success case goes without.
   if (!mm || !arg_start || !arg_end || !env_start || !env_end) return layout;
   return {true, *mm, *arg_start, *arg_end, *env_start, *env_end};
+}
+
+}  // namespace ebpfpub::detail
+
+namespace ebpfpub::detail {
+
+expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
+  const bool wanted = std::any_of(plans.begin(), plans.end(), [](const plan& p) {
+    return std::any_of(p.captures.begin(), p.captures.end(),
+                       [](const capture& c) { return c.op == capture_op::fd_identity; });
+  });
+  fd_layout l;
+  if (!wanted) return l;
+  // Each member is `type.member` (or a sum along a path); the first the kernel lacks ends
+  // it, with an error that names it and the capture that needs it.
+  std::optional<error> missing;
+  auto at = [&](std::initializer_list<std::pair<std::string_view, std::string_view>> path) {
+    std::uint32_t sum = 0;
+    for (const auto& [type, member] : path) {
+      if (missing) return 0u;
+      auto o = kernel_member_offset(type, member);
+      if (!o) {
+        missing = error(errc::unsupported,
+                        fmt::format("fd identity captures: {} (trace without "
+                                    "plan_options::fd_identity)", o.error().message()));
+        return 0u;
+      }
+      sum += *o;
+    }
+    return sum;
+  };
+  const auto common = at({{"sock", "__sk_common"}});
+  l.needed = true;
+  l.task_files = at({{"task_struct", "files"}});
+  l.files_fdt = at({{"files_struct", "fdt"}});
+  l.fdt_max_fds = at({{"fdtable", "max_fds"}});
+  l.fdt_fd = at({{"fdtable", "fd"}});
+  l.file_inode = at({{"file", "f_inode"}});
+  l.file_flags = at({{"file", "f_flags"}});
+  l.file_private = at({{"file", "private_data"}});
+  l.file_dentry = at({{"file", "f_path"}, {"path", "dentry"}});
+  l.dentry_name = at({{"dentry", "d_name"}, {"qstr", "name"}});
+  // Optional: without it every name is read through its pointer.
+  for (const char* inline_name : {"d_shortname", "d_iname"})
+    if (auto o = kernel_member_offset("dentry", inline_name); o && !l.dentry_inline_name)
+      l.dentry_inline_name = *o;
+  l.inode_ino = at({{"inode", "i_ino"}});
+  l.inode_mode = at({{"inode", "i_mode"}});
+  l.inode_sb = at({{"inode", "i_sb"}});
+  l.sb_dev = at({{"super_block", "s_dev"}});
+  l.socket_sk = at({{"socket", "sk"}});
+  l.sk_family = common + at({{"sock_common", "skc_family"}});
+  l.sk_type = at({{"sock", "sk_type"}});
+  l.sk_protocol = at({{"sock", "sk_protocol"}});
+  l.sk_rcv_saddr = common + at({{"sock_common", "skc_rcv_saddr"}});
+  l.sk_daddr = common + at({{"sock_common", "skc_daddr"}});
+  l.sk_num = common + at({{"sock_common", "skc_num"}});
+  l.sk_dport = common + at({{"sock_common", "skc_dport"}});
+  l.sk_v6_rcv_saddr = common + at({{"sock_common", "skc_v6_rcv_saddr"}});
+  l.sk_v6_daddr = common + at({{"sock_common", "skc_v6_daddr"}});
+  l.unix_addr = at({{"unix_sock", "addr"}});
+  l.unix_peer = at({{"unix_sock", "peer"}});
+  l.unix_address_len = at({{"unix_address", "len"}});
+  l.unix_address_name = at({{"unix_address", "name"}});
+  if (missing) return *missing;
+  return l;
 }
 
 }  // namespace ebpfpub::detail

@@ -31,4 +31,8 @@ expected<void> sched_tracepoints(const tracefs& fs, filter_code& filter, tracepo
 /// `available` is false when no plan asks or the kernel's BTF lacks one.
 exec_layout exec_layout_for(std::span<const plan> plans);
 
+/// The offsets fd identity captures read through, when a plan asks (`needed` is false
+/// otherwise); an error names the structure and member the kernel's BTF lacks.
+expected<fd_layout> fd_layout_for(std::span<const plan> plans);
+
 }  // namespace ebpfpub::detail

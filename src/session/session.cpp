@@ -97,6 +97,9 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   const auto t0 = clock::now();
   codegen_options codegen;
   codegen.exec = exec_layout_for(plans());
+  auto fd = fd_layout_for(plans());
+  if (!fd) return fd.error();
+  codegen.fd = *fd;
   codegen.output = res.output;
   codegen.filter = maps_->filter();
   codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
@@ -118,6 +121,9 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   auto opened = reader::open(maps_->output_fd(), res, *sizes_, deliveries_);
   if (!opened) return opened.error();  // `programs` detaches as it goes
 
+  // After attaching: a file opened from here on is seen opening.
+  if (options_.path_cache_size > 0 && codegen.fd.needed)
+    deliveries_.keep_paths(options_.path_cache_size).seed_from_proc();
   report.programs = programs->size();
   programs_ = std::move(*programs);
   reader_ = std::move(*opened);

@@ -31,6 +31,7 @@ class session {
   const ebpfpub::tracefs& fs() const { return fs_; }
   const std::vector<plan>& plans() const { return deliveries_.plans(); }
   const std::string& ir() const { return ir_; }
+  const path_cache* paths() const { return deliveries_.paths(); }
 
   expected<void> add(plan p, deliveries::handler handler);
   expected<void> prepare();

@@ -8,6 +8,7 @@
 #include "codegen/codegen.hpp"
 #include "codegen/rate_bucket.hpp"
 #include "kernel/kernel.hpp"
+#include "session/fd_paths.hpp"
 
 namespace ebpfpub {
 
@@ -66,6 +67,11 @@ void deliveries::add(plan p, handler h) {
   handlers_.push_back(std::move(h));
 }
 
+path_cache& deliveries::keep_paths(std::size_t capacity) {
+  paths_ = std::make_unique<path_cache>(path_cache::options{capacity});
+  return *paths_;
+}
+
 void deliveries::deliver(std::span<const std::uint8_t> bytes) {
   auto r = record_view::parse(bytes, plans_);
   if (!r) {
@@ -81,6 +87,10 @@ void deliveries::deliver(std::span<const std::uint8_t> bytes) {
   ++s.events;
   if (r->header().probe_error) ++s.probe_errors;
   ++delivered_now_;
+  if (paths_) {
+    learn_opened_path(*r, *paths_);
+    r->attach_paths(paths_.get());
+  }
   handlers_[index](*r);
 }
 

@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include <ebpfpub/context/paths.hpp>
 #include <ebpfpub/plan.hpp>
 #include <ebpfpub/record.hpp>
 #include <ebpfpub/tracer.hpp>
@@ -21,6 +23,11 @@ class deliveries {
 
   void add(plan p, handler h);
   const std::vector<plan>& plans() const { return plans_; }
+
+  /// Keeps a path cache of `capacity` paths: the opens delivered feed it and fd
+  /// identities take their paths from it.
+  path_cache& keep_paths(std::size_t capacity);
+  const path_cache* paths() const { return paths_.get(); }
 
   /// Checks one record and hands it to its plan's handler, or counts it malformed.
   void deliver(std::span<const std::uint8_t> bytes);
@@ -40,6 +47,7 @@ class deliveries {
  private:
   std::vector<plan> plans_;
   std::vector<handler> handlers_;
+  std::unique_ptr<path_cache> paths_;
   std::vector<syscall_statistics> counts_;
   std::uint64_t lost_unattributed_ = 0;
   std::uint64_t perf_reported_lost_ = 0;

@@ -277,3 +277,44 @@ TEST_CASE("ebpftracer --sink sends every event with its host and sequence number
   }
   CHECK(tracer.err().find("sink file://" + sink + ": 5 delivered, 0 retried, 0 dropped") != std::string::npos);
 }
+
+TEST_CASE("ebpftracer --context fd shows what each fd names: the fd openat returned, with its path, and close's") {
+  ebpfpub::test::scratch_dir dir;
+  const auto name = random_name();
+  const auto output = (dir.path / "trace.json").string();
+  program_run tracer({tracer_path, "-t", "openat,close", "--context", "fd", "--format", "json", "-o",
+                      output, "--", known_calls, dir.path.string(), name});
+  CHECK(tracer.finish() == 4);
+  const auto base = dir.path.string() + "/" + name;
+  const json* opened = nullptr;
+  const json* closed = nullptr;
+  const json* failed = nullptr;
+  const auto lines = json_lines(slurp(output));
+  for (const auto& e : lines) {
+    if (!e.contains("syscall")) continue;  // the summary
+    if (e["syscall"] == "openat" && e["args"]["filename"] == base + "/file")
+      (e["exit_code"] == 3 ? opened : failed) = &e;
+    if (e["syscall"] == "close" && e["args"]["fd"].is_object()) closed = &e;
+  }
+  REQUIRE(opened);
+  INFO(opened->dump());
+  const auto& returned = (*opened)["returned_fd"];
+  CHECK(returned["value"] == 3);
+  CHECK(returned["state"] == "open");
+  CHECK(returned["kind"] == "regular");
+  CHECK(returned["name"] == "file");
+  CHECK(returned["path"] == base + "/file");
+  CHECK(returned["path_origin"] == "traced_open");
+  CHECK(returned["path_stale"] == false);
+  CHECK(((*opened)["args"]["dfd"] == json{{"value", -100}, {"state", "bad_fd"}}));
+  CHECK((*opened)["names"]["dfd"] == "AT_FDCWD");
+  REQUIRE(closed);
+  const auto& fd = (*closed)["args"]["fd"];
+  CHECK(fd["value"] == 3);
+  CHECK(fd["inode"] == returned["inode"]);
+  CHECK(fd["device"] == returned["device"]);
+  CHECK(fd["path"] == base + "/file");
+  REQUIRE(failed);
+  CHECK((*failed)["exit_code"] == -ENOENT);
+  CHECK_FALSE(failed->contains("returned_fd"));
+}

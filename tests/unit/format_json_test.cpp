@@ -177,6 +177,11 @@ std::vector<std::uint8_t> full_record(const std::vector<ebpfpub::plan>& plans, s
         // pipe's fds, openat2's how and clone3's args are buffers of their struct's size.
         data = std::string(std::min<std::uint32_t>(p.captures[c].max_bytes, 24), '\x07');
         break;
+      case ebpfpub::capture_op::fd_identity:
+        // An open file (state 0, all zero) whose name needs escaping.
+        data = std::string(ebpfpub::record::fd_identity_layout::size, '\0');
+        data.replace(ebpfpub::record::fd_identity_layout::name, 3, "x\xff\x01");
+        break;
     }
     b.capture(static_cast<std::uint8_t>(c), 0, data);
   }

@@ -41,6 +41,7 @@ struct known_path {
   /// The path may no longer name this file: it was deleted ("(deleted)" in /proc), or, when
   /// checked, the path now names another file (renamed or replaced since).
   bool stale = false;
+  friend bool operator==(const known_path&, const known_path&) = default;
 };
 
 class path_cache {

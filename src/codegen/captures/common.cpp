@@ -29,6 +29,7 @@ std::uint32_t capture_reserve(const capture& c) {
       return record::capture_header_size + record::align8(c.max_bytes + 2);
     case capture_op::buffer:
     case capture_op::sockaddr:
+    case capture_op::fd_identity:
       return record::capture_header_size + record::align8(c.max_bytes);
     case capture_op::string_array:
       // Each element is read whole into what is left; the read may run past the limit.
@@ -57,6 +58,9 @@ void emit_captures(capture_context& cc, syscall_phase phase) {
       case capture_op::buffer:
       case capture_op::sockaddr: emit_bytes(cc, index, c, nullptr, nullptr); break;
       case capture_op::string_array: emit_string_array(cc, index, c, defer); break;
+      case capture_op::fd_identity:
+        emit_fd_identity(cc, index, c, c.of_return_value ? cc.ret : nullptr);
+        break;
     }
     if (skip) {
       b.CreateBr(skip);

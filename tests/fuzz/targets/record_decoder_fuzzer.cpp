@@ -1,5 +1,7 @@
 // Feeds arbitrary bytes to the record decoder, against plans of a string-capturing and
-// an at-enter syscall: it must return an event or an error, never crash or over-read.
+// an at-enter syscall, and openat with fd identities (its dfd's and the returned fd's,
+// decoded with their paths looked up in a path cache): it must return an event or an
+// error, never crash or over-read.
 // The event is then printed as text and JSON, which must stay one safe line each.
 #include <algorithm>
 #include <cstddef>
@@ -25,20 +27,39 @@ std::vector<ebpfpub::plan> make_plans() {
                                           {{"error_code", "int", 16, 8, arg_kind::integer, 4, true}},
                                           16};
   return {ebpfpub::make_generic_plan(openat, {.string_size = 64}),
-          ebpfpub::make_generic_plan(exit_group, {})};
+          ebpfpub::make_generic_plan(exit_group, {}),
+          ebpfpub::make_generic_plan(openat, {.string_size = 64, .fd_identity = true})};
+}
+
+// An identity's text fields stay within the record's fields.
+void check_identity(const ebpfpub::fd_identity& id) {
+  namespace layout = ebpfpub::record::fd_identity_layout;
+  if (id.name.size() >= layout::name_size) std::abort();
+  if (id.unix_path.size() > layout::unix_path_size || id.unix_peer_path.size() > layout::unix_path_size)
+    std::abort();
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const auto plans = make_plans();
+  static ebpfpub::path_cache paths(ebpfpub::path_cache::options{16});
   auto r = ebpfpub::record_view::parse(std::span(data, size), plans);
   if (!r) return 0;
+  // Paths as the tracer gives them: what an identity decodes to is remembered, and found
+  // again by a later input.
+  r->attach_paths(&paths);
+  if (const auto& id = r->header().returned_fd) {
+    check_identity(*id);
+    paths.remember({id->device, id->inode}, id->name, ebpfpub::path_origin::traced_open);
+  }
   auto e = ebpfpub::decode_dynamic(*r);
   if (e.args.size() != r->plan().syscall.arguments.size()) std::abort();
-  for (const auto& a : e.args)
+  for (const auto& a : e.args) {
     if (const auto* s = std::get_if<ebpfpub::user_string>(&a.value); s && s->value.size() > 64)
       std::abort();
+    if (const auto* f = std::get_if<ebpfpub::fd>(&a.value); f && f->identity) check_identity(*f->identity);
+  }
 
   // Text: the two lines and nothing a terminal would act on; JSON: one line, no raw
   // control character.

@@ -21,10 +21,16 @@ namespace {
 constexpr ebpfpub::plan_options limits{
     .string_size = 64, .data_size = 32, .argv_items = 4, .argv_size = 128, .capture_envp = true};
 
+// Every serializer's plan, then each again with fd identities (after the first set, so
+// the plan indices the corpus's records name stay what they were).
 std::vector<ebpfpub::plan> make_plans() {
   std::vector<ebpfpub::plan> plans;
   ebpfpub::serializers::specialized::for_each(
       [&]<typename S>() { plans.push_back(ebpfpub::serializer<S>::make_plan(limits)); });
+  auto with_fds = limits;
+  with_fds.fd_identity = true;
+  ebpfpub::serializers::specialized::for_each(
+      [&]<typename S>() { plans.push_back(ebpfpub::serializer<S>::make_plan(with_fds)); });
   return plans;
 }
 
@@ -41,6 +47,12 @@ void check_bounded(const ebpfpub::dynamic_event& e) {
       std::size_t bytes = 0;
       for (const auto& item : v->values) bytes += item.size() + 1;
       check(bytes <= limits.argv_size + limits.argv_items);
+    }
+    if (const auto* f = std::get_if<ebpfpub::fd>(&a.value); f && f->identity) {
+      namespace layout = ebpfpub::record::fd_identity_layout;
+      check(f->identity->name.size() < layout::name_size);
+      check(f->identity->unix_path.size() <= layout::unix_path_size);
+      check(f->identity->unix_peer_path.size() <= layout::unix_path_size);
     }
     if (const auto* addr = std::get_if<ebpfpub::user_sockaddr>(&a.value)) {
       ebpfpub::socket_address decoded;
