@@ -71,6 +71,12 @@ parsed_options parse_options(int argc, const char* const* argv) {
   app.add_option("-n,--count", s.count, "Stop after this many events")->check(CLI::PositiveNumber);
   app.add_option("-P,--pid", s.pids, "Trace only this process and its children (repeatable)");
   app.add_option("-u,--uid", s.uids, "Trace only calls made by this user id (repeatable)");
+  app.add_option("--filter", s.filters,
+                 "Record only the calls that pass EXPR, compiled into the programs (repeatable; several "
+                 "on one syscall must all pass). Examples: 'openat.filename startswith \"/etc/\"', "
+                 "'openat.flags & O_CREAT and exit_code == -ENOENT', 'uid != 0' (a header field: every "
+                 "traced syscall). See docs/filters.md")
+      ->type_name("EXPR");
   app.add_option("--comm", s.comms, "Trace only threads with this command name (repeatable)");
   auto* rate = app.add_option("--rate-limit", s.rate_limit,
                                "Record at most N calls per second of each syscall per process "

@@ -29,6 +29,12 @@ expected<void> session::add(plan p, deliveries::handler handler) {
   return {};
 }
 
+expected<void> session::add_filter(std::string_view text) {
+  // The programs are generated from the filters at start().
+  if (started_) return error(errc::invalid_argument, "tracer: cannot add a filter after start()");
+  return filters_.add(text, plans());
+}
+
 expected<void> session::prepare() {
   auto faults = injected_faults::from_environment();
   return prepare(faults);
@@ -85,6 +91,9 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
   codegen.wakeup_bytes = sizes_->output_map / 4;
   codegen.keep_ir = options_.keep_ir;
+  auto expressions = filters_.for_plans(plans());
+  if (!expressions) return expressions.error();
+  codegen.expressions = std::move(*expressions);
   auto code = generate_programs(plans(), maps_->programs(), codegen);
   if (!code) return code.error();
   report.generate = clock::now() - t0;

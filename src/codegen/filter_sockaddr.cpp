@@ -1,0 +1,125 @@
+// Filters on a captured socket address: its family, its port and its address against
+// CIDR blocks (IPv4 and IPv6), read at fixed offsets of struct sockaddr_in/_in6.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cassert>
+#include <cstddef>
+
+#include <llvm/IR/Intrinsics.h>
+
+#include <ebpfpub/record.hpp>
+
+#include "codegen/filter_code.hpp"
+
+namespace ebpfpub::detail {
+namespace {
+
+using filter::checked_comparison;
+using filter::comparison_op;
+using source = filter::operand_source::kind;
+
+// Network order to host order: the BPF back end turns llvm.bswap into `be` instructions.
+llvm::Value* from_network(bpf_builder& b, llvm::Value* v) {
+  return b.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, v);
+}
+
+std::uint64_t prefix_mask(unsigned bits, unsigned width) {
+  if (bits == 0) return 0;
+  if (bits >= width) return width == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
+  const std::uint64_t all = width == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
+  return all & ~((std::uint64_t{1} << (width - bits)) - 1);
+}
+
+std::uint64_t big_endian(const std::array<std::uint8_t, 16>& bytes, std::size_t from, std::size_t n) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i) v = (v << 8) | bytes[from + i];
+  return v;
+}
+
+// The address (at `data`, `length` bytes captured, `family` read) lies in `block`.
+llvm::Value* in_block(bpf_builder& b, llvm::Value* base, llvm::Value* data, llvm::Value* length,
+                      llvm::Value* family, const filter::cidr& block, std::uint32_t max_bytes) {
+  const bool v4 = block.family == AF_INET;
+  const std::uint32_t end = v4 ? offsetof(sockaddr_in, sin_addr) + 4 : offsetof(sockaddr_in6, sin6_addr) + 16;
+  if (max_bytes < end) return b.getFalse();
+  llvm::Value* match = b.CreateAnd(b.CreateICmpEQ(family, b.getInt16(block.family)),
+                                   b.CreateICmpUGE(length, b.getInt64(end)));
+  if (v4) {
+    auto* word = b.CreateLoadAt(b.getInt32Ty(), base, b.CreateAdd(data, b.getInt64(offsetof(sockaddr_in, sin_addr))));
+    auto* host = b.CreateZExt(from_network(b, word), b.getInt64Ty());
+    const auto mask = prefix_mask(block.prefix, 32);
+    return b.CreateAnd(match, b.CreateICmpEQ(b.CreateAnd(host, b.getInt64(mask)),
+                                             b.getInt64(big_endian(block.bytes, 0, 4) & mask)));
+  }
+  for (unsigned half = 0; half < 2; ++half) {
+    const unsigned bits = block.prefix > 64 * half ? block.prefix - 64 * half : 0;
+    const auto mask = prefix_mask(std::min(bits, 64u), 64);
+    if (mask == 0) continue;
+    auto* word = b.CreateLoadAt(b.getInt64Ty(), base,
+                                b.CreateAdd(data, b.getInt64(offsetof(sockaddr_in6, sin6_addr) + 8 * half)));
+    match = b.CreateAnd(match, b.CreateICmpEQ(b.CreateAnd(from_network(b, word), b.getInt64(mask)),
+                                              b.getInt64(big_endian(block.bytes, 8 * half, 8) & mask)));
+  }
+  return match;
+}
+
+}  // namespace
+
+llvm::Value* emit_sockaddr_test(capture_context& cc, const checked_comparison& c) {
+  auto& p = cc.p;
+  auto& b = p.b;
+  const auto& capture = cc.t.p->captures.at(c.source.capture);
+  auto where = locate_capture(cc, c.source.capture);
+  auto* found = p.block("sockaddr_found");
+  auto* join = p.block("sockaddr_tested");
+  auto* missing = b.GetInsertBlock();
+  b.CreateCondBr(where.present, found, join);
+  b.SetInsertPoint(found);
+  auto* length = b.CreateZExt(b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(4))),
+                              b.getInt64Ty(), "sockaddr_length");
+  auto* data = b.CreateAdd(where.offset, b.getInt64(record::capture_header_size));
+  // Every family starts with sa_family_t; a capture shorter than that holds none.
+  auto* family = b.CreateLoadAt(b.getInt16Ty(), cc.entry, data, "family");
+  auto* has_family = b.CreateICmpUGE(length, b.getInt64(sizeof(sa_family_t)));
+  llvm::Value* result = nullptr;
+  switch (c.source.type) {
+    case source::sockaddr_family:
+      result = b.CreateAnd(has_family, compare_number_operand(b, b.CreateZExt(family, b.getInt64Ty()), c, 16, false));
+      break;
+    case source::sockaddr_port: {
+      // sin_port and sin6_port are both at offset 2, in network order.
+      static_assert(offsetof(sockaddr_in, sin_port) == 2 && offsetof(sockaddr_in6, sin6_port) == 2);
+      auto* inet = b.CreateOr(b.CreateICmpEQ(family, b.getInt16(AF_INET)), b.CreateICmpEQ(family, b.getInt16(AF_INET6)));
+      auto* has_port = b.CreateAnd(inet, b.CreateICmpUGE(length, b.getInt64(4)));
+      auto* port = b.CreateZExt(from_network(b, b.CreateLoadAt(b.getInt16Ty(), cc.entry, b.CreateAdd(data, b.getInt64(2)))),
+                                b.getInt64Ty(), "port");
+      result = b.CreateAnd(has_port, compare_number_operand(b, port, c, 16, false));
+      break;
+    }
+    case source::sockaddr_address: {
+      std::vector<const filter::cidr*> blocks;
+      if (c.operand.type == filter::value::kind::set)
+        for (const auto& item : c.operand.items) blocks.push_back(&item.block);
+      else
+        blocks.push_back(&c.operand.block);
+      llvm::Value* any = b.getFalse();
+      for (const auto* block : blocks)
+        any = b.CreateOr(any, in_block(b, cc.entry, data, length, family, *block, capture.max_bytes));
+      result = c.op == comparison_op::ne ? b.CreateNot(any) : any;
+      break;
+    }
+    default: assert(false && "not a socket address"); result = b.getFalse();
+  }
+  auto* found_end = b.GetInsertBlock();
+  b.CreateBr(join);
+  b.SetInsertPoint(join);
+  // An address that was not captured matches no test (and `!=` on it is false as well).
+  auto* matched = b.CreatePHI(b.getInt1Ty(), 2, "sockaddr_matches");
+  matched->addIncoming(b.getFalse(), missing);
+  matched->addIncoming(result, found_end);
+  return matched;
+}
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,35 @@
+#pragma once
+// The filter expressions a session was given (tracer::add_filter): parsed and checked
+// against the traced plans when added, combined per plan for the code generator.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ebpfpub/filter/expression.hpp>
+#include <ebpfpub/plan.hpp>
+
+namespace ebpfpub::detail {
+
+class session_filters {
+ public:
+  /// Parses `text` and checks it against the plan of the syscall it names (which must be
+  /// traced already), or against every plan for a filter on header fields only.
+  expected<void> add(std::string_view text, const std::vector<plan>& plans);
+
+  /// Per plan: the `and` of every filter that applies to it (its own and the header
+  /// ones); empty when no filter was added at all.
+  expected<std::vector<filter::checked_expression>> for_plans(const std::vector<plan>& plans) const;
+
+  bool empty() const { return added_.empty(); }
+
+ private:
+  struct added {
+    std::string text;
+    filter::expression parsed;
+    std::string syscall;  ///< empty: a header-only filter, for every syscall
+  };
+  std::vector<added> added_;
+};
+
+}  // namespace ebpfpub::detail
