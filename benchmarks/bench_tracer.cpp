@@ -96,12 +96,13 @@ int startup() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--startup") return startup();
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] | --startup\n");
+    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--filter EXPR]... | --startup\n");
     return 2;
   }
   ebpfpub::tracer_options options;
   bool json = false;
   double sample = 0;
+  std::vector<std::string> filters;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json") json = true;
@@ -111,6 +112,7 @@ int main(int argc, char** argv) {
     else if (a == "-p" && i + 1 < argc) options.resources.output_pages_log2 = static_cast<std::uint32_t>(std::atoi(argv[++i]));
     else if (a == "--rate-limit" && i + 1 < argc)
       options.filter.rate_limit_per_second = static_cast<std::uint32_t>(std::atoll(argv[++i]));
+    else if (a == "--filter" && i + 1 < argc) filters.emplace_back(argv[++i]);
   }
   auto tracer = ebpfpub::tracer::create(options);
   if (!tracer) {
@@ -131,6 +133,11 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  for (const auto& f : filters)
+    if (auto ok = tracer->add_filter(f); !ok) {
+      fmt::print(stderr, "bench_tracer: {}\n", ok.error().what());
+      return 1;
+    }
   auto started = tracer->start();
   if (!started) {
     fmt::print(stderr, "bench_tracer: {}\n", started.error().what());
@@ -165,6 +172,7 @@ int main(int argc, char** argv) {
   const auto stats = tracer->stats();
   const auto memory = tracer->memory();
   if (json) (void)bytes;
-  fmt::print("events {} lost {} memory {} rss_kib {}\n", stats.events(), stats.lost(), memory.total(), rss_kib());
+  fmt::print("events {} lost {} memory {} rss_kib {} filtered {}\n", stats.events(), stats.lost(), memory.total(),
+             rss_kib(), stats.filtered());
   return 0;
 }

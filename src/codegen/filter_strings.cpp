@@ -84,15 +84,18 @@ struct found_string {
   }
 };
 
-// `s` anywhere in the captured string: a bounded loop over the places it could start
-// (the verifier walks each iteration, so its cost grows with the capture's max_bytes;
-// see filter::max_string_bytes for what was measured).
+// `s` starting in the first filter::contains_window bytes of the captured string: a
+// bounded loop over the places it could start. The verifier walks every iteration and
+// keeps a pending branch for each compare in it, so the window, not the capture's size,
+// bounds the loop (see contains_window for what was measured).
 llvm::Value* emit_contains(capture_context& cc, const capture& c, llvm::Value* at, llvm::Value* length,
                            std::string_view s) {
   auto& p = cc.p;
   auto& b = p.b;
   if (s.size() > c.max_bytes) return b.getFalse();
   if (s.empty()) return b.getTrue();
+  const std::uint64_t window = std::min<std::uint64_t>(c.max_bytes, filter::contains_window);
+  if (s.size() > window) return b.getFalse();
   auto* last = b.CreateSub(length, b.getInt64(s.size()), "last_start");
   auto* search = p.block("contains_search");
   auto* next = p.block("contains_next");
@@ -111,7 +114,7 @@ llvm::Value* emit_contains(capture_context& cc, const capture& c, llvm::Value* a
   i->addIncoming(following, next);
   // The constant bound keeps the loop finite for the verifier whatever it knows of `last`.
   auto* more = b.CreateAnd(b.CreateICmpULE(following, last),
-                           b.CreateICmpULE(following, b.getInt64(c.max_bytes - s.size())));
+                           b.CreateICmpULE(following, b.getInt64(window - s.size())));
   b.CreateCondBr(more, search, tested);
   b.SetInsertPoint(tested);
   auto* phi = b.CreatePHI(b.getInt1Ty(), 3, "contains");

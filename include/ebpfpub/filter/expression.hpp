@@ -34,6 +34,12 @@ struct source_span {
 
 /// Longest string a filter may compare (prefix, suffix, substring or equality), in bytes.
 inline constexpr std::size_t max_string_bytes = 128;
+/// `contains` looks for its constant starting in the first this many bytes of the string
+/// (a longer string's later bytes are not searched). Measured: the verifier walks the
+/// search loop once per start position and keeps one pending branch per word compared,
+/// and gives up at 8192 of them; 256 start positions of a 128-byte constant (17 words
+/// and the loop's test each) fit in a program with room to spare.
+inline constexpr std::size_t contains_window = 256;
 /// Most values in one `in {...}` set.
 inline constexpr std::size_t max_set_items = 4096;
 
