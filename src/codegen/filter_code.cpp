@@ -174,8 +174,25 @@ llvm::Value* compare_number_operand(bpf_builder& b, llvm::Value* v, const checke
   return any;
 }
 
+std::uint64_t set_number_key(const filter::operand_source& s, std::int64_t n) {
+  switch (s.type) {
+    case source::sockaddr_family:
+    case source::sockaddr_port: return static_cast<std::uint64_t>(n) & 0xffff;
+    default: return static_cast<std::uint64_t>(normalized(n, type_of(s)));
+  }
+}
+
+// A number in a set map: one lookup, whatever the set's size.
+llvm::Value* number_in_map(capture_context& cc, llvm::Value* v, int map_fd) {
+  auto& b = cc.p.b;
+  auto* key = cc.p.entry_alloca(b.getInt64Ty(), "set_key");
+  b.CreateStore(v, key);
+  return b.CreateIsNotNull(b.CreateMapLookup(map_fd, key));
+}
+
 llvm::Value* emit_number_test(capture_context& cc, const checked_comparison& c) {
   const auto t = type_of(c.source);
+  if (c.set_map >= 0) return number_in_map(cc, number_of(cc, c.source), c.set_map);
   return compare_number_operand(cc.p.b, number_of(cc, c.source), c, t.bits, t.is_signed);
 }
 

@@ -9,6 +9,7 @@
 #include <ebpfpub/filter/expression.hpp>
 
 #include "codegen/captures.hpp"
+#include "codegen/filter_sets.hpp"
 
 namespace ebpfpub::detail {
 
@@ -45,6 +46,9 @@ llvm::Value* emit_sockaddr_test(capture_context& cc, const filter::checked_compa
 /// `v` (already cut and extended to its type) against the comparison's number or set.
 llvm::Value* compare_number_operand(bpf_builder& b, llvm::Value* v, const filter::checked_comparison& c,
                                     unsigned bits, bool is_signed);
+
+/// `v` (an i64) is in the set map `map_fd` (keys: set_number_key).
+llvm::Value* number_in_map(capture_context& cc, llvm::Value* v, int map_fd);
 
 /// Where capture `index` of the plan is in the entry: the byte offset of its header
 /// (i64), and an i1 saying whether it is there at all (a capture skipped, faulted and

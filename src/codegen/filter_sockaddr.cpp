@@ -65,6 +65,34 @@ llvm::Value* in_block(bpf_builder& b, llvm::Value* base, llvm::Value* data, llvm
   return match;
 }
 
+// The address in an LPM trie of blocks (address_set_key): one lookup with the family and
+// the whole address; the trie finds the longest block that holds it, if any.
+llvm::Value* address_in_map(capture_context& cc, llvm::Value* data, llvm::Value* length, llvm::Value* family,
+                            std::uint32_t max_bytes, int map_fd) {
+  auto& p = cc.p;
+  auto& b = p.b;
+  if (max_bytes < offsetof(sockaddr_in6, sin6_addr) + 16) return b.getFalse();
+  auto* key_type = llvm::ArrayType::get(b.getInt64Ty(), sizeof(address_set_key) / 8);
+  auto* key = p.entry_alloca(key_type, "address_key");
+  b.CreateStore(llvm::ConstantAggregateZero::get(key_type), key);
+  auto* v4 = b.CreateICmpEQ(family, b.getInt16(AF_INET));
+  auto* v6 = b.CreateICmpEQ(family, b.getInt16(AF_INET6));
+  auto* known = b.CreateAnd(b.CreateOr(v4, v6), b.CreateICmpUGE(length, b.CreateSelect(v4,
+      b.getInt64(offsetof(sockaddr_in, sin_addr) + 4), b.getInt64(offsetof(sockaddr_in6, sin6_addr) + 16))));
+  auto* bits = b.CreateSelect(v4, b.getInt32(32 + 32), b.getInt32(32 + 128));
+  b.CreateStoreAt(bits, key, offsetof(address_set_key, prefix_bits));
+  // The family as a big-endian u32: its bytes in memory order are 0, 0, hi, lo.
+  auto* tag = b.CreateZExt(family, b.getInt32Ty());
+  b.CreateStoreAt(from_network(b, tag), key, offsetof(address_set_key, family));
+  auto* word4 = b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(data, b.getInt64(offsetof(sockaddr_in, sin_addr))));
+  auto* low6 = b.CreateLoadAt(b.getInt64Ty(), cc.entry, b.CreateAdd(data, b.getInt64(offsetof(sockaddr_in6, sin6_addr))));
+  auto* high6 = b.CreateLoadAt(b.getInt64Ty(), cc.entry, b.CreateAdd(data, b.getInt64(offsetof(sockaddr_in6, sin6_addr) + 8)));
+  // IPv4: the 4 address bytes, then zeros (the trie reads only 64 bits of the key).
+  b.CreateStoreAt(b.CreateSelect(v4, b.CreateZExt(word4, b.getInt64Ty()), low6), key, offsetof(address_set_key, address));
+  b.CreateStoreAt(b.CreateSelect(v4, b.getInt64(0), high6), key, offsetof(address_set_key, address) + 8);
+  return b.CreateAnd(known, b.CreateIsNotNull(b.CreateMapLookup(map_fd, key)));
+}
+
 }  // namespace
 
 llvm::Value* emit_sockaddr_test(capture_context& cc, const checked_comparison& c) {
@@ -86,7 +114,11 @@ llvm::Value* emit_sockaddr_test(capture_context& cc, const checked_comparison& c
   llvm::Value* result = nullptr;
   switch (c.source.type) {
     case source::sockaddr_family:
-      result = b.CreateAnd(has_family, compare_number_operand(b, b.CreateZExt(family, b.getInt64Ty()), c, 16, false));
+    {
+      auto* value = b.CreateZExt(family, b.getInt64Ty());
+      result = b.CreateAnd(has_family, c.set_map >= 0 ? number_in_map(cc, value, c.set_map)
+                                                      : compare_number_operand(b, value, c, 16, false));
+    }
       break;
     case source::sockaddr_port: {
       // sin_port and sin6_port are both at offset 2, in network order.
@@ -95,10 +127,15 @@ llvm::Value* emit_sockaddr_test(capture_context& cc, const checked_comparison& c
       auto* has_port = b.CreateAnd(inet, b.CreateICmpUGE(length, b.getInt64(4)));
       auto* port = b.CreateZExt(from_network(b, b.CreateLoadAt(b.getInt16Ty(), cc.entry, b.CreateAdd(data, b.getInt64(2)))),
                                 b.getInt64Ty(), "port");
-      result = b.CreateAnd(has_port, compare_number_operand(b, port, c, 16, false));
+      result = b.CreateAnd(has_port, c.set_map >= 0 ? number_in_map(cc, port, c.set_map)
+                                                    : compare_number_operand(b, port, c, 16, false));
       break;
     }
     case source::sockaddr_address: {
+      if (c.set_map >= 0) {
+        result = address_in_map(cc, data, length, family, capture.max_bytes, c.set_map);
+        break;
+      }
       std::vector<const filter::cidr*> blocks;
       if (c.operand.type == filter::value::kind::set)
         for (const auto& item : c.operand.items) blocks.push_back(&item.block);

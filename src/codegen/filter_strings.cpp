@@ -76,6 +76,32 @@ struct found_string {
                        head_matches(b, cc.entry, data(), s));
   }
 
+  // In a hash map keyed by the strings zero-padded to `key_size`: the captured bytes are
+  // copied into such a key word by word (each masked to the string's length) and looked up.
+  llvm::Value* in_map(int map_fd, std::uint32_t key_size) {
+    auto& p = cc.p;
+    auto& b = p.b;
+    auto* key_type = llvm::ArrayType::get(b.getInt64Ty(), key_size / 8);
+    auto* key = p.entry_alloca(key_type, "string_key");
+    b.CreateStore(llvm::ConstantAggregateZero::get(key_type), key);
+    // Only whole words the capture's room holds are read; a longer string is not in the set.
+    const std::uint32_t room = record::align8(c.max_bytes + 2);
+    for (std::uint32_t at = 0; at < key_size && at + 8 <= room; at += 8) {
+      auto* word = b.CreateLoadAt(b.getInt64Ty(), cc.entry, b.CreateAdd(data(), b.getInt64(at)));
+      // Bytes of the string in this word: length - at, clamped to 0..8.
+      auto* left = b.CreateSub(length, b.getInt64(at));
+      auto* none = b.CreateICmpSLE(left, b.getInt64(0));
+      auto* full = b.CreateICmpSGE(left, b.getInt64(8));
+      auto* partial_mask = b.CreateSub(b.CreateShl(b.getInt64(1), b.CreateShl(b.CreateAnd(left, b.getInt64(7)), 3)),
+                                       b.getInt64(1));
+      auto* mask = b.CreateSelect(none, b.getInt64(0), b.CreateSelect(full, b.getInt64(~std::uint64_t{0}), partial_mask));
+      b.CreateStoreAt(b.CreateAnd(word, mask), key, at);
+    }
+    const std::uint64_t longest = std::min<std::uint64_t>(key_size, room - 1);
+    auto* fits = b.CreateAnd(whole, b.CreateICmpULE(length, b.getInt64(longest)));
+    return b.CreateAnd(fits, b.CreateIsNotNull(b.CreateMapLookup(map_fd, key)));
+  }
+
   llvm::Value* starts_with(std::string_view s) {
     auto& b = cc.p.b;
     if (s.size() > c.max_bytes) return b.getFalse();
@@ -190,6 +216,10 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
     case comparison_op::eq:
     case comparison_op::ne:
     case comparison_op::in: {
+      if (c.set_map >= 0) {
+        result = str.in_map(c.set_map, c.set_key_size);
+        break;
+      }
       llvm::Value* any = b.getFalse();
       for (const auto s : values) any = b.CreateOr(any, str.equals(s));
       result = any;

@@ -9,6 +9,8 @@
 #include <ebpfpub/filter/expression.hpp>
 #include <ebpfpub/plan.hpp>
 
+#include "kernel/kernel.hpp"
+
 namespace ebpfpub::detail {
 
 class session_filters {
@@ -18,8 +20,10 @@ class session_filters {
   expected<void> add(std::string_view text, const std::vector<plan>& plans);
 
   /// Per plan: the `and` of every filter that applies to it (its own and the header
-  /// ones); empty when no filter was added at all.
-  expected<std::vector<filter::checked_expression>> for_plans(const std::vector<plan>& plans) const;
+  /// ones); empty when no filter was added at all. Sets of more than
+  /// filter::unrolled_set_items values become maps, created and filled here and kept
+  /// until the next call.
+  expected<std::vector<filter::checked_expression>> for_plans(const std::vector<plan>& plans);
 
   bool empty() const { return added_.empty(); }
 
@@ -29,7 +33,10 @@ class session_filters {
     filter::expression parsed;
     std::string syscall;  ///< empty: a header-only filter, for every syscall
   };
+  expected<void> make_set_maps(filter::checked_expression& e);
+
   std::vector<added> added_;
+  std::vector<map> set_maps_;
 };
 
 }  // namespace ebpfpub::detail

@@ -58,6 +58,18 @@ TEST_CASE("number comparisons on a signed argument pass exactly the matching cal
   CHECK(run.stats.unmatched_exits == 0);
 }
 
+TEST_CASE("a set of more than 16 numbers is a map lookup with the same answers") {
+  // 20 values, -5 and 100 among them: the map's keys are the values as a signed int reads them.
+  std::string set = "{-5, 100";
+  for (int i = 0; i < 18; ++i) set += fmt::format(", {}", 1000 + i);
+  const auto run = run_filtered<sys::getpriority>({"getpriority.who in " + set + "}"}, whos.size(), [] {
+    for (int who : whos) ::syscall(SYS_getpriority, 99, who);
+    return 0;
+  });
+  CHECK(whos_seen(run.events) == std::vector<int>{-5, 100});
+  CHECK(run.stats.filtered == 4);
+}
+
 TEST_CASE("several filters on one syscall must all pass, a header filter applies as well") {
   const auto run = run_filtered<sys::getpriority>(
       {"getpriority.who > 0", "getpriority.who < 100", fmt::format("pid == {} and uid == 0 and gid == 0", ::getpid())},
@@ -120,6 +132,31 @@ TEST_CASE("string comparisons on a captured path pass exactly the matching calls
   CHECK(seen == wanted);
   CHECK(run.stats.filtered == paths.size() - expected.size());
   CHECK(run.stats.unmatched_exits == 0);
+}
+
+TEST_CASE("a set of 1,000 paths passes exactly the listed paths") {
+  ebpfpub::test::scratch_dir dir;
+  const auto listed = [&](int i) { return fmt::format("{}/listed/file-{:04}.conf", dir.path.string(), i); };
+  std::string set = "{";
+  for (int i = 0; i < 1000; ++i) set += fmt::format("{}\"{}\"", i ? ", " : "", listed(i));
+  set += "}";
+  // Ten listed paths, then near misses: one byte longer, one shorter, one byte changed,
+  // a path past the longest listed one, and an unlisted number.
+  std::vector<std::string> paths;
+  for (int i = 0; i < 1000; i += 111) paths.push_back(listed(i));
+  const auto first = listed(0);
+  const std::vector<std::string> misses = {first + "x", first.substr(0, first.size() - 1),
+                                           first.substr(0, first.size() - 1) + "k", first + std::string(200, 'y'),
+                                           listed(1000)};
+  const auto run = run_filtered<sys::openat>({"openat.filename in " + set}, paths.size() + misses.size(), [&] {
+    for (const auto& p : paths) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
+    for (const auto& p : misses) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
+    return 0;
+  });
+  std::vector<std::string> seen;
+  for (const auto& e : run.events) seen.push_back(e.args.filename.value);
+  CHECK(seen == paths);
+  CHECK(run.stats.filtered == misses.size());
 }
 
 TEST_CASE("prefix and suffix compare up to max_string_bytes, and a longer constant is an error") {

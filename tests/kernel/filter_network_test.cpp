@@ -65,6 +65,11 @@ TEST_CASE("socket address filters: family, port and CIDR blocks on IPv4 and IPv6
       {"connect.uservaddr.address in ::ffff:0:0/96", {5}},
       {"connect.uservaddr.address in {127.1.0.0/16, ::1/128}", {2, 4}},
       {fmt::format("connect.uservaddr.port == {} and connect.uservaddr.address in 127.0.0.0/8", port), {0, 1, 2}},
+      // More than 16 blocks: an LPM trie, the longest block holding the address decides.
+      {"connect.uservaddr.address in {10.0.0.0/8, 10.1.0.0/16, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.2/32, "
+       "127.1.0.0/16, 100.64.0.0/10, 169.254.0.0/16, 198.18.0.0/15, 203.0.113.0/24, 198.51.100.0/24, "
+       "192.0.2.0/24, 224.0.0.0/4, 240.0.0.0/4, fd00::/8, fe80::/10, 2001:db8::/32, ::1/128}", {1, 2, 4}},
+      {"connect.uservaddr.port in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}", {3}},
   }));
   INFO(filter);
   const auto run = run_filtered<sys::connect>({filter}, targets.size(), [&] {

@@ -56,8 +56,15 @@ TEST_CASE("every operator on every operand kind passes the verifier") {
       // the shapes: and, or, not, an enter part and an exit part
       "openat.filename startswith \"/etc/\" or exit_code == -EACCES",
       "not (openat.flags & O_CREAT) and openat.filename contains \"tmp\" and exit_code != 0",
-      // a set of 1,000 strings
-      fmt::format("openat.filename in {}", long_set(1000)));
+      // sets of more than 16 values: maps of strings, numbers and address blocks
+      fmt::format("openat.filename in {}", long_set(1000)),
+      "uid in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}",
+      "connect.uservaddr.port in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}",
+      "connect.uservaddr.family in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}",
+      "accept4.upeer_sockaddr.address in {10.0.0.0/8, 10.1.0.0/16, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.2/32, "
+      "127.1.0.0/16, 100.64.0.0/10, 169.254.0.0/16, 198.18.0.0/15, 203.0.113.0/24, 198.51.100.0/24, "
+      "192.0.2.0/24, 224.0.0.0/4, 240.0.0.0/4, fd00::/8, fe80::/10, 2001:db8::/32, ::1/128}",
+      fmt::format("openat.filename in {} and not openat.filename in {}", long_set(20), long_set(30)));
   INFO(filter);
   CHECK(start_with(filter) == "");
 }
