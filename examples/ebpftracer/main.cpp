@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
   for (const auto& expression : s.filters)
     if (auto ok = tracer->add_filter(expression); !ok) {
       // A bad expression is a bad option: the message points into it with a caret.
-      fmt::print(stderr, "ebpftracer: --filter: {}\n", ok.error().what());
+      fmt::print(stderr, "ebpftracer: --filter: {}\n", ok.error().message());
       return 2;
     }
 

@@ -96,7 +96,7 @@ TEST_CASE("a bit test and the exit code decide openat's calls, the exit code at 
   REQUIRE(run.events.size() == 2);
   for (const auto& e : run.events) {
     CHECK(e.args.filename.value == missing);
-    CHECK(e.exit_code == -ENOENT);
+    CHECK(e.header.exit_code == -ENOENT);
     CHECK((e.args.flags & O_CREAT) != 0);
   }
   CHECK(run.stats.filtered == 2);
@@ -104,7 +104,8 @@ TEST_CASE("a bit test and the exit code decide openat's calls, the exit code at 
 }
 
 TEST_CASE("string comparisons on a captured path pass exactly the matching calls") {
-  ebpfpub::test::scratch_dir dir;
+  // One directory for every generated row: the table is built once, on the first run.
+  static ebpfpub::test::scratch_dir dir;
   const auto base = dir.path.string();
   const std::vector<std::string> paths = {base + "/etc/passwd", base + "/etc/hosts", base + "/usr/bin/curl",
                                           base + "/usr/bin/curly", base + "/x"};
@@ -260,7 +261,7 @@ TEST_CASE("filter errors point at the expression: unknown field, type, constant,
   const auto message = [&](const std::string& text) {
     auto added = t->add_filter(text);
     REQUIRE(!added);
-    return std::string(added.error().what());
+    return added.error().message();
   };
   CHECK(message("openat.filenme startswith \"/etc\"") ==
         "filter: openat has no field filenme (its fields: dfd, filename, flags, mode, pid, tid, uid, gid, comm, "

@@ -44,7 +44,8 @@ int connect_to(const target& t) {
 }  // namespace
 
 TEST_CASE("socket address filters: family, port and CIDR blocks on IPv4 and IPv6") {
-  const std::uint16_t port = 1 + ebpfpub::test::random_port();
+  // One port for every generated row: the table is built once, on the first run.
+  static const std::uint16_t port = 1 + ebpfpub::test::random_port();
   const std::vector<target> targets = {
       {"127.0.0.1", port}, {"127.0.0.2", port}, {"127.1.0.1", port}, {"127.0.0.1", 1},
       {"::1", port},       {"::ffff:127.0.0.1", port},
