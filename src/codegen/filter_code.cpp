@@ -196,6 +196,34 @@ llvm::Value* emit_number_test(capture_context& cc, const checked_comparison& c) 
   return compare_number_operand(cc.p.b, number_of(cc, c.source), c, t.bits, t.is_signed);
 }
 
+void chain::require(llvm::Value* condition) {
+  auto* holds = p.block("holds");
+  p.b.CreateCondBr(condition, holds, miss);
+  p.b.SetInsertPoint(holds);
+}
+
+llvm::Value* any_alternative(program& p, std::size_t count, const std::function<void(std::size_t, chain&)>& emit) {
+  auto& b = p.b;
+  auto* found = p.block("alternative_holds");
+  auto* tested = p.block("alternatives_tested");
+  for (std::size_t i = 0; i < count; ++i) {
+    auto* next = p.block("next_alternative");
+    chain ch{p, next};
+    emit(i, ch);
+    b.CreateBr(found);
+    b.SetInsertPoint(next);
+  }
+  auto* missed = b.GetInsertBlock();
+  b.CreateBr(tested);
+  b.SetInsertPoint(found);
+  b.CreateBr(tested);
+  b.SetInsertPoint(tested);
+  auto* phi = b.CreatePHI(b.getInt1Ty(), 2, "holds");
+  phi->addIncoming(b.getFalse(), missed);
+  phi->addIncoming(b.getTrue(), found);
+  return phi;
+}
+
 located_capture locate_capture(capture_context& cc, std::uint8_t index) {
   auto& p = cc.p;
   auto& b = p.b;

@@ -39,19 +39,20 @@ std::uint64_t big_endian(const std::array<std::uint8_t, 16>& bytes, std::size_t 
 }
 
 // The address (at `data`, `length` bytes captured, `family` read) lies in `block`.
-llvm::Value* in_block(bpf_builder& b, llvm::Value* base, llvm::Value* data, llvm::Value* length,
-                      llvm::Value* family, const filter::cidr& block, std::uint32_t max_bytes) {
+void require_in_block(chain& ch, llvm::Value* base, llvm::Value* data, llvm::Value* length, llvm::Value* family,
+                      const filter::cidr& block, std::uint32_t max_bytes) {
+  auto& b = ch.p.b;
   const bool v4 = block.family == AF_INET;
   const std::uint32_t end = v4 ? offsetof(sockaddr_in, sin_addr) + 4 : offsetof(sockaddr_in6, sin6_addr) + 16;
-  if (max_bytes < end) return b.getFalse();
-  llvm::Value* match = b.CreateAnd(b.CreateICmpEQ(family, b.getInt16(block.family)),
-                                   b.CreateICmpUGE(length, b.getInt64(end)));
+  ch.require(b.getInt1(max_bytes >= end));
+  ch.require(b.CreateICmpEQ(family, b.getInt16(block.family)));
+  ch.require(b.CreateICmpUGE(length, b.getInt64(end)));
   if (v4) {
     auto* word = b.CreateLoadAt(b.getInt32Ty(), base, b.CreateAdd(data, b.getInt64(offsetof(sockaddr_in, sin_addr))));
     auto* host = b.CreateZExt(from_network(b, word), b.getInt64Ty());
     const auto mask = prefix_mask(block.prefix, 32);
-    return b.CreateAnd(match, b.CreateICmpEQ(b.CreateAnd(host, b.getInt64(mask)),
-                                             b.getInt64(big_endian(block.bytes, 0, 4) & mask)));
+    ch.require(b.CreateICmpEQ(b.CreateAnd(host, b.getInt64(mask)), b.getInt64(big_endian(block.bytes, 0, 4) & mask)));
+    return;
   }
   for (unsigned half = 0; half < 2; ++half) {
     const unsigned bits = block.prefix > 64 * half ? block.prefix - 64 * half : 0;
@@ -59,10 +60,9 @@ llvm::Value* in_block(bpf_builder& b, llvm::Value* base, llvm::Value* data, llvm
     if (mask == 0) continue;
     auto* word = b.CreateLoadAt(b.getInt64Ty(), base,
                                 b.CreateAdd(data, b.getInt64(offsetof(sockaddr_in6, sin6_addr) + 8 * half)));
-    match = b.CreateAnd(match, b.CreateICmpEQ(b.CreateAnd(from_network(b, word), b.getInt64(mask)),
-                                              b.getInt64(big_endian(block.bytes, 8 * half, 8) & mask)));
+    ch.require(b.CreateICmpEQ(b.CreateAnd(from_network(b, word), b.getInt64(mask)),
+                              b.getInt64(big_endian(block.bytes, 8 * half, 8) & mask)));
   }
-  return match;
 }
 
 // The address in an LPM trie of blocks (address_set_key): one lookup with the family and
@@ -141,9 +141,9 @@ llvm::Value* emit_sockaddr_test(capture_context& cc, const checked_comparison& c
         for (const auto& item : c.operand.items) blocks.push_back(&item.block);
       else
         blocks.push_back(&c.operand.block);
-      llvm::Value* any = b.getFalse();
-      for (const auto* block : blocks)
-        any = b.CreateOr(any, in_block(b, cc.entry, data, length, family, *block, capture.max_bytes));
+      auto* any = any_alternative(p, blocks.size(), [&](std::size_t i, chain& ch) {
+        require_in_block(ch, cc.entry, data, length, family, *blocks[i], capture.max_bytes);
+      });
       result = c.op == comparison_op::ne ? b.CreateNot(any) : any;
       break;
     }

@@ -31,45 +31,6 @@ std::uint64_t chunk(std::string_view s, std::size_t from, std::size_t n) {
 
 std::uint64_t low_bytes(std::size_t n) { return n >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * n)) - 1; }
 
-// Requirements that must all hold, emitted as a chain of branches to `miss` on the first
-// that fails. Control flow, not one i1 built of many compares: the verifier then sees the
-// same state after each requirement whichever way it came and prunes; an i1 built of a
-// hundred compares made it walk their combinations (past its million instructions for a
-// 128-byte suffix).
-struct chain {
-  program& p;
-  llvm::BasicBlock* miss;
-  void require(llvm::Value* condition) {
-    auto* holds = p.block("holds");
-    p.b.CreateCondBr(condition, holds, miss);
-    p.b.SetInsertPoint(holds);
-  }
-};
-
-// True when some alternative meets all of its requirements: alternative i is emitted by
-// `emit(i, chain)`, whose misses go on to alternative i + 1.
-llvm::Value* any_alternative(program& p, std::size_t count, const std::function<void(std::size_t, chain&)>& emit) {
-  auto& b = p.b;
-  auto* found = p.block("alternative_holds");
-  auto* tested = p.block("alternatives_tested");
-  for (std::size_t i = 0; i < count; ++i) {
-    auto* next = p.block("next_alternative");
-    chain ch{p, next};
-    emit(i, ch);
-    b.CreateBr(found);
-    b.SetInsertPoint(next);
-  }
-  auto* missed = b.GetInsertBlock();
-  b.CreateBr(tested);
-  b.SetInsertPoint(found);
-  b.CreateBr(tested);
-  b.SetInsertPoint(tested);
-  auto* phi = b.CreatePHI(b.getInt1Ty(), 2, "holds");
-  phi->addIncoming(b.getFalse(), missed);
-  phi->addIncoming(b.getTrue(), found);
-  return phi;
-}
-
 // The string's first bytes equal `s`: words at `data` + 8j, the last one masked.
 void require_head(chain& ch, llvm::Value* base, llvm::Value* data, std::string_view s) {
   auto& b = ch.p.b;

@@ -56,6 +56,14 @@ TEST_CASE("every operator on every operand kind passes the verifier") {
       // the shapes: and, or, not, an enter part and an exit part
       "openat.filename startswith \"/etc/\" or exit_code == -EACCES",
       "not (openat.flags & O_CREAT) and openat.filename contains \"tmp\" and exit_code != 0",
+      // sets of exactly 16 values: the largest unrolled
+      fmt::format("openat.filename in {}", long_set(16)),
+      "getpriority.who in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, -16}",
+      "comm in {\"a1\", \"a2\", \"a3\", \"a4\", \"a5\", \"a6\", \"a7\", \"a8\", \"a9\", \"b1\", \"b2\", "
+      "\"b3\", \"b4\", \"b5\", \"b6\", \"bash\"}",
+      "connect.uservaddr.address in {10.0.0.0/8, 10.1.0.0/16, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.2/32, "
+      "127.1.0.0/16, 100.64.0.0/10, 169.254.0.0/16, 198.18.0.0/15, 203.0.113.0/24, 198.51.100.0/24, "
+      "192.0.2.0/24, fd00::/8, fe80::/10, 2001:db8::/32, ::1/128}",
       // sets of more than 16 values: maps of strings, numbers and address blocks
       fmt::format("openat.filename in {}", long_set(1000)),
       "uid in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}",
