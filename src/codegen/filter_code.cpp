@@ -4,7 +4,6 @@
 #include "codegen/filter_code.hpp"
 
 #include <cassert>
-
 #include <ebpfpub/record.hpp>
 
 namespace ebpfpub::detail {
@@ -22,8 +21,10 @@ bool is_number(source s) {
     case source::user_id:
     case source::group_id:
     case source::exit_code:
-    case source::argument: return true;
-    default: return false;
+    case source::argument:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -37,9 +38,12 @@ struct number_type {
 
 number_type type_of(const filter::operand_source& s) {
   switch (s.type) {
-    case source::exit_code: return {64, true};
-    case source::argument: return {s.width >= 1 && s.width <= 8 ? 8u * s.width : 64u, s.is_signed};
-    default: return {32, false};
+    case source::exit_code:
+      return {64, true};
+    case source::argument:
+      return {s.width >= 1 && s.width <= 8 ? 8u * s.width : 64u, s.is_signed};
+    default:
+      return {32, false};
   }
 }
 
@@ -66,16 +70,22 @@ llvm::Value* header_u32(capture_context& cc, std::uint32_t offset) {
 llvm::Value* number_of(capture_context& cc, const filter::operand_source& s) {
   auto& b = cc.p.b;
   switch (s.type) {
-    case source::process_id: return header_u32(cc, record::offset::process_id);
-    case source::thread_id: return header_u32(cc, record::offset::thread_id);
-    case source::user_id: return header_u32(cc, record::offset::user_id);
-    case source::group_id: return header_u32(cc, record::offset::group_id);
+    case source::process_id:
+      return header_u32(cc, record::offset::process_id);
+    case source::thread_id:
+      return header_u32(cc, record::offset::thread_id);
+    case source::user_id:
+      return header_u32(cc, record::offset::user_id);
+    case source::group_id:
+      return header_u32(cc, record::offset::group_id);
     case source::exit_code:
       // check() puts every test on the exit code at exit, where the result is known.
       assert(cc.ret);
       return cc.ret;
-    case source::argument: return extend(b, argument_slot(cc, s.argument), type_of(s));
-    default: break;
+    case source::argument:
+      return extend(b, argument_slot(cc, s.argument), type_of(s));
+    default:
+      break;
   }
   assert(false && "not a number");
   return b.getInt64(0);
@@ -90,7 +100,8 @@ llvm::Value* combine(capture_context& cc, const checked_expression& e) {
       if (s == source::comm || s == source::string_capture) return emit_string_test(cc, e.test);
       return emit_sockaddr_test(cc, e.test);
     }
-    case filter::expression::kind::negation: return b.CreateNot(combine(cc, e.operands.at(0)));
+    case filter::expression::kind::negation:
+      return b.CreateNot(combine(cc, e.operands.at(0)));
     case filter::expression::kind::all_of: {
       llvm::Value* all = b.getTrue();
       for (const auto& o : e.operands) all = b.CreateAnd(all, combine(cc, o));
@@ -138,25 +149,38 @@ bool reads_captures(const checked_expression& e) {
     case source::string_capture:
     case source::sockaddr_family:
     case source::sockaddr_port:
-    case source::sockaddr_address: return true;
-    default: return false;
+    case source::sockaddr_address:
+      return true;
+    default:
+      return false;
   }
 }
 
-llvm::Value* emit_filter(capture_context& cc, const checked_expression& e) { return combine(cc, e); }
+llvm::Value* emit_filter(capture_context& cc, const checked_expression& e) {
+  return combine(cc, e);
+}
 
-llvm::Value* compare_number(bpf_builder& b, llvm::Value* v, comparison_op op, std::int64_t n, bool is_signed) {
+llvm::Value* compare_number(bpf_builder& b, llvm::Value* v, comparison_op op, std::int64_t n,
+                            bool is_signed) {
   auto* k = b.getInt64(static_cast<std::uint64_t>(n));
   switch (op) {
     case comparison_op::eq:
-    case comparison_op::in: return b.CreateICmpEQ(v, k);
-    case comparison_op::ne: return b.CreateICmpNE(v, k);
-    case comparison_op::lt: return is_signed ? b.CreateICmpSLT(v, k) : b.CreateICmpULT(v, k);
-    case comparison_op::le: return is_signed ? b.CreateICmpSLE(v, k) : b.CreateICmpULE(v, k);
-    case comparison_op::gt: return is_signed ? b.CreateICmpSGT(v, k) : b.CreateICmpUGT(v, k);
-    case comparison_op::ge: return is_signed ? b.CreateICmpSGE(v, k) : b.CreateICmpUGE(v, k);
-    case comparison_op::bits: return b.CreateICmpNE(b.CreateAnd(v, k), b.getInt64(0));
-    default: break;
+    case comparison_op::in:
+      return b.CreateICmpEQ(v, k);
+    case comparison_op::ne:
+      return b.CreateICmpNE(v, k);
+    case comparison_op::lt:
+      return is_signed ? b.CreateICmpSLT(v, k) : b.CreateICmpULT(v, k);
+    case comparison_op::le:
+      return is_signed ? b.CreateICmpSLE(v, k) : b.CreateICmpULE(v, k);
+    case comparison_op::gt:
+      return is_signed ? b.CreateICmpSGT(v, k) : b.CreateICmpUGT(v, k);
+    case comparison_op::ge:
+      return is_signed ? b.CreateICmpSGE(v, k) : b.CreateICmpUGE(v, k);
+    case comparison_op::bits:
+      return b.CreateICmpNE(b.CreateAnd(v, k), b.getInt64(0));
+    default:
+      break;
   }
   assert(false && "not a number comparison");
   return b.getFalse();
@@ -170,15 +194,19 @@ llvm::Value* compare_number_operand(bpf_builder& b, llvm::Value* v, const checke
   // A small set: one compare per value, no map and no loop.
   llvm::Value* any = b.getFalse();
   for (const auto& item : c.operand.items)
-    any = b.CreateOr(any, b.CreateICmpEQ(v, b.getInt64(static_cast<std::uint64_t>(normalized(item.integer, t)))));
+    any = b.CreateOr(
+        any,
+        b.CreateICmpEQ(v, b.getInt64(static_cast<std::uint64_t>(normalized(item.integer, t)))));
   return any;
 }
 
 std::uint64_t set_number_key(const filter::operand_source& s, std::int64_t n) {
   switch (s.type) {
     case source::sockaddr_family:
-    case source::sockaddr_port: return static_cast<std::uint64_t>(n) & 0xffff;
-    default: return static_cast<std::uint64_t>(normalized(n, type_of(s)));
+    case source::sockaddr_port:
+      return static_cast<std::uint64_t>(n) & 0xffff;
+    default:
+      return static_cast<std::uint64_t>(normalized(n, type_of(s)));
   }
 }
 
@@ -202,7 +230,8 @@ void chain::require(llvm::Value* condition) {
   p.b.SetInsertPoint(holds);
 }
 
-llvm::Value* any_alternative(program& p, std::size_t count, const std::function<void(std::size_t, chain&)>& emit) {
+llvm::Value* any_alternative(program& p, std::size_t count,
+                             const std::function<void(std::size_t, chain&)>& emit) {
   auto& b = p.b;
   auto* found = p.block("alternative_holds");
   auto* tested = p.block("alternatives_tested");
@@ -242,16 +271,19 @@ located_capture locate_capture(capture_context& cc, std::uint8_t index) {
   // Captures follow the arguments in plan order, each at most once; walking one header
   // per capture the plan has reaches any of them. The bound on `at` is a branch of its
   // own: the verifier learns a range only from a compare that a jump depends on.
-  for (std::size_t step = 0; step < plan.captures.size() && storage >= record::capture_header_size; ++step) {
+  for (std::size_t step = 0; step < plan.captures.size() && storage >= record::capture_header_size;
+       ++step) {
     auto* look = p.block("capture_header");
     arrivals.push_back({b.GetInsertBlock(), b.getInt64(0), false});
-    b.CreateCondBr(b.CreateICmpULE(at, b.getInt64(storage - record::capture_header_size)), look, join);
+    b.CreateCondBr(b.CreateICmpULE(at, b.getInt64(storage - record::capture_header_size)), look,
+                   join);
     b.SetInsertPoint(look);
     auto* which = b.CreateLoadAt(b.getInt8Ty(), cc.entry, at, "capture_index");
-    auto* length = b.CreateZExt(b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(at, b.getInt64(4))),
-                                b.getInt64Ty());
+    auto* length = b.CreateZExt(
+        b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(at, b.getInt64(4))), b.getInt64Ty());
     // Bytes past the cursor are an older call's: a header there is not this call's.
-    auto* written = b.CreateICmpULE(b.CreateAdd(at, b.getInt64(record::capture_header_size)), filled);
+    auto* written =
+        b.CreateICmpULE(b.CreateAdd(at, b.getInt64(record::capture_header_size)), filled);
     auto* hit = p.block("capture_hit");
     auto* skip = p.block("capture_skip");
     b.CreateCondBr(b.CreateAnd(written, b.CreateICmpEQ(which, b.getInt8(index))), hit, skip);
@@ -268,7 +300,8 @@ located_capture locate_capture(capture_context& cc, std::uint8_t index) {
     b.CreateBr(join);
     b.SetInsertPoint(skip);
     auto* padded = b.CreateAnd(b.CreateAdd(length, b.getInt64(7)), b.getInt64(~std::uint64_t{7}));
-    at = b.CreateAdd(at, b.CreateAdd(padded, b.getInt64(record::capture_header_size)), "next_header");
+    at = b.CreateAdd(at, b.CreateAdd(padded, b.getInt64(record::capture_header_size)),
+                     "next_header");
   }
   arrivals.push_back({b.GetInsertBlock(), b.getInt64(0), false});
   b.CreateBr(join);

@@ -4,10 +4,9 @@
 // (header field, argument slot, captured string, socket address), evaluated on what the
 // in-flight entry holds; `and`, `or` and `not` combine their i1 results.
 
+#include <ebpfpub/filter/expression.hpp>
 #include <functional>
 #include <optional>
-
-#include <ebpfpub/filter/expression.hpp>
 
 #include "codegen/captures.hpp"
 #include "codegen/filter_sets.hpp"
@@ -45,8 +44,9 @@ llvm::Value* emit_string_test(capture_context& cc, const filter::checked_compari
 llvm::Value* emit_sockaddr_test(capture_context& cc, const filter::checked_comparison& c);
 
 /// `v` (already cut and extended to its type) against the comparison's number or set.
-llvm::Value* compare_number_operand(bpf_builder& b, llvm::Value* v, const filter::checked_comparison& c,
-                                    unsigned bits, bool is_signed);
+llvm::Value* compare_number_operand(bpf_builder& b, llvm::Value* v,
+                                    const filter::checked_comparison& c, unsigned bits,
+                                    bool is_signed);
 
 /// Requirements that must all hold, emitted as a chain of branches to `miss` on the first
 /// that fails. Control flow, not one i1 built of many compares: the verifier then sees the
@@ -61,7 +61,8 @@ struct chain {
 
 /// True when some alternative meets all of its requirements: alternative i is emitted by
 /// `emit(i, chain)`, whose misses go on to alternative i + 1.
-llvm::Value* any_alternative(program& p, std::size_t count, const std::function<void(std::size_t, chain&)>& emit);
+llvm::Value* any_alternative(program& p, std::size_t count,
+                             const std::function<void(std::size_t, chain&)>& emit);
 
 /// `v` (an i64) is in the set map `map_fd` (keys: set_number_key).
 llvm::Value* number_in_map(capture_context& cc, llvm::Value* v, int map_fd);

@@ -4,7 +4,6 @@
 // from filter_code.hpp so that the session needs no LLVM header for them.
 
 #include <cstdint>
-
 #include <ebpfpub/filter/expression.hpp>
 
 namespace ebpfpub::detail {

@@ -8,9 +8,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
-#include <functional>
-
 #include <ebpfpub/record.hpp>
+#include <functional>
 
 #include "codegen/filter_code.hpp"
 
@@ -29,7 +28,9 @@ std::uint64_t chunk(std::string_view s, std::size_t from, std::size_t n) {
   return w;
 }
 
-std::uint64_t low_bytes(std::size_t n) { return n >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * n)) - 1; }
+std::uint64_t low_bytes(std::size_t n) {
+  return n >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * n)) - 1;
+}
 
 // The string's first bytes equal `s`: words at `data` + 8j, the last one masked.
 void require_head(chain& ch, llvm::Value* base, llvm::Value* data, std::string_view s) {
@@ -37,7 +38,8 @@ void require_head(chain& ch, llvm::Value* base, llvm::Value* data, std::string_v
   for (std::size_t at = 0; at < s.size(); at += 8) {
     const auto n = std::min<std::size_t>(8, s.size() - at);
     auto* word = b.CreateLoadAt(b.getInt64Ty(), base, b.CreateAdd(data, b.getInt64(at)));
-    ch.require(b.CreateICmpEQ(b.CreateAnd(word, b.getInt64(low_bytes(n))), b.getInt64(chunk(s, at, n))));
+    ch.require(
+        b.CreateICmpEQ(b.CreateAnd(word, b.getInt64(low_bytes(n))), b.getInt64(chunk(s, at, n))));
   }
 }
 
@@ -52,14 +54,16 @@ void require_bytes_at(chain& ch, llvm::Value* base, llvm::Value* start, std::str
     // A load of the 8 bytes ending at `end`: may start up to 7 bytes before `start`,
     // inside the capture header, which is always there.
     auto* word = b.CreateLoadAt(b.getInt64Ty(), base, b.CreateAdd(start, b.getInt64(end - 8)));
-    ch.require(b.CreateICmpEQ(b.CreateLShr(word, b.getInt64(64 - 8 * n)), b.getInt64(chunk(s, end - n, n))));
+    ch.require(b.CreateICmpEQ(b.CreateLShr(word, b.getInt64(64 - 8 * n)),
+                              b.getInt64(chunk(s, end - n, n))));
     end -= n;
   }
 }
 
 // The command name holds `s` somewhere (or, `at_end`, right before its first zero): one
 // chain of byte compares per place it could start.
-void require_in_comm(chain& ch, llvm::Value* comm, std::string_view s, std::size_t place, bool at_end) {
+void require_in_comm(chain& ch, llvm::Value* comm, std::string_view s, std::size_t place,
+                     bool at_end) {
   auto& b = ch.p.b;
   const std::string wanted = at_end ? std::string(s) + '\0' : std::string(s);
   for (std::size_t k = 0; k < wanted.size(); ++k)
@@ -76,7 +80,10 @@ struct found_string {
   llvm::Value* status;
 
   llvm::Value* data() { return cc.p.b.CreateAdd(at, cc.p.b.getInt64(record::capture_header_size)); }
-  llvm::Value* whole() { return cc.p.b.CreateICmpEQ(status, cc.p.b.getInt8(static_cast<std::uint8_t>(capture_status::ok))); }
+  llvm::Value* whole() {
+    return cc.p.b.CreateICmpEQ(status,
+                               cc.p.b.getInt8(static_cast<std::uint8_t>(capture_status::ok)));
+  }
 
   void require_equal(chain& ch, std::string_view s) {
     auto& b = cc.p.b;
@@ -130,8 +137,8 @@ struct found_string {
 // bounded loop over the places it could start. The verifier walks every iteration and
 // keeps a pending branch for each compare in it, so the window, not the capture's size,
 // bounds the loop (see contains_window for what was measured).
-llvm::Value* emit_contains(capture_context& cc, const capture& c, llvm::Value* at, llvm::Value* length,
-                           std::string_view s) {
+llvm::Value* emit_contains(capture_context& cc, const capture& c, llvm::Value* at,
+                           llvm::Value* length, std::string_view s) {
   auto& p = cc.p;
   auto& b = p.b;
   if (s.size() > c.max_bytes) return b.getFalse();
@@ -198,7 +205,9 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
         });
         break;
       case comparison_op::starts_with:
-        result = any_alternative(p, 1, [&](std::size_t, chain& ch) { require_head(ch, comm, b.getInt64(0), values[0]); });
+        result = any_alternative(p, 1, [&](std::size_t, chain& ch) {
+          require_head(ch, comm, b.getInt64(0), values[0]);
+        });
         break;
       case comparison_op::ends_with:
       case comparison_op::contains: {
@@ -210,7 +219,9 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
         });
         break;
       }
-      default: assert(false && "not a string comparison"); result = b.getFalse();
+      default:
+        assert(false && "not a string comparison");
+        result = b.getFalse();
     }
     return negate ? b.CreateNot(result) : result;
   }
@@ -222,8 +233,9 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
   auto* missing = b.GetInsertBlock();
   b.CreateCondBr(where.present, found, join);
   b.SetInsertPoint(found);
-  auto* length = b.CreateZExt(b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(4))),
-                              b.getInt64Ty(), "string_length");
+  auto* length = b.CreateZExt(
+      b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(4))),
+      b.getInt64Ty(), "string_length");
   auto* status = b.CreateLoadAt(b.getInt8Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(1)));
   found_string str{cc, capture, where.offset, length, status};
   llvm::Value* result = nullptr;
@@ -232,18 +244,27 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
     case comparison_op::ne:
     case comparison_op::in:
       if (c.set_map >= 0)
-        result = any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_in_map(ch, c.set_map, c.set_key_size); });
+        result = any_alternative(p, 1, [&](std::size_t, chain& ch) {
+          str.require_in_map(ch, c.set_map, c.set_key_size);
+        });
       else
-        result = any_alternative(p, values.size(), [&](std::size_t i, chain& ch) { str.require_equal(ch, values[i]); });
+        result = any_alternative(
+            p, values.size(), [&](std::size_t i, chain& ch) { str.require_equal(ch, values[i]); });
       break;
     case comparison_op::starts_with:
-      result = any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_prefix(ch, values[0]); });
+      result =
+          any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_prefix(ch, values[0]); });
       break;
     case comparison_op::ends_with:
-      result = any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_suffix(ch, values[0]); });
+      result =
+          any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_suffix(ch, values[0]); });
       break;
-    case comparison_op::contains: result = emit_contains(cc, capture, where.offset, length, values.front()); break;
-    default: assert(false && "not a string comparison"); result = b.getFalse();
+    case comparison_op::contains:
+      result = emit_contains(cc, capture, where.offset, length, values.front());
+      break;
+    default:
+      assert(false && "not a string comparison");
+      result = b.getFalse();
   }
   if (negate) result = b.CreateNot(result);
   auto* found_end = b.GetInsertBlock();

@@ -1,12 +1,11 @@
 #include "session/filters.hpp"
 
-#include <algorithm>
-#include <cstring>
-
-#include <sys/socket.h>
-
 #include <bpf/bpf.h>
 #include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "codegen/filter_sets.hpp"
 
@@ -21,9 +20,10 @@ expected<void> session_filters::add(std::string_view text, const std::vector<pla
     const auto it = std::find_if(plans.begin(), plans.end(),
                                  [&](const plan& p) { return p.syscall.name == *syscall; });
     if (it == plans.end())
-      return error(errc::invalid_argument,
-                   fmt::format("filter: {} is not traced; trace it before adding a filter on it\n{}", *syscall,
-                               filter::caret(text, {0, text.size()})));
+      return error(
+          errc::invalid_argument,
+          fmt::format("filter: {} is not traced; trace it before adding a filter on it\n{}",
+                      *syscall, filter::caret(text, {0, text.size()})));
     if (auto checked = filter::check(*parsed, *it, text); !checked) return checked.error();
   } else {
     for (const auto& p : plans)
@@ -51,13 +51,15 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
     if (auto ok = make_set_maps(o); !ok) return ok;
   auto& c = e.test;
   if (e.type != filter::expression::kind::comparison || c.op != filter::comparison_op::in ||
-      c.operand.type != filter::value::kind::set || c.operand.items.size() <= filter::unrolled_set_items)
+      c.operand.type != filter::value::kind::set ||
+      c.operand.items.size() <= filter::unrolled_set_items)
     return {};
   const auto& items = c.operand.items;
   const auto entries = static_cast<std::uint32_t>(items.size());
   const auto name = fmt::format("ebpfpub_set{}", set_maps_.size());
   switch (c.source.type) {
-    case source::comm: return {};  // 16 bytes: two compares per value stay cheap enough
+    case source::comm:
+      return {};  // 16 bytes: two compares per value stay cheap enough
     case source::string_capture: {
       std::size_t longest = 1;
       for (const auto& item : items) longest = std::max(longest, item.text.size());
@@ -105,7 +107,8 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
   }
 }
 
-expected<std::vector<filter::checked_expression>> session_filters::for_plans(const std::vector<plan>& plans) {
+expected<std::vector<filter::checked_expression>> session_filters::for_plans(
+    const std::vector<plan>& plans) {
   std::vector<filter::checked_expression> out;
   set_maps_.clear();
   if (added_.empty()) return out;

@@ -2,12 +2,11 @@
 // The filter expressions a session was given (tracer::add_filter): parsed and checked
 // against the traced plans when added, combined per plan for the code generator.
 
+#include <ebpfpub/filter/expression.hpp>
+#include <ebpfpub/plan.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <ebpfpub/filter/expression.hpp>
-#include <ebpfpub/plan.hpp>
 
 #include "kernel/kernel.hpp"
 

@@ -1,13 +1,11 @@
 // ebpftracer --filter: the five examples of docs/filters.md, as written, on a command
 // making known calls; and a bad expression's caret and exit status.
-#include <catch2/catch.hpp>
-
-#include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
-
 #include <fmt/format.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/child.hpp"
 #include "support/process.hpp"
@@ -47,9 +45,14 @@ TEST_CASE("ebpftracer --filter runs the documented examples as written") {
   const auto [list, filter, expected, filtered] =
       GENERATE_COPY(table<std::string, std::string, std::vector<std::string>, int>({
           {"openat", "openat.filename startswith \"/etc/\"", {"openat /etc/hostname"}, 3},
-          {"openat", "openat.flags & O_CREAT and exit_code == -ENOENT", {"openat " + base + "/missing/y"}, 3},
-          {"connect", "connect.uservaddr.port == 443 or connect.uservaddr.address in 10.0.0.0/8",
-           {"connect 127.0.0.1:443", "connect 10.1.2.3:80"}, 2},
+          {"openat",
+           "openat.flags & O_CREAT and exit_code == -ENOENT",
+           {"openat " + base + "/missing/y"},
+           3},
+          {"connect",
+           "connect.uservaddr.port == 443 or connect.uservaddr.address in 10.0.0.0/8",
+           {"connect 127.0.0.1:443", "connect 10.1.2.3:80"},
+           2},
           // The command's own execve (of filter_calls) is filtered too.
           {"execve", "execve.filename endswith \"/curl\"", {"execve /nonexistent/curl"}, 2},
           // A header field: every traced syscall (3 openat, 4 connect, 3 execve as root).
@@ -57,8 +60,8 @@ TEST_CASE("ebpftracer --filter runs the documented examples as written") {
       }));
   INFO(filter);
   const auto output = (dir.path / "trace.json").string();
-  program_run tracer({tracer_path, "-t", list, "--format", "json", "-o", output,
-                      "--filter", filter, "--", filter_calls, base});
+  program_run tracer({tracer_path, "-t", list, "--format", "json", "-o", output, "--filter", filter,
+                      "--", filter_calls, base});
   CHECK(tracer.finish() == 0);
   auto lines = json_lines(output);
   REQUIRE(!lines.empty());
@@ -74,9 +77,12 @@ TEST_CASE("ebpftracer --filter runs the documented examples as written") {
 }
 
 TEST_CASE("ebpftracer --filter points at a bad expression and exits with status 2") {
-  program_run tracer({tracer_path, "-t", "openat", "--filter", "openat.filenme startswith \"/etc/\""});
+  program_run tracer(
+      {tracer_path, "-t", "openat", "--filter", "openat.filenme startswith \"/etc/\""});
   CHECK(tracer.finish() == 2);
-  CHECK(tracer.err() ==
-        "ebpftracer: --filter: filter: openat has no field filenme (its fields: dfd, filename, flags, mode, pid, "
-        "tid, uid, gid, comm, exit_code)\n  openat.filenme startswith \"/etc/\"\n  ^^^^^^^^^^^^^^\n");
+  CHECK(
+      tracer.err() ==
+      "ebpftracer: --filter: filter: openat has no field filenme (its fields: dfd, filename, "
+      "flags, mode, pid, "
+      "tid, uid, gid, comm, exit_code)\n  openat.filenme startswith \"/etc/\"\n  ^^^^^^^^^^^^^^\n");
 }

@@ -1,15 +1,14 @@
 // Filter expressions compiled into the programs: a child makes known calls, exactly the
 // matching ones arrive, and the rest are counted as filtered (numbers, the exit code,
 // strings and their bound).
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include "support/filtered_run.hpp"
 
@@ -62,17 +61,19 @@ TEST_CASE("a set of more than 16 numbers is a map lookup with the same answers")
   // 20 values, -5 and 100 among them: the map's keys are the values as a signed int reads them.
   std::string set = "{-5, 100";
   for (int i = 0; i < 18; ++i) set += fmt::format(", {}", 1000 + i);
-  const auto run = run_filtered<sys::getpriority>({"getpriority.who in " + set + "}"}, whos.size(), [] {
-    for (int who : whos) ::syscall(SYS_getpriority, 99, who);
-    return 0;
-  });
+  const auto run =
+      run_filtered<sys::getpriority>({"getpriority.who in " + set + "}"}, whos.size(), [] {
+        for (int who : whos) ::syscall(SYS_getpriority, 99, who);
+        return 0;
+      });
   CHECK(whos_seen(run.events) == std::vector<int>{-5, 100});
   CHECK(run.stats.filtered == 4);
 }
 
 TEST_CASE("several filters on one syscall must all pass, a header filter applies as well") {
   const auto run = run_filtered<sys::getpriority>(
-      {"getpriority.who > 0", "getpriority.who < 100", fmt::format("pid == {} and uid == 0 and gid == 0", ::getpid())},
+      {"getpriority.who > 0", "getpriority.who < 100",
+       fmt::format("pid == {} and uid == 0 and gid == 0", ::getpid())},
       whos.size(), [] {
         for (int who : whos) ::syscall(SYS_getpriority, 99, who);
         return 0;
@@ -86,13 +87,16 @@ TEST_CASE("a bit test and the exit code decide openat's calls, the exit code at 
   ebpfpub::test::scratch_dir dir;
   const auto existing = (dir.path / random_name()).string();
   const auto missing = (dir.path / random_name() / "x").string();
-  const auto run = run_filtered<sys::openat>({"openat.flags & O_CREAT and exit_code == -ENOENT"}, 4, [&] {
-    ::syscall(SYS_openat, AT_FDCWD, missing.c_str(), O_RDONLY);             // ENOENT, no O_CREAT
-    ::syscall(SYS_openat, AT_FDCWD, missing.c_str(), O_CREAT | O_WRONLY, 0600);  // matches
-    const long fd = ::syscall(SYS_openat, AT_FDCWD, existing.c_str(), O_CREAT | O_WRONLY, 0600);  // succeeds
-    ::syscall(SYS_openat, AT_FDCWD, missing.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);  // matches
-    return fd >= 0 ? 0 : 1;
-  });
+  const auto run =
+      run_filtered<sys::openat>({"openat.flags & O_CREAT and exit_code == -ENOENT"}, 4, [&] {
+        ::syscall(SYS_openat, AT_FDCWD, missing.c_str(), O_RDONLY);  // ENOENT, no O_CREAT
+        ::syscall(SYS_openat, AT_FDCWD, missing.c_str(), O_CREAT | O_WRONLY, 0600);  // matches
+        const long fd = ::syscall(SYS_openat, AT_FDCWD, existing.c_str(), O_CREAT | O_WRONLY,
+                                  0600);  // succeeds
+        ::syscall(SYS_openat, AT_FDCWD, missing.c_str(), O_CREAT | O_EXCL | O_WRONLY,
+                  0600);  // matches
+        return fd >= 0 ? 0 : 1;
+      });
   REQUIRE(run.events.size() == 2);
   for (const auto& e : run.events) {
     CHECK(e.args.filename.value == missing);
@@ -107,8 +111,9 @@ TEST_CASE("string comparisons on a captured path pass exactly the matching calls
   // One directory for every generated row: the table is built once, on the first run.
   static ebpfpub::test::scratch_dir dir;
   const auto base = dir.path.string();
-  const std::vector<std::string> paths = {base + "/etc/passwd", base + "/etc/hosts", base + "/usr/bin/curl",
-                                          base + "/usr/bin/curly", base + "/x"};
+  const std::vector<std::string> paths = {base + "/etc/passwd", base + "/etc/hosts",
+                                          base + "/usr/bin/curl", base + "/usr/bin/curly",
+                                          base + "/x"};
   const auto [filter, expected] = GENERATE_COPY(table<std::string, std::vector<std::size_t>>({
       {fmt::format("openat.filename startswith \"{}/etc/\"", base), {0, 1}},
       {"openat.filename endswith \"/curl\"", {2}},
@@ -137,7 +142,9 @@ TEST_CASE("string comparisons on a captured path pass exactly the matching calls
 
 TEST_CASE("a set of 1,000 paths passes exactly the listed paths") {
   ebpfpub::test::scratch_dir dir;
-  const auto listed = [&](int i) { return fmt::format("{}/listed/file-{:04}.conf", dir.path.string(), i); };
+  const auto listed = [&](int i) {
+    return fmt::format("{}/listed/file-{:04}.conf", dir.path.string(), i);
+  };
   std::string set = "{";
   for (int i = 0; i < 1000; ++i) set += fmt::format("{}\"{}\"", i ? ", " : "", listed(i));
   set += "}";
@@ -147,13 +154,14 @@ TEST_CASE("a set of 1,000 paths passes exactly the listed paths") {
   for (int i = 0; i < 1000; i += 111) paths.push_back(listed(i));
   const auto first = listed(0);
   const std::vector<std::string> misses = {first + "x", first.substr(0, first.size() - 1),
-                                           first.substr(0, first.size() - 1) + "k", first + std::string(200, 'y'),
-                                           listed(1000)};
-  const auto run = run_filtered<sys::openat>({"openat.filename in " + set}, paths.size() + misses.size(), [&] {
-    for (const auto& p : paths) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
-    for (const auto& p : misses) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
-    return 0;
-  });
+                                           first.substr(0, first.size() - 1) + "k",
+                                           first + std::string(200, 'y'), listed(1000)};
+  const auto run =
+      run_filtered<sys::openat>({"openat.filename in " + set}, paths.size() + misses.size(), [&] {
+        for (const auto& p : paths) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
+        for (const auto& p : misses) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
+        return 0;
+      });
   std::vector<std::string> seen;
   for (const auto& e : run.events) seen.push_back(e.args.filename.value);
   CHECK(seen == paths);
@@ -175,10 +183,11 @@ TEST_CASE("prefix and suffix compare up to max_string_bytes, and a longer consta
   other_tail[other_tail.size() - bound] = 'q';
   const std::vector<std::string> paths = {same, other_head, other_tail};
   SECTION("a prefix of exactly the bound") {
-    const auto run = run_filtered<sys::openat>({fmt::format("openat.filename startswith \"{}\"", head)}, 3, [&] {
-      for (const auto& p : paths) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
-      return 0;
-    });
+    const auto run =
+        run_filtered<sys::openat>({fmt::format("openat.filename startswith \"{}\"", head)}, 3, [&] {
+          for (const auto& p : paths) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
+          return 0;
+        });
     REQUIRE(run.events.size() == 2);
     CHECK(run.events[0].args.filename.value == same);
     CHECK(run.events[1].args.filename.value == other_tail);
@@ -186,10 +195,11 @@ TEST_CASE("prefix and suffix compare up to max_string_bytes, and a longer consta
   }
   SECTION("a suffix of exactly the bound") {
     REQUIRE(tail.size() == bound);
-    const auto run = run_filtered<sys::openat>({fmt::format("openat.filename endswith \"{}\"", tail)}, 3, [&] {
-      for (const auto& p : paths) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
-      return 0;
-    });
+    const auto run =
+        run_filtered<sys::openat>({fmt::format("openat.filename endswith \"{}\"", tail)}, 3, [&] {
+          for (const auto& p : paths) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
+          return 0;
+        });
     REQUIRE(run.events.size() == 2);
     CHECK(run.events[0].args.filename.value == same);
     CHECK(run.events[1].args.filename.value == other_head);
@@ -200,11 +210,12 @@ TEST_CASE("prefix and suffix compare up to max_string_bytes, and a longer consta
     REQUIRE(t);
     REQUIRE(t->trace<sys::openat>([](const auto&) {}));
     for (const auto* op : {"startswith", "endswith", "contains", "=="}) {
-      auto added = t->add_filter(fmt::format("openat.filename {} \"{}\"", op, std::string(bound + 1, 'a')));
+      auto added =
+          t->add_filter(fmt::format("openat.filename {} \"{}\"", op, std::string(bound + 1, 'a')));
       REQUIRE(!added);
       const std::string message = added.error().what();
-      CHECK(message.find(fmt::format("the string is {} bytes; a filter compares at most {}", bound + 1, bound)) !=
-            std::string::npos);
+      CHECK(message.find(fmt::format("the string is {} bytes; a filter compares at most {}",
+                                     bound + 1, bound)) != std::string::npos);
       CHECK(message.find('^') != std::string::npos);
     }
   }
@@ -220,7 +231,8 @@ TEST_CASE("contains finds its constant where it starts in the first contains_win
     return path + std::string(window + 40 - path.size(), 'z');
   };
   // Starting at the window's last place (it ends past the window), and one byte later.
-  const std::vector<std::string> paths = {path_with_needle_at(100), path_with_needle_at(window - needle.size()),
+  const std::vector<std::string> paths = {path_with_needle_at(100),
+                                          path_with_needle_at(window - needle.size()),
                                           path_with_needle_at(window - needle.size() + 1)};
   const auto run = run_filtered<sys::openat>({"openat.filename contains \"NEEDLE\""}, 3, [&] {
     for (const auto& p : paths) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
@@ -254,7 +266,8 @@ TEST_CASE("the command name compares as a string: equality, prefix, suffix and s
   CHECK(run.stats.filtered == (passes ? 0u : 1u));
 }
 
-TEST_CASE("filter errors point at the expression: unknown field, type, constant, untraced syscall") {
+TEST_CASE(
+    "filter errors point at the expression: unknown field, type, constant, untraced syscall") {
   auto t = ebpfpub::tracer::create();
   REQUIRE(t);
   REQUIRE(t->trace<sys::openat>([](const auto&) {}));
@@ -264,10 +277,13 @@ TEST_CASE("filter errors point at the expression: unknown field, type, constant,
     return added.error().message();
   };
   CHECK(message("openat.filenme startswith \"/etc\"") ==
-        "filter: openat has no field filenme (its fields: dfd, filename, flags, mode, pid, tid, uid, gid, comm, "
+        "filter: openat has no field filenme (its fields: dfd, filename, flags, mode, pid, tid, "
+        "uid, gid, comm, "
         "exit_code)\n  openat.filenme startswith \"/etc\"\n  ^^^^^^^^^^^^^^");
   CHECK(message("openat.flags startswith \"x\"").find("flags is a number") != std::string::npos);
-  CHECK(message("openat.flags & O_CRAET").find("unknown constant O_CRAET (did you mean O_CREAT?)") !=
+  CHECK(
+      message("openat.flags & O_CRAET").find("unknown constant O_CRAET (did you mean O_CREAT?)") !=
+      std::string::npos);
+  CHECK(message("execve.filename endswith \"/curl\"").find("execve is not traced") !=
         std::string::npos);
-  CHECK(message("execve.filename endswith \"/curl\"").find("execve is not traced") != std::string::npos);
 }

@@ -2,15 +2,13 @@
 // A tracer with filter expressions on the calls of one child process, for the tests of
 // compiled filters: what arrived, and what the programs counted.
 
+#include <catch2/catch.hpp>
 #include <chrono>
+#include <ebpfpub/ebpfpub.hpp>
+#include <ebpfpub/filter/expression.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
-
-#include <ebpfpub/ebpfpub.hpp>
-#include <ebpfpub/filter/expression.hpp>
 
 #include "support/child.hpp"
 
@@ -47,7 +45,8 @@ filtered_result<S> run_filtered(const std::vector<std::string>& filters, std::ui
   for (;;) {
     REQUIRE(t->poll(std::chrono::milliseconds(20)));
     const auto s = t->stats().by_syscall.front();
-    if (s.events + s.filtered + s.lost() >= calls || std::chrono::steady_clock::now() > deadline) break;
+    if (s.events + s.filtered + s.lost() >= calls || std::chrono::steady_clock::now() > deadline)
+      break;
   }
   t->stop();
   REQUIRE(t->poll(std::chrono::milliseconds(0)));
