@@ -97,12 +97,13 @@ int startup() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--startup") return startup();
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--summary] [--fd-identity] | --startup\n");
+    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--summary] [--fd-identity] [--filter EXPR]... | --startup\n");
     return 2;
   }
   ebpfpub::tracer_options options;
   bool json = false;
   double sample = 0;
+  std::vector<std::string> filters;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json") json = true;
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
     else if (a == "--rate-limit" && i + 1 < argc)
       options.filter.rate_limit_per_second = static_cast<std::uint32_t>(std::atoll(argv[++i]));
     else if (a == "--fd-identity") options.capture.fd_identity = true;
+    else if (a == "--filter" && i + 1 < argc) filters.emplace_back(argv[++i]);
   }
   auto tracer = ebpfpub::tracer::create(options);
   if (!tracer) {
@@ -134,6 +136,11 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  for (const auto& f : filters)
+    if (auto ok = tracer->add_filter(f); !ok) {
+      fmt::print(stderr, "bench_tracer: {}\n", ok.error().what());
+      return 1;
+    }
   auto started = tracer->start();
   if (!started) {
     fmt::print(stderr, "bench_tracer: {}\n", started.error().what());
@@ -178,6 +185,7 @@ int main(int argc, char** argv) {
     events = 0;
     for (const auto& s : counted->by_syscall) events += s.calls;
   }
-  fmt::print("events {} lost {} memory {} rss_kib {}\n", events, stats.lost(), memory.total(), rss_kib());
+  fmt::print("events {} lost {} memory {} rss_kib {} filtered {}\n", events, stats.lost(), memory.total(), rss_kib(),
+             stats.filtered());
   return 0;
 }

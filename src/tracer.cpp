@@ -70,6 +70,7 @@ expected<void> tracer::trace(std::string_view syscall, std::function<void(const 
              [handler = std::move(handler)](const record_view& r) { handler(decode_dynamic(r)); });
 }
 
+expected<void> tracer::add_filter(std::string_view expression) { return impl_->add_filter(expression); }
 expected<void> tracer::prepare() { return impl_->prepare(); }
 expected<startup_report> tracer::start() { return impl_->start(); }
 expected<void> tracer::add_process(std::uint32_t pid) { return impl_->add_process(pid); }

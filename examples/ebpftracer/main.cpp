@@ -97,13 +97,15 @@ void print_summary(const ebpfpub::statistics& stats, bool counted_in_kernel) {
     fmt::print(stderr, "Events received: {}, lost: {}, probe errors: {}", stats.events(), stats.lost(),
                stats.probe_errors());
   if (stats.rate_limited() != 0) fmt::print(stderr, ", rate-limited: {}", stats.rate_limited());
+  if (stats.filtered() != 0) fmt::print(stderr, ", filtered: {}", stats.filtered());
   fmt::print(stderr, "\n");
   for (const auto& s : stats.by_syscall) {
-    if (s.events == 0 && s.lost() == 0 && s.rate_limited == 0) continue;
+    if (s.events == 0 && s.lost() == 0 && s.rate_limited == 0 && s.filtered == 0) continue;
     fmt::print(stderr, "  {}: {} events, {} lost", s.syscall, s.events, s.lost());
     if (s.lost_output_full) fmt::print(stderr, " ({} output full)", s.lost_output_full);
     if (s.lost_no_storage) fmt::print(stderr, " ({} no in-flight entry)", s.lost_no_storage);
     if (s.rate_limited) fmt::print(stderr, ", {} rate-limited", s.rate_limited);
+    if (s.filtered) fmt::print(stderr, ", {} filtered", s.filtered);
     if (s.probe_errors) fmt::print(stderr, ", {} probe errors", s.probe_errors);
     fmt::print(stderr, "\n");
   }
@@ -185,6 +187,13 @@ int main(int argc, char** argv) {
   };
   for (const auto& name : names)
     if (auto ok = tracer->trace(name, print); !ok) return fail(ok.error());
+
+  for (const auto& expression : s.filters)
+    if (auto ok = tracer->add_filter(expression); !ok) {
+      // A bad expression is a bad option: the message points into it with a caret.
+      fmt::print(stderr, "ebpftracer: --filter: {}\n", ok.error().message());
+      return 2;
+    }
 
   if (auto ok = tracer->prepare(); !ok) return fail(ok.error());
   print_memory(info, tracer->memory(), res);

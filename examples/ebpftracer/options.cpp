@@ -73,6 +73,12 @@ parsed_options parse_options(int argc, const char* const* argv) {
   auto* count = app.add_option("-n,--count", s.count, "Stop after this many events")->check(CLI::PositiveNumber);
   app.add_option("-P,--pid", s.pids, "Trace only this process and its children (repeatable)");
   app.add_option("-u,--uid", s.uids, "Trace only calls made by this user id (repeatable)");
+  app.add_option("--filter", s.filters,
+                 "Record only the calls that pass EXPR, compiled into the programs (repeatable; several "
+                 "on one syscall must all pass). Examples: 'openat.filename startswith \"/etc/\"', "
+                 "'openat.flags & O_CREAT and exit_code == -ENOENT', 'uid != 0' (a header field: every "
+                 "traced syscall). See docs/filters.md")
+      ->type_name("EXPR");
   app.add_option("--comm", s.comms, "Trace only threads with this command name (repeatable)");
   auto* rate = app.add_option("--rate-limit", s.rate_limit,
                                "Record at most N calls per second of each syscall per process "
@@ -120,7 +126,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
                                "Count calls, errors by errno and durations in the kernel, print no event, and at "
                                "the end (Ctrl-C, --duration, the command's exit) print a table like strace -c "
                                "with p50/p99 and each syscall's latency histogram");
-  summary->excludes(format)->excludes(count)->excludes(sinks);
+  summary->excludes(format)->excludes(count)->excludes(sinks)->excludes("--filter");
   app.add_option("--interval", s.interval,
                  "With -c: also print the table every S seconds (counts since the start, not since the "
                  "last table)")

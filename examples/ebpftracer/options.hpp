@@ -26,6 +26,7 @@ struct settings {
   std::vector<std::string> comms;
   std::string rate_limit;  ///< "N/s" as given; parsed into the filter
   std::uint32_t rate_burst = 0;
+  std::vector<std::string> filters;  ///< --filter expressions, compiled into the programs
   std::vector<std::string> command;
   bool raw = false;                ///< the seed's numbers only: no names in text or JSON
   std::vector<std::string> sinks;  ///< --sink URLs

@@ -72,6 +72,10 @@ struct syscall_statistics {
   /// Dropped on purpose at enter by the rate limit (filter.rate_limit_per_second): not
   /// in lost(), so a flooding process's calls are exactly events + rate_limited + lost().
   std::uint64_t rate_limited = 0;
+  /// Rejected on purpose by the syscall's filter expressions (tracer::add_filter), at
+  /// enter or at exit, before any output space was taken: not in lost(), so
+  /// events + filtered + rate_limited + lost() is every call the programs saw.
+  std::uint64_t filtered = 0;
   std::uint64_t lost() const { return lost_output_full + lost_no_storage + lost_malformed; }
 };
 
@@ -103,6 +107,7 @@ struct statistics {
   std::uint64_t lost() const;
   std::uint64_t probe_errors() const;
   std::uint64_t rate_limited() const;
+  std::uint64_t filtered() const;
 };
 
 /// What start() did and how long it took.
@@ -154,6 +159,17 @@ class tracer {
   /// Traces with a plan built elsewhere (the by-name path of specialized serializers);
   /// the handler receives the checked record.
   expected<void> add(plan p, std::function<void(const record_view&)> handler);
+
+  /// Adds a filter expression (filter/expression.hpp), compiled into the programs at
+  /// start(): only the calls that pass it are recorded; the others are counted in
+  /// syscall_statistics::filtered. `openat.filename startswith "/etc/"` applies to
+  /// openat, which must be traced already; a filter on header fields only (`uid != 0`)
+  /// applies to every traced syscall. Several filters on one syscall must all pass (they
+  /// combine with `and`). Errors (syntax, unknown field, type) point at the expression
+  /// with a caret. A test that needs only enter-time values (header, arguments, strings
+  /// and addresses captured at enter) rejects the call at enter; one on the exit code or
+  /// an exit capture rejects it at exit; in both cases before any output space is taken.
+  expected<void> add_filter(std::string_view expression);
 
   /// Creates the maps (in-flight storage, counters, output), so memory() reports what
   /// the kernel allocated. start() does it when it was not done.

@@ -10,6 +10,7 @@
 #include <linux/bpf.h>
 
 #include <ebpfpub/error.hpp>
+#include <ebpfpub/filter/expression.hpp>
 #include <ebpfpub/plan.hpp>
 #include <ebpfpub/resources.hpp>
 
@@ -21,8 +22,9 @@ enum class loss_reason : std::uint32_t {
   no_storage = 1,      ///< no in-flight entry could be had (allocation failed, map full)
   unmatched_exit = 2,  ///< an exit without its enter (tracing began mid-call, entry evicted)
   rate_limited = 3,    ///< dropped at enter by the per-process rate limit (on purpose)
+  filtered = 4,        ///< rejected by the plan's filter expression (on purpose)
 };
-inline constexpr std::uint32_t loss_reason_count = 4;
+inline constexpr std::uint32_t loss_reason_count = 5;
 
 /// The maps the programs use, by fd, as the loader created them.
 struct program_maps {
@@ -114,6 +116,9 @@ struct codegen_options {
   exec_layout exec;
   fd_layout fd;
   filter_code filter;
+  /// Per plan (by index, or none at all): the filter expression its calls must pass, an
+  /// `and` of every filter on the syscall (an empty `and`: every call passes).
+  std::vector<filter::checked_expression> expressions;
   transport output = transport::ring;
   std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)
   std::uint64_t wakeup_bytes = 0;  ///< ring: wake the reader once this much data waits

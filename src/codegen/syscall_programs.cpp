@@ -13,6 +13,7 @@
 #include <ebpfpub/record.hpp>
 
 #include "codegen/captures.hpp"
+#include "codegen/filter_code.hpp"
 #include "codegen/generators.hpp"
 #include "codegen/rate_limit.hpp"
 #include "codegen/strategies.hpp"
@@ -31,6 +32,28 @@ struct strategies {
 void store_duration(bpf_builder& b, llvm::Value* entry) {
   auto* entered = b.CreateLoadAt(b.getInt64Ty(), entry, record::offset::timestamp, "entered");
   b.CreateStoreAt(b.CreateSub(b.CreateKtimeGetNs(), entered), entry, record::offset::duration);
+}
+
+filter_parts filter_of(const codegen_options& options, const target& t) {
+  if (t.index >= options.expressions.size()) return {};
+  return split_filter(options.expressions[t.index]);
+}
+
+// Continues only when the call passes `e`; a rejected call is counted as filtered and,
+// when its exit is still to come, its entry is left in flight with size 0, which tells
+// the exit program to release it quietly (not as an exit without its enter).
+void apply_filter(capture_context& cc, const filter::checked_expression& e, bool mark_entry) {
+  auto& p = cc.p;
+  auto& b = p.b;
+  auto* pass = emit_filter(cc, e);
+  auto* keep = p.block("filter_passed");
+  auto* drop = p.block("filtered");
+  b.CreateCondBr(pass, keep, drop);
+  b.SetInsertPoint(drop);
+  if (mark_entry) b.CreateStoreAt(b.getInt32(0), cc.entry, record::offset::size);
+  count_loss(p, cc.t, loss_reason::filtered);
+  b.CreateBr(p.done);
+  b.SetInsertPoint(keep);
 }
 
 llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
@@ -74,7 +97,20 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   }
   b.CreateStore(b.getInt64(record::header_size + 8 * argc), p.cursor);
   capture_context cc{p, t, entry};
+  // A filter on numbers alone runs before the captures: a rejected call reads nothing
+  // from user memory. One that needs the captured bytes runs after them. Either way it
+  // runs before any output space is taken.
+  const auto filter = filter_of(options, t);
+  const bool mark = !plan.emit_at_enter;
+  if (plan.emit_at_enter && filter.exit) {
+    // A test on the result of a call that has none never passes.
+    count_loss(p, t, loss_reason::filtered);
+    b.CreateBr(p.done);
+    return p.finish();
+  }
+  if (filter.enter && !reads_captures(*filter.enter)) apply_filter(cc, *filter.enter, mark);
   emit_captures(cc, syscall_phase::enter);
+  if (filter.enter && reads_captures(*filter.enter)) apply_filter(cc, *filter.enter, mark);
 
   auto* size = b.CreateLoad(b.getInt64Ty(), p.cursor, "size");
   b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), entry, record::offset::size);
@@ -108,6 +144,14 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
 
     b.SetInsertPoint(matched);
     b.CreateStoreAt(b.getInt8(0), entry, record::offset::flags);
+    const auto filter = filter_of(options, t);
+    if (filter.enter) {
+      // Size 0: the enter program's filter rejected the call (and counted it).
+      auto* kept = p.block("kept_at_enter");
+      auto* enter_size = b.CreateLoadAt(b.getInt32Ty(), entry, record::offset::size);
+      b.CreateCondBr(b.CreateICmpEQ(enter_size, b.getInt32(0)), p.done, kept);
+      b.SetInsertPoint(kept);
+    }
     auto* ret = b.CreateLoadAt(b.getInt64Ty(), p.ctx, t.p->syscall.return_offset, "ret");
     if (options.filter.result != result_filter::any) {
       // The entry is released (no longer in flight) and nothing is sent.
@@ -125,6 +169,7 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
     capture_context cc{p, t, entry, ret};
     emit_retries(cc, flags);
     emit_captures(cc, syscall_phase::exit);
+    if (filter.exit) apply_filter(cc, *filter.exit, false);
     auto* size = b.CreateLoad(b.getInt64Ty(), p.cursor, "size");
     b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), entry, record::offset::size);
     send_record(p, *with.transport, t, entry, size);

@@ -45,6 +45,11 @@ void append_json_summary(fmt::memory_buffer& out, const statistics& stats) {
     }
     out.push_back(']');
   }
+  // Likewise only when a filter expression rejected something.
+  if (stats.filtered() != 0) {
+    raw(out, ",\"filtered\":");
+    number(out, stats.filtered());
+  }
   raw(out, ",\"by_syscall\":{");
   for (std::size_t i = 0; i < stats.by_syscall.size(); ++i) {
     const auto& s = stats.by_syscall[i];
@@ -57,6 +62,10 @@ void append_json_summary(fmt::memory_buffer& out, const statistics& stats) {
     if (s.rate_limited != 0) {
       raw(out, ",\"rate_limited\":");
       number(out, s.rate_limited);
+    }
+    if (s.filtered != 0) {
+      raw(out, ",\"filtered\":");
+      number(out, s.filtered);
     }
     out.push_back('}');
   }

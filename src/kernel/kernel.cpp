@@ -116,6 +116,16 @@ expected<map> create_process_map(std::string_view name, std::uint32_t entries) {
   return map{unique_fd(fd), map_name, map_memory(fd)};
 }
 
+expected<map> create_set_map(std::string_view name, std::uint32_t key_size, std::uint32_t entries, bool lpm_trie) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  // LPM tries must not be preallocated; a hash set need not be.
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+  const int fd = bpf_map_create(lpm_trie ? BPF_MAP_TYPE_LPM_TRIE : BPF_MAP_TYPE_HASH, map_name.c_str(), key_size, 1,
+                                entries, &opts);
+  if (fd < 0) return bpf_error(errno, fmt::format("creating filter set map {}", map_name));
+  return map{unique_fd(fd), map_name, map_memory(fd)};
+}
+
 expected<map> create_seed_map(std::string_view name, std::uint32_t value_size) {
   const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
   const int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, map_name.c_str(), 4, value_size, 1, nullptr);

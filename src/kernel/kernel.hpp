@@ -34,6 +34,9 @@ expected<map> create_process_map(std::string_view name, std::uint32_t entries);
 /// buckets: the least recently used process's bucket goes when it is full).
 expected<map> create_u64_lru_hash_map(std::string_view name, std::uint32_t value_size,
                                       std::uint32_t entries);
+/// A filter's set (u8 values, allocated as entries are added): a hash map of `key_size`-byte
+/// keys, or an LPM trie when `lpm_trie` (keys: a u32 prefix length, then the data).
+expected<map> create_set_map(std::string_view name, std::uint32_t key_size, std::uint32_t entries, bool lpm_trie);
 /// Per-CPU array of `entries` u64 counters.
 expected<map> create_counters_map(std::string_view name, std::uint32_t entries);
 /// BPF ring buffer of `bytes` (a power of two, at least a page).

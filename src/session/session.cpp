@@ -38,6 +38,12 @@ expected<void> session::add(plan p, deliveries::handler handler) {
   return {};
 }
 
+expected<void> session::add_filter(std::string_view text) {
+  // The programs are generated from the filters at start().
+  if (started_) return error(errc::invalid_argument, "tracer: cannot add a filter after start()");
+  return filters_.add(text, plans());
+}
+
 expected<void> session::prepare() {
   auto faults = injected_faults::from_environment();
   return prepare(faults);
@@ -105,12 +111,21 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
   codegen.wakeup_bytes = sizes_->output_map / 4;
   codegen.keep_ir = options_.keep_ir;
+  // Summary programs count without the event path's filter emitters: refuse rather than
+  // count calls the filters would have rejected.
+  if (summary_maps_ && !filters_.empty())
+    return error(errc::invalid_argument,
+                 "tracer_options::summary: filter expressions (tracer::add_filter) are not applied in "
+                 "summary mode yet; count without them, or record events to filter them");
+  auto expressions = filters_.for_plans(plans());
+  if (!expressions) return expressions.error();
   auto program_maps = maps_->programs();
   if (summary_maps_) {
     codegen.summary = true;
     program_maps.summary_fd = summary_maps_->counters_fd();
     program_maps.errno_fd = summary_maps_->errno_fd();
   }
+  codegen.expressions = std::move(*expressions);
   auto code = generate_programs(plans(), program_maps, codegen);
   if (!code) return code.error();
   report.generate = clock::now() - t0;

@@ -14,6 +14,7 @@
 
 #include <ebpfpub/tracer.hpp>
 
+#include "session/filters.hpp"
 #include "session/maps.hpp"
 #include "session/programs.hpp"
 #include "session/reader.hpp"
@@ -34,6 +35,7 @@ class session {
   const path_cache* paths() const { return deliveries_.paths(); }
 
   expected<void> add(plan p, deliveries::handler handler);
+  expected<void> add_filter(std::string_view text);
   expected<void> prepare();
   expected<void> add_process(std::uint32_t pid);
   expected<startup_report> start();
@@ -50,6 +52,7 @@ class session {
   tracer_options options_;
   ebpfpub::tracefs fs_;
   deliveries deliveries_;
+  session_filters filters_;
   // Destroyed in reverse: the reader, then links and programs, then maps.
   std::optional<map_sizes> sizes_;
   std::optional<session_maps> maps_;

@@ -28,6 +28,12 @@ std::uint64_t statistics::probe_errors() const {
   return n;
 }
 
+std::uint64_t statistics::filtered() const {
+  std::uint64_t n = 0;
+  for (const auto& s : by_syscall) n += s.filtered;
+  return n;
+}
+
 std::uint64_t statistics::rate_limited() const {
   std::uint64_t n = 0;
   for (const auto& s : by_syscall) n += s.rate_limited;
@@ -120,6 +126,7 @@ statistics deliveries::stats(int counters_fd, int rate_limit_fd) const {
     out.lost_no_storage = at(loss_reason::no_storage);
     out.unmatched_exits = at(loss_reason::unmatched_exit);
     out.rate_limited = at(loss_reason::rate_limited);
+    out.filtered = at(loss_reason::filtered);
   }
   if (rate_limit_fd >= 0) s.rate_limited_processes = read_buckets(rate_limit_fd, plans_);
   return s;

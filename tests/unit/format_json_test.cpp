@@ -150,6 +150,17 @@ TEST_CASE("the JSON summary adds rate-limited calls and the processes that made 
         R"("by_syscall":{"getppid":{"events":1100,"lost":0,"rate_limited":865972},"openat":{"events":7,"lost":0}}}})");
 }
 
+TEST_CASE("the JSON summary adds calls rejected by filter expressions, only when there are") {
+  ebpfpub::statistics stats;
+  stats.by_syscall.push_back({.syscall = "openat", .events = 2, .filtered = 29});
+  stats.by_syscall.push_back({.syscall = "execve", .events = 1});
+  fmt::memory_buffer out;
+  ebpfpub::append_json_summary(out, stats);
+  CHECK(fmt::to_string(out) ==
+        R"({"summary":{"events":3,"lost":0,"probe_errors":0,"filtered":29,)"
+        R"("by_syscall":{"openat":{"events":2,"lost":0,"filtered":29},"execve":{"events":1,"lost":0}}}})");
+}
+
 namespace {
 
 // A record for plan `p` (index `index` of `plans`) with every capture present.

@@ -34,6 +34,16 @@ struct source_span {
 
 /// Longest string a filter may compare (prefix, suffix, substring or equality), in bytes.
 inline constexpr std::size_t max_string_bytes = 128;
+/// `contains` looks for its constant starting in the first this many bytes of the string
+/// (a longer string's later bytes are not searched). Measured: the verifier walks the
+/// search loop once per start position and keeps one pending branch per word compared,
+/// and gives up at 8192 of them; 256 start positions of a 128-byte constant (17 words
+/// and the loop's test each) fit in a program with room to spare.
+inline constexpr std::size_t contains_window = 256;
+/// Sets of up to this many values are compared one by one in the program; larger ones are
+/// looked up in a map the tracer fills (a hash map of numbers or of zero-padded strings,
+/// an LPM trie of address blocks), so their cost does not grow with their size.
+inline constexpr std::size_t unrolled_set_items = 16;
 /// Most values in one `in {...}` set.
 inline constexpr std::size_t max_set_items = 4096;
 
@@ -118,6 +128,11 @@ struct checked_comparison {
   operand_source source;
   comparison_op op = comparison_op::eq;
   value operand;
+  /// `in` on more than unrolled_set_items values: the map holding them, which the tracer
+  /// creates and fills before generating the programs; -1 otherwise.
+  int set_map = -1;
+  /// A string set's map: its key size (the longest value, zero-padded to 8 bytes).
+  std::uint32_t set_key_size = 0;
 };
 
 struct checked_expression {

@@ -1,0 +1,318 @@
+// Filters as code: the expression's shape (and, or, not), where its parts run, the
+// number comparisons, and finding a capture in the entry for the string and address ones.
+
+#include "codegen/filter_code.hpp"
+
+#include <cassert>
+#include <ebpfpub/record.hpp>
+
+namespace ebpfpub::detail {
+namespace {
+
+using filter::checked_comparison;
+using filter::checked_expression;
+using filter::comparison_op;
+using source = filter::operand_source::kind;
+
+bool is_number(source s) {
+  switch (s) {
+    case source::process_id:
+    case source::thread_id:
+    case source::user_id:
+    case source::group_id:
+    case source::exit_code:
+    case source::argument:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The bits of a value as the comparison sees them: an argument of `width` bytes cut to
+// its width (the tracepoint's 8-byte slot may hold anything above an int) and extended
+// by its C type's sign; header ids are u32; the exit code is a signed long.
+struct number_type {
+  unsigned bits = 64;
+  bool is_signed = false;
+};
+
+number_type type_of(const filter::operand_source& s) {
+  switch (s.type) {
+    case source::exit_code:
+      return {64, true};
+    case source::argument:
+      return {s.width >= 1 && s.width <= 8 ? 8u * s.width : 64u, s.is_signed};
+    default:
+      return {32, false};
+  }
+}
+
+llvm::Value* extend(bpf_builder& b, llvm::Value* v, number_type t) {
+  if (t.bits == 64) return v;
+  auto* cut = b.CreateTrunc(v, b.getIntNTy(t.bits));
+  return t.is_signed ? b.CreateSExt(cut, b.getInt64Ty()) : b.CreateZExt(cut, b.getInt64Ty());
+}
+
+// The constant as the value's type reads it: `flags == -1` on a u32 means 0xffffffff.
+std::int64_t normalized(std::int64_t n, number_type t) {
+  if (t.bits == 64) return n;
+  const auto mask = (std::uint64_t{1} << t.bits) - 1;
+  auto u = static_cast<std::uint64_t>(n) & mask;
+  if (t.is_signed && (u >> (t.bits - 1)) != 0) u |= ~mask;
+  return static_cast<std::int64_t>(u);
+}
+
+llvm::Value* header_u32(capture_context& cc, std::uint32_t offset) {
+  auto& b = cc.p.b;
+  return b.CreateZExt(b.CreateLoadAt(b.getInt32Ty(), cc.entry, offset), b.getInt64Ty());
+}
+
+llvm::Value* number_of(capture_context& cc, const filter::operand_source& s) {
+  auto& b = cc.p.b;
+  switch (s.type) {
+    case source::process_id:
+      return header_u32(cc, record::offset::process_id);
+    case source::thread_id:
+      return header_u32(cc, record::offset::thread_id);
+    case source::user_id:
+      return header_u32(cc, record::offset::user_id);
+    case source::group_id:
+      return header_u32(cc, record::offset::group_id);
+    case source::exit_code:
+      // check() puts every test on the exit code at exit, where the result is known.
+      assert(cc.ret);
+      return cc.ret;
+    case source::argument:
+      return extend(b, argument_slot(cc, s.argument), type_of(s));
+    default:
+      break;
+  }
+  assert(false && "not a number");
+  return b.getInt64(0);
+}
+
+llvm::Value* combine(capture_context& cc, const checked_expression& e) {
+  auto& b = cc.p.b;
+  switch (e.type) {
+    case filter::expression::kind::comparison: {
+      const auto s = e.test.source.type;
+      if (is_number(s)) return emit_number_test(cc, e.test);
+      if (s == source::comm || s == source::string_capture) return emit_string_test(cc, e.test);
+      return emit_sockaddr_test(cc, e.test);
+    }
+    case filter::expression::kind::negation:
+      return b.CreateNot(combine(cc, e.operands.at(0)));
+    case filter::expression::kind::all_of: {
+      llvm::Value* all = b.getTrue();
+      for (const auto& o : e.operands) all = b.CreateAnd(all, combine(cc, o));
+      return all;
+    }
+    case filter::expression::kind::any_of: {
+      llvm::Value* any = b.getFalse();
+      for (const auto& o : e.operands) any = b.CreateOr(any, combine(cc, o));
+      return any;
+    }
+  }
+  return b.getTrue();
+}
+
+}  // namespace
+
+filter_parts split_filter(const checked_expression& e) {
+  filter_parts parts;
+  const bool is_and = e.type == filter::expression::kind::all_of;
+  if (is_and && e.operands.empty()) return parts;
+  if (!is_and) {
+    (e.at_enter ? parts.enter : parts.exit) = e;
+    return parts;
+  }
+  // The parts of an `and` that enter can decide drop the call there; the rest wait.
+  for (const auto& o : e.operands) {
+    auto& part = o.at_enter ? parts.enter : parts.exit;
+    if (!part) {
+      part.emplace();
+      part->type = filter::expression::kind::all_of;
+      part->at_enter = o.at_enter;
+    }
+    part->operands.push_back(o);
+  }
+  return parts;
+}
+
+bool reads_captures(const checked_expression& e) {
+  if (e.type != filter::expression::kind::comparison) {
+    for (const auto& o : e.operands)
+      if (reads_captures(o)) return true;
+    return false;
+  }
+  switch (e.test.source.type) {
+    case source::string_capture:
+    case source::sockaddr_family:
+    case source::sockaddr_port:
+    case source::sockaddr_address:
+      return true;
+    default:
+      return false;
+  }
+}
+
+llvm::Value* emit_filter(capture_context& cc, const checked_expression& e) {
+  return combine(cc, e);
+}
+
+llvm::Value* compare_number(bpf_builder& b, llvm::Value* v, comparison_op op, std::int64_t n,
+                            bool is_signed) {
+  auto* k = b.getInt64(static_cast<std::uint64_t>(n));
+  switch (op) {
+    case comparison_op::eq:
+    case comparison_op::in:
+      return b.CreateICmpEQ(v, k);
+    case comparison_op::ne:
+      return b.CreateICmpNE(v, k);
+    case comparison_op::lt:
+      return is_signed ? b.CreateICmpSLT(v, k) : b.CreateICmpULT(v, k);
+    case comparison_op::le:
+      return is_signed ? b.CreateICmpSLE(v, k) : b.CreateICmpULE(v, k);
+    case comparison_op::gt:
+      return is_signed ? b.CreateICmpSGT(v, k) : b.CreateICmpUGT(v, k);
+    case comparison_op::ge:
+      return is_signed ? b.CreateICmpSGE(v, k) : b.CreateICmpUGE(v, k);
+    case comparison_op::bits:
+      return b.CreateICmpNE(b.CreateAnd(v, k), b.getInt64(0));
+    default:
+      break;
+  }
+  assert(false && "not a number comparison");
+  return b.getFalse();
+}
+
+llvm::Value* compare_number_operand(bpf_builder& b, llvm::Value* v, const checked_comparison& c,
+                                    unsigned bits, bool is_signed) {
+  const number_type t{bits, is_signed};
+  if (c.op != comparison_op::in || c.operand.type != filter::value::kind::set)
+    return compare_number(b, v, c.op, normalized(c.operand.integer, t), is_signed);
+  // A small set: one compare per value, no map and no loop.
+  llvm::Value* any = b.getFalse();
+  for (const auto& item : c.operand.items)
+    any = b.CreateOr(
+        any,
+        b.CreateICmpEQ(v, b.getInt64(static_cast<std::uint64_t>(normalized(item.integer, t)))));
+  return any;
+}
+
+std::uint64_t set_number_key(const filter::operand_source& s, std::int64_t n) {
+  switch (s.type) {
+    case source::sockaddr_family:
+    case source::sockaddr_port:
+      return static_cast<std::uint64_t>(n) & 0xffff;
+    default:
+      return static_cast<std::uint64_t>(normalized(n, type_of(s)));
+  }
+}
+
+// A number in a set map: one lookup, whatever the set's size.
+llvm::Value* number_in_map(capture_context& cc, llvm::Value* v, int map_fd) {
+  auto& b = cc.p.b;
+  auto* key = cc.p.entry_alloca(b.getInt64Ty(), "set_key");
+  b.CreateStore(v, key);
+  return b.CreateIsNotNull(b.CreateMapLookup(map_fd, key));
+}
+
+llvm::Value* emit_number_test(capture_context& cc, const checked_comparison& c) {
+  const auto t = type_of(c.source);
+  if (c.set_map >= 0) return number_in_map(cc, number_of(cc, c.source), c.set_map);
+  return compare_number_operand(cc.p.b, number_of(cc, c.source), c, t.bits, t.is_signed);
+}
+
+void chain::require(llvm::Value* condition) {
+  auto* holds = p.block("holds");
+  p.b.CreateCondBr(condition, holds, miss);
+  p.b.SetInsertPoint(holds);
+}
+
+llvm::Value* any_alternative(program& p, std::size_t count,
+                             const std::function<void(std::size_t, chain&)>& emit) {
+  auto& b = p.b;
+  auto* found = p.block("alternative_holds");
+  auto* tested = p.block("alternatives_tested");
+  for (std::size_t i = 0; i < count; ++i) {
+    auto* next = p.block("next_alternative");
+    chain ch{p, next};
+    emit(i, ch);
+    b.CreateBr(found);
+    b.SetInsertPoint(next);
+  }
+  auto* missed = b.GetInsertBlock();
+  b.CreateBr(tested);
+  b.SetInsertPoint(found);
+  b.CreateBr(tested);
+  b.SetInsertPoint(tested);
+  auto* phi = b.CreatePHI(b.getInt1Ty(), 2, "holds");
+  phi->addIncoming(b.getFalse(), missed);
+  phi->addIncoming(b.getTrue(), found);
+  return phi;
+}
+
+located_capture locate_capture(capture_context& cc, std::uint8_t index) {
+  auto& p = cc.p;
+  auto& b = p.b;
+  const auto& plan = *cc.t.p;
+  const std::uint32_t storage = cc.t.storage_size;
+  const std::uint32_t reserve = capture_reserve(plan.captures.at(index));
+  auto* filled = b.CreateLoad(b.getInt64Ty(), p.cursor, "filled");
+  auto* join = p.block("located");
+  struct arrival {
+    llvm::BasicBlock* from;
+    llvm::Value* offset;
+    bool present;
+  };
+  std::vector<arrival> arrivals;
+  llvm::Value* at = b.getInt64(record::header_size + 8 * plan.syscall.arguments.size());
+  // Captures follow the arguments in plan order, each at most once; walking one header
+  // per capture the plan has reaches any of them. The bound on `at` is a branch of its
+  // own: the verifier learns a range only from a compare that a jump depends on.
+  for (std::size_t step = 0; step < plan.captures.size() && storage >= record::capture_header_size;
+       ++step) {
+    auto* look = p.block("capture_header");
+    arrivals.push_back({b.GetInsertBlock(), b.getInt64(0), false});
+    b.CreateCondBr(b.CreateICmpULE(at, b.getInt64(storage - record::capture_header_size)), look,
+                   join);
+    b.SetInsertPoint(look);
+    auto* which = b.CreateLoadAt(b.getInt8Ty(), cc.entry, at, "capture_index");
+    auto* length = b.CreateZExt(
+        b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(at, b.getInt64(4))), b.getInt64Ty());
+    // Bytes past the cursor are an older call's: a header there is not this call's.
+    auto* written =
+        b.CreateICmpULE(b.CreateAdd(at, b.getInt64(record::capture_header_size)), filled);
+    auto* hit = p.block("capture_hit");
+    auto* skip = p.block("capture_skip");
+    b.CreateCondBr(b.CreateAnd(written, b.CreateICmpEQ(which, b.getInt8(index))), hit, skip);
+    b.SetInsertPoint(hit);
+    if (reserve <= storage) {
+      auto* inside = p.block("capture_inside");
+      arrivals.push_back({hit, b.getInt64(0), false});
+      b.CreateCondBr(b.CreateICmpULE(at, b.getInt64(storage - reserve)), inside, join);
+      b.SetInsertPoint(inside);
+      arrivals.push_back({inside, at, true});
+    } else {
+      arrivals.push_back({hit, b.getInt64(0), false});
+    }
+    b.CreateBr(join);
+    b.SetInsertPoint(skip);
+    auto* padded = b.CreateAnd(b.CreateAdd(length, b.getInt64(7)), b.getInt64(~std::uint64_t{7}));
+    at = b.CreateAdd(at, b.CreateAdd(padded, b.getInt64(record::capture_header_size)),
+                     "next_header");
+  }
+  arrivals.push_back({b.GetInsertBlock(), b.getInt64(0), false});
+  b.CreateBr(join);
+  b.SetInsertPoint(join);
+  auto* present = b.CreatePHI(b.getInt1Ty(), static_cast<unsigned>(arrivals.size()), "captured");
+  auto* offset = b.CreatePHI(b.getInt64Ty(), static_cast<unsigned>(arrivals.size()), "capture_at");
+  for (const auto& a : arrivals) {
+    present->addIncoming(a.present ? b.getTrue() : b.getFalse(), a.from);
+    offset->addIncoming(a.offset, a.from);
+  }
+  return {present, offset};
+}
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,80 @@
+#pragma once
+// Filters as code: a checked filter expression (include/ebpfpub/filter/expression.hpp)
+// becomes IR in its syscall's programs. Each comparison is one emitter per operand kind
+// (header field, argument slot, captured string, socket address), evaluated on what the
+// in-flight entry holds; `and`, `or` and `not` combine their i1 results.
+
+#include <ebpfpub/filter/expression.hpp>
+#include <functional>
+#include <optional>
+
+#include "codegen/captures.hpp"
+#include "codegen/filter_sets.hpp"
+
+namespace ebpfpub::detail {
+
+/// A plan's filter, split by when it can be decided.
+struct filter_parts {
+  /// Decided at enter: the in-flight entry is dropped there, before any output space.
+  std::optional<filter::checked_expression> enter;
+  /// Needs the result or an exit capture: decided at exit, before the record is sent.
+  std::optional<filter::checked_expression> exit;
+};
+
+/// Splits `e` (an `and` of the filters on one syscall) into what enter can decide and
+/// what must wait for exit. An empty `and` (no filter) gives no parts.
+filter_parts split_filter(const filter::checked_expression& e);
+
+/// Whether `e` reads a captured string or socket address (then it runs after the
+/// captures; otherwise before them, so a rejected call copies nothing from user memory).
+bool reads_captures(const filter::checked_expression& e);
+
+/// Emits `e` on the entry `cc` fills; returns an i1 that is true when the call passes.
+/// The builder is left in the block where the result is known.
+llvm::Value* emit_filter(capture_context& cc, const filter::checked_expression& e);
+
+// The emitters per operand kind (filter_code.cpp: numbers, filter_strings.cpp: strings
+// and socket addresses).
+
+/// A comparison on a number: a header field, an argument, or the exit code.
+llvm::Value* emit_number_test(capture_context& cc, const filter::checked_comparison& c);
+/// A comparison on a captured string or on the thread's command name.
+llvm::Value* emit_string_test(capture_context& cc, const filter::checked_comparison& c);
+/// A comparison on a captured socket address's family, port or address.
+llvm::Value* emit_sockaddr_test(capture_context& cc, const filter::checked_comparison& c);
+
+/// `v` (already cut and extended to its type) against the comparison's number or set.
+llvm::Value* compare_number_operand(bpf_builder& b, llvm::Value* v,
+                                    const filter::checked_comparison& c, unsigned bits,
+                                    bool is_signed);
+
+/// Requirements that must all hold, emitted as a chain of branches to `miss` on the first
+/// that fails. Control flow, not one i1 built of many compares: the verifier then sees the
+/// same state after each requirement whichever way it came and prunes; an i1 built of a
+/// hundred compares made it walk their combinations (past its million instructions for a
+/// 128-byte suffix).
+struct chain {
+  program& p;
+  llvm::BasicBlock* miss;
+  void require(llvm::Value* condition);
+};
+
+/// True when some alternative meets all of its requirements: alternative i is emitted by
+/// `emit(i, chain)`, whose misses go on to alternative i + 1.
+llvm::Value* any_alternative(program& p, std::size_t count,
+                             const std::function<void(std::size_t, chain&)>& emit);
+
+/// `v` (an i64) is in the set map `map_fd` (keys: set_number_key).
+llvm::Value* number_in_map(capture_context& cc, llvm::Value* v, int map_fd);
+
+/// Where capture `index` of the plan is in the entry: the byte offset of its header
+/// (i64), and an i1 saying whether it is there at all (a capture skipped, faulted and
+/// deferred, or left out for room is not). The offset is only meaningful when present,
+/// and is then bounded so that the capture's whole reserve lies inside the entry.
+struct located_capture {
+  llvm::Value* present;
+  llvm::Value* offset;
+};
+located_capture locate_capture(capture_context& cc, std::uint8_t index);
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,132 @@
+#include "session/filters.hpp"
+
+#include <bpf/bpf.h>
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "codegen/filter_sets.hpp"
+
+namespace ebpfpub::detail {
+
+expected<void> session_filters::add(std::string_view text, const std::vector<plan>& plans) {
+  auto parsed = filter::parse(text);
+  if (!parsed) return parsed.error();
+  auto syscall = filter::syscall_of(*parsed, text);
+  if (!syscall) return syscall.error();
+  if (!syscall->empty()) {
+    const auto it = std::find_if(plans.begin(), plans.end(),
+                                 [&](const plan& p) { return p.syscall.name == *syscall; });
+    if (it == plans.end())
+      return error(
+          errc::invalid_argument,
+          fmt::format("filter: {} is not traced; trace it before adding a filter on it\n{}",
+                      *syscall, filter::caret(text, {0, text.size()})));
+    if (auto checked = filter::check(*parsed, *it, text); !checked) return checked.error();
+  } else {
+    for (const auto& p : plans)
+      if (auto checked = filter::check(*parsed, p, text); !checked) return checked.error();
+  }
+  added_.push_back({std::string(text), std::move(*parsed), std::move(*syscall)});
+  return {};
+}
+
+namespace {
+
+using source = filter::operand_source::kind;
+
+expected<void> put(const map& m, const void* key) {
+  const std::uint8_t one = 1;
+  if (bpf_map_update_elem(m.fd.get(), key, &one, BPF_ANY) != 0)
+    return error::from_errno(errno, fmt::format("filling filter set map {}", m.name));
+  return {};
+}
+
+}  // namespace
+
+expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
+  for (auto& o : e.operands)
+    if (auto ok = make_set_maps(o); !ok) return ok;
+  auto& c = e.test;
+  if (e.type != filter::expression::kind::comparison || c.op != filter::comparison_op::in ||
+      c.operand.type != filter::value::kind::set ||
+      c.operand.items.size() <= filter::unrolled_set_items)
+    return {};
+  const auto& items = c.operand.items;
+  const auto entries = static_cast<std::uint32_t>(items.size());
+  const auto name = fmt::format("ebpfpub_set{}", set_maps_.size());
+  switch (c.source.type) {
+    case source::comm:
+      return {};  // 16 bytes: two compares per value stay cheap enough
+    case source::string_capture: {
+      std::size_t longest = 1;
+      for (const auto& item : items) longest = std::max(longest, item.text.size());
+      const auto key_size = static_cast<std::uint32_t>((longest + 7) / 8 * 8);
+      auto m = create_set_map(name, key_size, entries, false);
+      if (!m) return m.error();
+      std::vector<std::uint8_t> key(key_size);
+      for (const auto& item : items) {
+        std::fill(key.begin(), key.end(), 0);
+        std::memcpy(key.data(), item.text.data(), item.text.size());
+        if (auto ok = put(*m, key.data()); !ok) return ok;
+      }
+      c.set_key_size = key_size;
+      c.set_map = m->fd.get();
+      set_maps_.push_back(std::move(*m));
+      return {};
+    }
+    case source::sockaddr_address: {
+      auto m = create_set_map(name, sizeof(address_set_key), entries, true);
+      if (!m) return m.error();
+      for (const auto& item : items) {
+        address_set_key key{};
+        const bool v4 = item.block.family == AF_INET;
+        key.prefix_bits = 32u + std::min<std::uint32_t>(item.block.prefix, v4 ? 32 : 128);
+        key.family[2] = static_cast<std::uint8_t>(item.block.family >> 8);
+        key.family[3] = static_cast<std::uint8_t>(item.block.family);
+        std::memcpy(key.address, item.block.bytes.data(), v4 ? 4 : 16);
+        if (auto ok = put(*m, &key); !ok) return ok;
+      }
+      c.set_map = m->fd.get();
+      set_maps_.push_back(std::move(*m));
+      return {};
+    }
+    default: {
+      auto m = create_set_map(name, 8, entries, false);
+      if (!m) return m.error();
+      for (const auto& item : items) {
+        const std::uint64_t key = set_number_key(c.source, item.integer);
+        if (auto ok = put(*m, &key); !ok) return ok;
+      }
+      c.set_map = m->fd.get();
+      set_maps_.push_back(std::move(*m));
+      return {};
+    }
+  }
+}
+
+expected<std::vector<filter::checked_expression>> session_filters::for_plans(
+    const std::vector<plan>& plans) {
+  std::vector<filter::checked_expression> out;
+  set_maps_.clear();
+  if (added_.empty()) return out;
+  for (const auto& p : plans) {
+    // Several filters on one syscall must all pass: an `and` of them.
+    filter::checked_expression all;
+    all.type = filter::expression::kind::all_of;
+    for (const auto& f : added_) {
+      if (!f.syscall.empty() && f.syscall != p.syscall.name) continue;
+      auto checked = filter::check(f.parsed, p, f.text);
+      if (!checked) return checked.error();
+      all.at_enter = all.at_enter && checked->at_enter;
+      all.operands.push_back(std::move(*checked));
+    }
+    if (auto ok = make_set_maps(all); !ok) return ok.error();
+    out.push_back(std::move(all));
+  }
+  return out;
+}
+
+}  // namespace ebpfpub::detail

@@ -1,0 +1,41 @@
+#pragma once
+// The filter expressions a session was given (tracer::add_filter): parsed and checked
+// against the traced plans when added, combined per plan for the code generator.
+
+#include <ebpfpub/filter/expression.hpp>
+#include <ebpfpub/plan.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernel/kernel.hpp"
+
+namespace ebpfpub::detail {
+
+class session_filters {
+ public:
+  /// Parses `text` and checks it against the plan of the syscall it names (which must be
+  /// traced already), or against every plan for a filter on header fields only.
+  expected<void> add(std::string_view text, const std::vector<plan>& plans);
+
+  /// Per plan: the `and` of every filter that applies to it (its own and the header
+  /// ones); empty when no filter was added at all. Sets of more than
+  /// filter::unrolled_set_items values become maps, created and filled here and kept
+  /// until the next call.
+  expected<std::vector<filter::checked_expression>> for_plans(const std::vector<plan>& plans);
+
+  bool empty() const { return added_.empty(); }
+
+ private:
+  struct added {
+    std::string text;
+    filter::expression parsed;
+    std::string syscall;  ///< empty: a header-only filter, for every syscall
+  };
+  expected<void> make_set_maps(filter::checked_expression& e);
+
+  std::vector<added> added_;
+  std::vector<map> set_maps_;
+};
+
+}  // namespace ebpfpub::detail

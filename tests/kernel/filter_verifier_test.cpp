@@ -1,0 +1,101 @@
+// Every operator on every operand kind compiles to programs the verifier accepts: one
+// session per filter, started (generated, loaded, attached) and stopped.
+#include <fmt/format.h>
+
+#include <catch2/catch.hpp>
+#include <ebpfpub/ebpfpub.hpp>
+#include <ebpfpub/filter/expression.hpp>
+
+namespace sys = ebpfpub::syscalls;
+
+namespace {
+
+// Starts a session tracing the syscalls the filters need, with `filter`; the error, or "".
+std::string start_with(const std::string& filter, ebpfpub::tracer_options options = {}) {
+  auto t = ebpfpub::tracer::create(options);
+  REQUIRE(t);
+  for (const auto* name : {"openat", "connect", "accept4", "getpriority", "execve", "exit_group"})
+    REQUIRE(t->trace(name, [](const ebpfpub::dynamic_event&) {}));
+  if (auto added = t->add_filter(filter); !added) return added.error().what();
+  auto started = t->start();
+  if (!started) return started.error().what();
+  t->stop();
+  return {};
+}
+
+std::string long_set(std::size_t n) {
+  std::string set = "{";
+  for (std::size_t i = 0; i < n; ++i)
+    set += fmt::format("{}\"/usr/lib/some/library/path-{:04}.so\"", i ? ", " : "", i);
+  return set + "}";
+}
+
+}  // namespace
+
+TEST_CASE("every operator on every operand kind passes the verifier") {
+  const auto filter = GENERATE(
+      as<std::string>{},
+      // header fields, at enter (and exit_code at exit), on every traced syscall
+      "pid == 1", "tid != 1", "uid < 1000", "gid <= 5", "pid > 1", "pid >= 2", "uid & 1",
+      "uid in {0, 1, 2}", "exit_code == -ENOENT", "exit_code < 0 or uid == 0", "comm == \"bash\"",
+      "comm != \"bash\"", "comm startswith \"ba\"", "comm endswith \"sh\"", "comm contains \"as\"",
+      "comm in {\"a\", \"b\"}",
+      // arguments: signed, unsigned, flags, fds, pointers
+      "getpriority.who < -3", "getpriority.which >= 0", "openat.flags & O_CREAT|O_EXCL",
+      "openat.dfd == AT_FDCWD", "openat.mode in {420, 384}", "openat.filename != \"\"",
+      // captured strings, at enter
+      "openat.filename == \"/etc/passwd\"", "openat.filename startswith \"/etc/\"",
+      "openat.filename endswith \".conf\"", "openat.filename contains \"/lib/\"",
+      "openat.filename in {\"/a\", \"/b/c\"}", "execve.filename endswith \"/curl\"",
+      fmt::format("openat.filename contains \"{}\"",
+                  std::string(ebpfpub::filter::max_string_bytes, 'x')),
+      fmt::format("openat.filename endswith \"{}\"",
+                  std::string(ebpfpub::filter::max_string_bytes, 'x')),
+      // socket addresses captured at enter (connect) and at exit (accept4)
+      "connect.uservaddr.family == AF_INET6", "connect.uservaddr.port == 443",
+      "connect.uservaddr.port in {80, 443}", "connect.uservaddr.address in 10.0.0.0/8",
+      "connect.uservaddr.address == ::1", "connect.uservaddr.address in {10.0.0.0/8, fd00::/8}",
+      "connect.uservaddr.address != 192.168.0.1", "accept4.upeer_sockaddr.port >= 1024",
+      "accept4.upeer_sockaddr.address in fe80::/10 and exit_code >= 0",
+      // the shapes: and, or, not, an enter part and an exit part
+      "openat.filename startswith \"/etc/\" or exit_code == -EACCES",
+      "not (openat.flags & O_CREAT) and openat.filename contains \"tmp\" and exit_code != 0",
+      // sets of exactly 16 values: the largest unrolled
+      fmt::format("openat.filename in {}", long_set(16)),
+      "getpriority.who in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, -16}",
+      "comm in {\"a1\", \"a2\", \"a3\", \"a4\", \"a5\", \"a6\", \"a7\", \"a8\", \"a9\", \"b1\", "
+      "\"b2\", "
+      "\"b3\", \"b4\", \"b5\", \"b6\", \"bash\"}",
+      "connect.uservaddr.address in {10.0.0.0/8, 10.1.0.0/16, 172.16.0.0/12, 192.168.0.0/16, "
+      "127.0.0.2/32, "
+      "127.1.0.0/16, 100.64.0.0/10, 169.254.0.0/16, 198.18.0.0/15, 203.0.113.0/24, "
+      "198.51.100.0/24, "
+      "192.0.2.0/24, fd00::/8, fe80::/10, 2001:db8::/32, ::1/128}",
+      // sets of more than 16 values: maps of strings, numbers and address blocks
+      fmt::format("openat.filename in {}", long_set(1000)),
+      "uid in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}",
+      "connect.uservaddr.port in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}",
+      "connect.uservaddr.family in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}",
+      "accept4.upeer_sockaddr.address in {10.0.0.0/8, 10.1.0.0/16, 172.16.0.0/12, 192.168.0.0/16, "
+      "127.0.0.2/32, "
+      "127.1.0.0/16, 100.64.0.0/10, 169.254.0.0/16, 198.18.0.0/15, 203.0.113.0/24, "
+      "198.51.100.0/24, "
+      "192.0.2.0/24, 224.0.0.0/4, 240.0.0.0/4, fd00::/8, fe80::/10, 2001:db8::/32, ::1/128}",
+      fmt::format("openat.filename in {} and not openat.filename in {}", long_set(20),
+                  long_set(30)));
+  INFO(filter);
+  CHECK(start_with(filter) == "");
+}
+
+TEST_CASE("contains and endswith pass the verifier on the longest strings captured") {
+  // The substring loop runs over the whole capture: at the largest string size the
+  // library allows it must still be accepted.
+  ebpfpub::tracer_options options;
+  options.resources.buffer_size = GENERATE(4096u, 32768u);
+  INFO(options.resources.buffer_size);
+  CHECK(
+      start_with(fmt::format("openat.filename contains \"{}\" and openat.filename endswith \"{}\"",
+                             std::string(ebpfpub::filter::max_string_bytes, 'x'),
+                             std::string(ebpfpub::filter::max_string_bytes, 'y')),
+                 options) == "");
+}
