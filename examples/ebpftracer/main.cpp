@@ -50,7 +50,8 @@ std::string with_flags(std::string message) {
       {"resources.buffer_size", "-b"},      {"resources.buffer_count", "-c"},
       {"resources.output_pages_log2", "-p"}, {"resources.event_map_size", "-e"},
       {"resources.output = transport::perf", "--transport perf"},
-      {"filter.rate_limit_per_second", "--rate-limit"}, {"filter.rate_limit_burst", "--rate-burst"}};
+      {"filter.rate_limit_per_second", "--rate-limit"}, {"filter.rate_limit_burst", "--rate-burst"},
+      {"attach_mode::dispatch", "--attach dispatch"}, {"attach_mode::tracepoints", "--attach tracepoints"}};
   for (const auto& [field, flag] : flags)
     for (auto at = message.find(field); at != std::string::npos; at = message.find(field, at + 1)) {
       const auto with = fmt::format("{} ({})", flag, field);
@@ -184,6 +185,9 @@ int main(int argc, char** argv) {
   auto started = tracer->start();
   if (!started) return fail(started.error());
   if (s.verbose) fmt::print(info, "\n{}\n", tracer->ir());
+  fmt::print(info, "\nAttached {} programs ({})\n", started->programs,
+             started->attached == ebpfpub::attach_mode::dispatch ? "dispatch: raw_syscalls, by syscall number"
+                                                                 : "tracepoints: one pair per syscall");
   // Attached, the tracer needs no privilege: what follows decodes bytes any process on
   // the machine controls, so it runs without any (and as --user when asked).
   if (auto dropped = ebpfpub::drop_privileges({.user = s.user}); !dropped) return fail(dropped.error());

@@ -54,6 +54,10 @@ llvm::Value* bpf_builder::CreateProbeReadKernel(llvm::Value* dst, std::uint32_t 
   return CreateHelperCall(BPF_FUNC_probe_read_kernel, getInt64Ty(), {dst, getInt64(size), src}, "read_kernel");
 }
 
+llvm::Value* bpf_builder::CreateTailCall(llvm::Value* ctx, int map_fd, llvm::Value* index) {
+  return CreateHelperCall(BPF_FUNC_tail_call, getInt64Ty(), {ctx, CreateMapPointer(map_fd), index}, "tail_call");
+}
+
 llvm::Value* bpf_builder::CreateGetCurrentTaskBtf() {
   return CreateHelperCall(BPF_FUNC_get_current_task_btf, getPtrTy(), {}, "task");
 }

@@ -13,6 +13,8 @@
 #include <ebpfpub/plan.hpp>
 #include <ebpfpub/resources.hpp>
 
+#include "kernel/kernel.hpp"
+
 namespace ebpfpub::detail {
 
 /// Why an event was not delivered; the counters map holds one u64 per plan and reason.
@@ -70,8 +72,25 @@ enum class global_counter : std::uint32_t {
   excluded_self = 1,       ///< calls of the tracing process itself, dropped at enter (self_tgid)
 };
 
+/// Dispatch mode: the syscalls' programs are raw tracepoint programs, reached by tail
+/// call from one program on raw_syscalls:sys_enter and one on sys_exit; they read the
+/// arguments from the caller's registers (`struct pt_regs`, offsets from the kernel's BTF).
+struct dispatch_layout {
+  bool enabled = false;
+  int enter_programs_fd = -1;  ///< program array: enter programs by syscall number
+  int exit_programs_fd = -1;   ///< program array: exit programs by syscall number
+  /// Offsets in pt_regs of the six argument registers, in argument order (x86_64:
+  /// di, si, dx, r10, r8, r9), and of orig_ax (the number of the call at exit).
+  std::array<std::uint32_t, 6> argument_registers{};
+  std::uint32_t orig_ax = 0;
+  /// Offset in task_struct of thread_info.status, whose TS_COMPAT bit marks a 32-bit
+  /// call: syscall tracepoints never see those (their numbers are another table's).
+  std::uint32_t thread_status = 0;
+};
+
 struct codegen_options {
   exec_layout exec;
+  dispatch_layout dispatch;
   filter_code filter;
   transport output = transport::ring;
   std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)
@@ -81,7 +100,9 @@ struct codegen_options {
 
 struct program_code {
   std::string name;        ///< "enter_openat"
-  std::string tracepoint;  ///< "sys_enter_openat"
+  /// "sys_enter_openat"; dispatchers (program_kind::raw_tracepoint) "raw_syscalls/sys_enter"
+  std::string tracepoint;
+  program_kind kind = program_kind::tracepoint;
   std::vector<bpf_insn> instructions;
 };
 

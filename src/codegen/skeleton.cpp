@@ -4,6 +4,8 @@
 
 #include <llvm/IR/Constants.h>
 
+#include "codegen/argument_source.hpp"
+
 namespace ebpfpub::detail {
 namespace {
 
@@ -66,11 +68,12 @@ llvm::Function* program::finish() {
 
 program begin_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                       const std::string& name, bool with_filters,
-                      std::optional<std::uint32_t> self_counter) {
+                      std::optional<std::uint32_t> self_counter, const argument_source* source) {
   program p{b, maps, options};
   auto* type = llvm::FunctionType::get(b.getInt32Ty(), {b.getPtrTy()}, false);
   p.function = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, b.module());
-  p.function->setSection("tracepoint/" + name);
+  const auto kind = source ? source->kind() : program_kind::tracepoint;
+  p.function->setSection(std::string(section_prefix(kind)) + "/" + name);
   p.function->addFnAttr(llvm::Attribute::NoUnwind);
   p.ctx = p.function->getArg(0);
   p.ctx->setName("ctx");
@@ -82,6 +85,7 @@ program begin_program(bpf_builder& b, const program_maps& maps, const codegen_op
   p.length_slot = b.CreateAlloca(b.getInt32Ty(), nullptr, "length_slot");
   p.done = p.block("done");
 
+  if (source) source->guard(p);
   p.pid_tgid = b.CreateGetCurrentPidTgid();
   if (!with_filters) return p;
   if (options.self_tgid != 0) {

@@ -16,6 +16,8 @@
 
 namespace ebpfpub::detail {
 
+class argument_source;
+
 /// A plan a program works for: its index in the session and its in-flight storage.
 struct target {
   const plan* p;
@@ -46,13 +48,15 @@ struct program {
   llvm::Function* finish();
 };
 
-/// Creates the function `name` in section tracepoint/`name`, its stack slots and (with
+/// Creates the function `name` in section tracepoint/`name` (a syscall program: in the
+/// section of its `source`'s kind, its guard first), its stack slots and (with
 /// `with_filters`) the self, process, user and command filters; the builder is left
 /// where the program's work starts. A call the self filter drops adds 1 to counter
 /// `self_counter` when one is given (enter programs: each call counts once).
 program begin_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                       const std::string& name, bool with_filters = true,
-                      std::optional<std::uint32_t> self_counter = std::nullopt);
+                      std::optional<std::uint32_t> self_counter = std::nullopt,
+                      const argument_source* source = nullptr);
 
 /// counters[slot] += 1 (per-CPU array).
 void count_at(program& p, std::uint32_t slot);

@@ -12,6 +12,7 @@
 
 #include <ebpfpub/record.hpp>
 
+#include "codegen/argument_source.hpp"
 #include "codegen/captures.hpp"
 #include "codegen/generators.hpp"
 #include "codegen/rate_limit.hpp"
@@ -23,6 +24,7 @@ namespace {
 struct strategies {
   std::unique_ptr<storage_strategy> storage;
   std::unique_ptr<transport_strategy> transport;
+  std::unique_ptr<argument_source> arguments;
 };
 
 // duration = now - the enter's timestamp, both bpf_ktime_get_ns(): the call's own time,
@@ -35,7 +37,8 @@ void store_duration(bpf_builder& b, llvm::Value* entry) {
 llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                               const strategies& with, const target& t, std::uint32_t self_counter) {
   const auto& plan = *t.p;
-  auto p = begin_program(b, maps, options, fmt::format("enter_{}", plan.syscall.name), true, self_counter);
+  auto p = begin_program(b, maps, options, fmt::format("enter_{}", plan.syscall.name), true, self_counter,
+                         with.arguments.get());
   // exit and exit_group have no result: a result filter never passes them.
   if (plan.emit_at_enter && options.filter.result != result_filter::any) {
     b.CreateBr(p.done);
@@ -66,11 +69,8 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   b.CreateStoreAt(b.CreateGetCurrentUidGid(), entry, record::offset::user_id);
   b.CreateStoreAt(b.getInt64(0), entry, record::offset::exit_code);
   b.CreateStoreAt(b.getInt64(0), entry, record::offset::duration);  // stays 0 if sent at enter
-  for (std::uint32_t i = 0; i < argc; ++i) {
-    auto* slot = b.CreateLoadAt(b.getInt64Ty(), p.ctx, plan.syscall.arguments[i].offset,
-                                plan.syscall.arguments[i].name);
-    b.CreateStoreAt(slot, entry, record::offset::arguments + 8 * i);
-  }
+  const auto slots = with.arguments->arguments(p, plan.syscall);
+  for (std::uint32_t i = 0; i < argc; ++i) b.CreateStoreAt(slots[i], entry, record::offset::arguments + 8 * i);
   b.CreateStore(b.getInt64(record::header_size + 8 * argc), p.cursor);
   capture_context cc{p, t, entry};
   emit_captures(cc, syscall_phase::enter);
@@ -88,7 +88,8 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
 llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                              const strategies& with, std::string_view syscall,
                              const std::vector<target>& targets) {
-  auto p = begin_program(b, maps, options, fmt::format("exit_{}", syscall));
+  auto p = begin_program(b, maps, options, fmt::format("exit_{}", syscall), true, std::nullopt,
+                         with.arguments.get());
   for (const auto& t : targets) {
     auto* next = p.block("next_target");
     auto* entry = with.storage->entry(p, t, false);
@@ -107,7 +108,7 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
 
     b.SetInsertPoint(matched);
     b.CreateStoreAt(b.getInt8(0), entry, record::offset::flags);
-    auto* ret = b.CreateLoadAt(b.getInt64Ty(), p.ctx, t.p->syscall.return_offset, "ret");
+    auto* ret = with.arguments->return_value(p, t.p->syscall);
     if (options.filter.result != result_filter::any) {
       // The entry is released (no longer in flight) and nothing is sent.
       auto* keep = p.block("result_matches");
@@ -151,7 +152,9 @@ std::uint32_t entry_size(const plan& p, std::uint32_t max_captures) {
 void generate_session_programs(bpf_builder& builder, std::span<const plan> plans,
                                const program_maps& maps, const codegen_options& options,
                                std::vector<generated_function>& out) {
-  const strategies with{make_storage(maps.storage_kind), make_transport(options.output)};
+  const strategies with{make_storage(maps.storage_kind), make_transport(options.output),
+                        make_argument_source(options)};
+  const auto kind = with.arguments->kind();
   auto target_of = [&](std::size_t i) {
     return target{&plans[i], static_cast<std::uint16_t>(i), maps.storage_fd.at(i), maps.storage_size.at(i)};
   };
@@ -170,16 +173,16 @@ void generate_session_programs(bpf_builder& builder, std::span<const plan> plans
                             static_cast<std::uint32_t>(global_counter::excluded_self);
   for (std::size_t i = 0; i < plans.size(); ++i) {
     out.push_back({enter_program(builder, maps, options, with, target_of(i), self_counter),
-                   "sys_enter_" + plans[i].syscall.name});
+                   "sys_enter_" + plans[i].syscall.name, kind});
     auto own = exits.find(plans[i].syscall.name);
     if (own == exits.end()) continue;
     out.push_back({exit_program(builder, maps, options, with, own->first, own->second),
-                   "sys_exit_" + own->first});
+                   "sys_exit_" + own->first, kind});
     exits.erase(own);
   }
   // Exit tracepoints of syscalls not traced themselves, only as aliases.
   for (const auto& [syscall, targets] : exits)
-    out.push_back({exit_program(builder, maps, options, with, syscall, targets), "sys_exit_" + syscall});
+    out.push_back({exit_program(builder, maps, options, with, syscall, targets), "sys_exit_" + syscall, kind});
 }
 
 }  // namespace ebpfpub::detail

@@ -85,17 +85,26 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
   codegen.wakeup_bytes = sizes_->output_map / 4;
   codegen.keep_ir = options_.keep_ir;
+  auto dispatch = resolve_dispatch(attach_mode_for_tests(options_.attach), plans());
+  if (!dispatch) return dispatch.error();
+  std::optional<dispatch_tables> tables;
+  if (*dispatch) {
+    auto made = dispatch_tables::create(codegen.dispatch, faults);
+    if (!made) return made.error();
+    tables = std::move(*made);
+  }
   auto code = generate_programs(plans(), maps_->programs(), codegen);
   if (!code) return code.error();
   report.generate = clock::now() - t0;
 
-  auto programs = session_programs::load(code->programs, maps_->tracepoints(), faults, report.load,
-                                         report.attach);
+  auto programs = session_programs::load(code->programs, maps_->tracepoints(), std::move(tables), faults,
+                                         report.load, report.attach);
   if (!programs) return programs.error();
   auto opened = reader::open(maps_->output_fd(), res, *sizes_, deliveries_);
   if (!opened) return opened.error();  // `programs` detaches as it goes
 
   report.programs = programs->size();
+  report.attached = *dispatch ? attach_mode::dispatch : attach_mode::tracepoints;
   programs_ = std::move(*programs);
   reader_ = std::move(*opened);
   ir_ = std::move(code->ir);
