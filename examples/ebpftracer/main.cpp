@@ -185,9 +185,12 @@ int main(int argc, char** argv) {
   auto started = tracer->start();
   if (!started) return fail(started.error());
   if (s.verbose) fmt::print(info, "\n{}\n", tracer->ir());
-  fmt::print(info, "\nAttached {} programs ({})\n", started->programs,
+  const auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  fmt::print(info, "\nAttached {} programs ({}): generated in {:.0f} ms, loaded in {:.0f} ms, attached in {:.0f} ms\n",
+             started->programs,
              started->attached == ebpfpub::attach_mode::dispatch ? "dispatch: raw_syscalls, by syscall number"
-                                                                 : "tracepoints: one pair per syscall");
+                                                                 : "tracepoints: one pair per syscall",
+             ms(started->generate), ms(started->load), ms(started->attach));
   // Attached, the tracer needs no privilege: what follows decodes bytes any process on
   // the machine controls, so it runs without any (and as --user when asked).
   if (auto dropped = ebpfpub::drop_privileges({.user = s.user}); !dropped) return fail(dropped.error());
