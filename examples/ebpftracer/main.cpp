@@ -185,8 +185,10 @@ int main(int argc, char** argv) {
   auto started = tracer->start();
   if (!started) return fail(started.error());
   if (s.verbose) fmt::print(info, "\n{}\n", tracer->ir());
+  // -v only: the seed's headings stay as they were.
   const auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  fmt::print(info, "\nAttached {} programs ({}): generated in {:.0f} ms, loaded in {:.0f} ms, attached in {:.0f} ms\n",
+  if (s.verbose)
+    fmt::print(info, "\nAttached {} programs ({}): generated in {:.0f} ms, loaded in {:.0f} ms, attached in {:.0f} ms\n",
              started->programs,
              started->attached == ebpfpub::attach_mode::dispatch ? "dispatch: raw_syscalls, by syscall number"
                                                                  : "tracepoints: one pair per syscall",

@@ -20,6 +20,9 @@ class tracepoint_record final : public argument_source {
   llvm::Value* return_value(program& p, const syscall_description& s) const override {
     return p.b.CreateLoadAt(p.b.getInt64Ty(), p.ctx, s.return_offset, "ret");
   }
+  // One tracepoint, one syscall: its program knows its plan.
+  bool shares_programs() const override { return false; }
+  llvm::Value* run_time_index(program& p, syscall_phase) const override { return p.b.getInt32(0); }
 };
 
 // raw_syscalls:sys_enter(struct pt_regs *regs, long id) and sys_exit(regs, long ret):
@@ -68,6 +71,31 @@ class syscall_registers final : public argument_source {
 
   llvm::Value* return_value(program& p, const syscall_description&) const override {
     return p.b.CreateLoadAt(p.b.getInt64Ty(), p.ctx, 8, "ret");  // args[1]
+  }
+
+  bool shares_programs() const override { return layout_.plan_index_fd >= 0; }
+
+  // At enter the number is the raw tracepoint's `id` (args[1]); at exit, regs->orig_ax,
+  // as the exit dispatcher read it. The plan comes from the session's number -> index array.
+  llvm::Value* run_time_index(program& p, syscall_phase phase) const override {
+    auto& b = p.b;
+    llvm::Value* number = nullptr;
+    if (phase == syscall_phase::enter) {
+      number = b.CreateLoadAt(b.getInt64Ty(), p.ctx, 8, "id");
+    } else {
+      auto* slot = p.entry_alloca(b.getInt64Ty(), "orig_ax");
+      b.CreateStore(b.getInt64(-1), slot);
+      auto* regs = b.CreateIntToPtr(b.CreateLoadAt(b.getInt64Ty(), p.ctx, std::uint64_t{0}, "regs"), b.getPtrTy());
+      b.CreateProbeReadKernel(slot, 8, b.CreateGEP(b.getInt8Ty(), regs, b.getInt64(layout_.orig_ax)));
+      number = b.CreateLoad(b.getInt64Ty(), slot, "id");
+    }
+    auto* key = p.entry_alloca(b.getInt32Ty(), "number_key");
+    b.CreateStore(b.CreateTrunc(number, b.getInt32Ty()), key);
+    auto* value = b.CreateMapLookup(layout_.plan_index_fd, key);
+    auto* found = p.block("plan_found");
+    b.CreateCondBr(b.CreateIsNull(value), p.done, found);
+    b.SetInsertPoint(found);
+    return b.CreateLoad(b.getInt32Ty(), value, "plan_index");
   }
 
  private:

@@ -26,6 +26,12 @@ class argument_source {
   virtual std::vector<llvm::Value*> arguments(program& p, const syscall_description& s) const = 0;
   /// The call's return value (exit programs).
   virtual llvm::Value* return_value(program& p, const syscall_description& s) const = 0;
+  /// Whether programs can learn their plan's index when they run (run_time_index), so
+  /// that plans of one shape can share a program.
+  virtual bool shares_programs() const = 0;
+  /// The index (i32) of the plan of the call being made, by its syscall number; a call
+  /// of no traced plan ends at `done`.
+  virtual llvm::Value* run_time_index(program& p, syscall_phase phase) const = 0;
 };
 
 /// The record of the syscall's own tracepoints, or (options.dispatch.enabled) the

@@ -79,6 +79,9 @@ struct dispatch_layout {
   bool enabled = false;
   int enter_programs_fd = -1;  ///< program array: enter programs by syscall number
   int exit_programs_fd = -1;   ///< program array: exit programs by syscall number
+  /// Array: syscall number -> the index of its plan, so that plans of one shape share
+  /// their programs (-1: every plan has its own).
+  int plan_index_fd = -1;
   /// Offsets in pt_regs of the six argument registers, in argument order (x86_64:
   /// di, si, dx, r10, r8, r9), and of orig_ax (the number of the call at exit).
   std::array<std::uint32_t, 6> argument_registers{};
@@ -103,6 +106,8 @@ struct program_code {
   /// "sys_enter_openat"; dispatchers (program_kind::raw_tracepoint) "raw_syscalls/sys_enter"
   std::string tracepoint;
   program_kind kind = program_kind::tracepoint;
+  /// Dispatch mode: the syscalls whose slot this program fills (several when they share it).
+  std::vector<std::string> syscalls;
   std::vector<bpf_insn> instructions;
 };
 

@@ -136,7 +136,7 @@ expected<generated_code> generate_programs(std::span<const plan> plans, const pr
       auto contents = section.getContents();
       if (!contents)
         return error(errc::internal, fmt::format("cannot read section {}", name));
-      program_code code{name, f.tracepoint, f.kind, {}};
+      program_code code{name, f.tracepoint, f.kind, f.syscalls, {}};
       code.instructions.resize(contents->size() / sizeof(bpf_insn));
       std::memcpy(code.instructions.data(), contents->data(),
                   code.instructions.size() * sizeof(bpf_insn));

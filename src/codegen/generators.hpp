@@ -17,6 +17,7 @@ struct generated_function {
   llvm::Function* function;
   std::string tracepoint;  ///< "sys_enter_openat", or "sched/sched_process_fork"
   program_kind kind = program_kind::tracepoint;
+  std::vector<std::string> syscalls;  ///< dispatch mode: the slots it fills
 };
 
 /// Dispatch mode: the two programs attached to raw_syscalls:sys_enter and sys_exit that

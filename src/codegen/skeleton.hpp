@@ -24,7 +24,11 @@ struct target {
   std::uint16_t index;
   int storage_fd;
   std::uint32_t storage_size;
+  /// A program shared by several plans of the same shape (dispatch mode) learns its
+  /// plan's index when it runs (an i32); `index` is then the first plan's.
+  llvm::Value* runtime_index = nullptr;
 };
+
 
 /// One program being built: the builder, its function and the slots every part uses.
 struct program {
@@ -58,8 +62,12 @@ program begin_program(bpf_builder& b, const program_maps& maps, const codegen_op
                       std::optional<std::uint32_t> self_counter = std::nullopt,
                       const argument_source* source = nullptr);
 
+/// The target's plan index as an integer of `type`: the constant, or the run-time value.
+llvm::Value* plan_index(program& p, const target& t, llvm::Type* type);
+
 /// counters[slot] += 1 (per-CPU array).
 void count_at(program& p, std::uint32_t slot);
+void count_at(program& p, llvm::Value* slot);
 /// counters[t.index * reasons + reason] += 1.
 void count_loss(program& p, const target& t, loss_reason reason);
 

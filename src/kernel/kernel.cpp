@@ -169,6 +169,20 @@ expected<map> create_perf_event_array(std::string_view name) {
   return map{unique_fd(fd), map_name, 0};
 }
 
+expected<map> create_array_map(std::string_view name, std::uint32_t value_size, std::uint32_t entries) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, map_name.c_str(), 4, value_size, entries, nullptr);
+  if (fd < 0)
+    return bpf_error(errno, fmt::format("creating array {} ({} entries of {} bytes)", map_name, entries, value_size));
+  return map{unique_fd(fd), map_name, map_memory(fd)};
+}
+
+expected<void> set_array_value(int map_fd, std::uint32_t key, const void* value, std::string_view map) {
+  if (bpf_map_update_elem(map_fd, &key, value, BPF_ANY) != 0)
+    return bpf_error(errno, fmt::format("setting entry {} of {}", key, map));
+  return {};
+}
+
 expected<map> create_program_array(std::string_view name, std::uint32_t entries) {
   const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
   const int fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, map_name.c_str(), 4, 4, entries, nullptr);

@@ -41,6 +41,10 @@ expected<map> create_ring_buffer(std::string_view name, std::uint64_t bytes);
 /// Perf event array with one slot per possible CPU.
 expected<map> create_perf_event_array(std::string_view name);
 
+/// An array of `entries` values of `value_size` bytes (zeroed), keyed by a u32.
+expected<map> create_array_map(std::string_view name, std::uint32_t value_size, std::uint32_t entries);
+/// array[key] = *value.
+expected<void> set_array_value(int map_fd, std::uint32_t key, const void* value, std::string_view map);
 /// Program arrays for bpf_tail_call: `entries` slots, each a program's fd (or empty).
 expected<map> create_program_array(std::string_view name, std::uint32_t entries);
 /// Puts program `program_fd` in slot `slot` of program array `map_fd`.

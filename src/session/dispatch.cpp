@@ -60,22 +60,32 @@ expected<bool> resolve_dispatch(attach_mode mode, std::span<const plan> plans) {
 #endif
 }
 
-expected<dispatch_tables> dispatch_tables::create(dispatch_layout& layout, injected_faults& faults) {
+expected<dispatch_tables> dispatch_tables::create(dispatch_layout& layout, std::span<const plan> plans,
+                                                  injected_faults& faults) {
   if (auto ok = read_layout(layout); !ok)
     return error(ok.error().code(), fmt::format("attach_mode::dispatch needs the kernel's BTF: {}",
                                                 ok.error().message()));
-  auto make = [&](const char* name) -> expected<map> {
+  auto make = [&](const char* name, auto&& create) -> expected<map> {
     if (faults.fail_next(injected_faults::kind::map)) return injected_faults::rejected_map(name);
-    return create_program_array(name, syscall_table_size);
+    return create(name);
   };
-  auto enter = make("ebpfpub_enters");
+  auto programs = [](const char* name) { return create_program_array(name, syscall_table_size); };
+  auto enter = make("ebpfpub_enters", programs);
   if (!enter) return enter.error();
-  auto exit = make("ebpfpub_exits");
+  auto exit = make("ebpfpub_exits", programs);
   if (!exit) return exit.error();
+  auto index = make("ebpfpub_plans", [](const char* name) { return create_array_map(name, 4, syscall_table_size); });
+  if (!index) return index.error();
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    const std::uint32_t number = *syscall_number(plans[i].syscall.name);  // resolve_dispatch checked
+    const auto value = static_cast<std::uint32_t>(i);
+    if (auto ok = set_array_value(index->fd.get(), number, &value, "ebpfpub_plans"); !ok) return ok.error();
+  }
   layout.enabled = true;
   layout.enter_programs_fd = enter->fd.get();
   layout.exit_programs_fd = exit->fd.get();
-  return dispatch_tables{std::move(*enter), std::move(*exit)};
+  layout.plan_index_fd = index->fd.get();
+  return dispatch_tables{std::move(*enter), std::move(*exit), std::move(*index)};
 }
 
 expected<void> fill_dispatch_tables(const dispatch_tables& tables, const std::vector<program_code>& code,
@@ -83,12 +93,12 @@ expected<void> fill_dispatch_tables(const dispatch_tables& tables, const std::ve
   for (std::size_t i = 0; i < code.size(); ++i) {
     const auto& c = code[i];
     if (c.kind != program_kind::raw_tracepoint || c.tracepoint.starts_with("raw_syscalls/")) continue;
-    const bool enter = c.tracepoint.starts_with("sys_enter_");
-    const auto name = std::string_view(c.tracepoint).substr(enter ? 10 : 9);
-    const auto number = syscall_number(name);
-    if (!number) return error(errc::internal, fmt::format("no syscall number for program {}", c.name));
-    const auto& table = enter ? tables.enter : tables.exit;
-    if (auto ok = set_program_slot(table.fd.get(), *number, fds[i].get(), c.name); !ok) return ok;
+    const auto& table = c.tracepoint.starts_with("sys_enter_") ? tables.enter : tables.exit;
+    for (const auto& name : c.syscalls) {
+      const auto number = syscall_number(name);
+      if (!number) return error(errc::internal, fmt::format("no syscall number for {} (program {})", name, c.name));
+      if (auto ok = set_program_slot(table.fd.get(), *number, fds[i].get(), c.name); !ok) return ok;
+    }
   }
   return {};
 }

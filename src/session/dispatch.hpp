@@ -21,16 +21,19 @@ namespace ebpfpub::detail {
 /// than x86_64, a syscall whose number ebpfpub does not know.
 expected<bool> resolve_dispatch(attach_mode mode, std::span<const plan> plans);
 
-/// The enter and exit program arrays (slots by syscall number), made before the code
-/// that embeds them is generated; `layout` gets their fds and the register offsets.
+/// The enter and exit program arrays (slots by syscall number) and the array of each
+/// number's plan index, made before the code that embeds them is generated; `layout` gets
+/// their fds and the register offsets.
 struct dispatch_tables {
   map enter;
   map exit;
-  static expected<dispatch_tables> create(dispatch_layout& layout, injected_faults& faults);
+  map plan_index;
+  static expected<dispatch_tables> create(dispatch_layout& layout, std::span<const plan> plans,
+                                          injected_faults& faults);
 };
 
-/// Puts each syscall program (kind raw_tracepoint, tracepoint "sys_enter_<name>" or
-/// "sys_exit_<name>") in its slot; `fds[i]` is `code[i]`'s loaded program.
+/// Puts each syscall program (kind raw_tracepoint, tracepoint "sys_enter_..." or
+/// "sys_exit_...") in the slots of its syscalls; `fds[i]` is `code[i]`'s loaded program.
 expected<void> fill_dispatch_tables(const dispatch_tables& tables, const std::vector<program_code>& code,
                                     const std::vector<unique_fd>& fds);
 

@@ -89,7 +89,7 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   if (!dispatch) return dispatch.error();
   std::optional<dispatch_tables> tables;
   if (*dispatch) {
-    auto made = dispatch_tables::create(codegen.dispatch, faults);
+    auto made = dispatch_tables::create(codegen.dispatch, plans(), faults);
     if (!made) return made.error();
     tables = std::move(*made);
   }
