@@ -68,7 +68,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
                  "tracepoints: a program pair per syscall (untraced calls cost nothing; many take "
                  "seconds to stop); dispatch: one pair on raw_syscalls, by syscall number (fast to "
                  "start and stop, cheaper per traced call, adds to every other call); automatic: "
-                 "dispatch from 8 syscalls up")
+                 "dispatch from 16 syscalls up")
       ->capture_default_str()->check(CLI::IsMember({"tracepoints", "dispatch", "automatic"}));
   app.add_option("--format", s.format, "text (the seed's blocks) or json (one object per line)")
       ->capture_default_str()->check(CLI::IsMember({"text", "json"}));

@@ -46,7 +46,7 @@ enum class attach_mode : std::uint8_t {
 
 /// The size of a traced set from which attach_mode::automatic dispatches (measured:
 /// docs/architecture.md, "Attach modes").
-inline constexpr std::size_t dispatch_from_syscalls = 8;
+inline constexpr std::size_t dispatch_from_syscalls = 16;
 
 struct tracer_options {
   resource_options resources;
