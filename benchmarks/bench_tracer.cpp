@@ -1,8 +1,9 @@
 // The tracing side of the benchmarks, with ebpfpub: trace SYSCALLS system-wide, decode
 // every event into its typed form, count, and on SIGINT print what was delivered and lost.
 //
-//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--sample S] [--summary]
+//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--sample S] [--summary] [--attach MODE]
 //   bench_tracer --startup   time generate/load/attach for the default set and all syscalls
+//                            (all: in both attach modes)
 //
 // --sample S prints, every S seconds, "sample SECONDS events N lost N rss_kib N bpf_kib N"
 // (bpf_kib: the memlock the kernel charges for this process's maps and programs), for the
@@ -69,8 +70,13 @@ const std::vector<std::string> default_set{"execve", "execveat", "openat", "mkdi
                                            "exit_group"};
 
 int startup() {
-  for (int round = 0; round < 2; ++round) {
-    auto tracer = ebpfpub::tracer::create();
+  const char* labels[] = {"default", "all", "all_dispatch"};
+  for (int round = 0; round < 3; ++round) {
+    ebpfpub::tracer_options options;
+    options.attach = round == 0 ? ebpfpub::attach_mode::automatic
+                     : round == 1 ? ebpfpub::attach_mode::tracepoints
+                                  : ebpfpub::attach_mode::dispatch;
+    auto tracer = ebpfpub::tracer::create(options);
     if (!tracer) {
       fmt::print(stderr, "{}\n", tracer.error().what());
       return 1;
@@ -84,7 +90,7 @@ int startup() {
       fmt::print(stderr, "{}\n", report.error().what());
       return 1;
     }
-    fmt::print("startup {} {} {:.1f} {:.1f} {:.1f} {:.1f} {:.1f}\n", round == 0 ? "default" : "all",
+    fmt::print("startup {} {} {:.1f} {:.1f} {:.1f} {:.1f} {:.1f}\n", labels[round],
                report->programs, ms(report->prepare), ms(report->generate), ms(report->load),
                ms(report->attach), ms(total));
     std::fflush(stdout);
@@ -97,7 +103,7 @@ int startup() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--startup") return startup();
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--summary] [--fd-identity] [--filter EXPR]... | --startup\n");
+    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--summary] [--fd-identity] [--filter EXPR]... [--attach tracepoints|dispatch|automatic] | --startup\n");
     return 2;
   }
   ebpfpub::tracer_options options;
@@ -112,7 +118,12 @@ int main(int argc, char** argv) {
     else if (a == "--sample" && i + 1 < argc) sample = std::atof(argv[++i]);
     else if (a == "--summary") options.summary = true;
     else if (a == "-p" && i + 1 < argc) options.resources.output_pages_log2 = static_cast<std::uint32_t>(std::atoi(argv[++i]));
-    else if (a == "--rate-limit" && i + 1 < argc)
+    else if (a == "--attach" && i + 1 < argc) {
+      const std::string mode = argv[++i];
+      options.attach = mode == "dispatch"      ? ebpfpub::attach_mode::dispatch
+                       : mode == "tracepoints" ? ebpfpub::attach_mode::tracepoints
+                                               : ebpfpub::attach_mode::automatic;
+    } else if (a == "--rate-limit" && i + 1 < argc)
       options.filter.rate_limit_per_second = static_cast<std::uint32_t>(std::atoll(argv[++i]));
     else if (a == "--fd-identity") options.capture.fd_identity = true;
     else if (a == "--filter" && i + 1 < argc) filters.emplace_back(argv[++i]);

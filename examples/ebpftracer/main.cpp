@@ -51,7 +51,8 @@ std::string with_flags(std::string message) {
       {"resources.buffer_size", "-b"},      {"resources.buffer_count", "--buffer_count"},
       {"resources.output_pages_log2", "-p"}, {"resources.event_map_size", "-e"},
       {"resources.output = transport::perf", "--transport perf"},
-      {"filter.rate_limit_per_second", "--rate-limit"}, {"filter.rate_limit_burst", "--rate-burst"}};
+      {"filter.rate_limit_per_second", "--rate-limit"}, {"filter.rate_limit_burst", "--rate-burst"},
+      {"attach_mode::dispatch", "--attach dispatch"}, {"attach_mode::tracepoints", "--attach tracepoints"}};
   for (const auto& [field, flag] : flags)
     for (auto at = message.find(field); at != std::string::npos; at = message.find(field, at + 1)) {
       const auto with = fmt::format("{} ({})", flag, field);
@@ -204,6 +205,14 @@ int main(int argc, char** argv) {
   auto started = tracer->start();
   if (!started) return fail(started.error());
   if (s.verbose) fmt::print(info, "\n{}\n", tracer->ir());
+  // -v only: the seed's headings stay as they were.
+  const auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  if (s.verbose)
+    fmt::print(info, "\nAttached {} programs ({}): generated in {:.0f} ms, loaded in {:.0f} ms, attached in {:.0f} ms\n",
+             started->programs,
+             started->attached == ebpfpub::attach_mode::dispatch ? "dispatch: raw_syscalls, by syscall number"
+                                                                 : "tracepoints: one pair per syscall",
+             ms(started->generate), ms(started->load), ms(started->attach));
   // Attached, the tracer needs no privilege: what follows decodes bytes any process on
   // the machine controls, so it runs without any (and as --user when asked).
   if (auto dropped = ebpfpub::drop_privileges({.user = s.user}); !dropped) return fail(dropped.error());

@@ -66,6 +66,12 @@ parsed_options parse_options(int argc, const char* const* argv) {
       ->capture_default_str()->check(CLI::IsMember({"task_storage", "hash"}));
   app.add_option("--transport", s.transport, "How events reach us: ring or perf")
       ->capture_default_str()->check(CLI::IsMember({"ring", "perf"}));
+  app.add_option("--attach", s.attach,
+                 "tracepoints: a program pair per syscall (untraced calls cost nothing; many take "
+                 "seconds to stop); dispatch: one pair on raw_syscalls, by syscall number (fast to "
+                 "start and stop, cheaper per traced call, adds to every other call); automatic: "
+                 "dispatch from 16 syscalls up")
+      ->capture_default_str()->check(CLI::IsMember({"tracepoints", "dispatch", "automatic"}));
   auto* format = app.add_option("--format", s.format, "text (the seed's blocks) or json (one object per line)")
                      ->capture_default_str()->check(CLI::IsMember({"text", "json"}));
   app.add_option("-o,--output", s.output, "Write events to this file instead of standard output");
@@ -139,6 +145,9 @@ parsed_options parse_options(int argc, const char* const* argv) {
   }
 
   res.output = s.transport == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
+  options.attach = s.attach == "dispatch"      ? ebpfpub::attach_mode::dispatch
+                   : s.attach == "tracepoints" ? ebpfpub::attach_mode::tracepoints
+                                               : ebpfpub::attach_mode::automatic;
   res.event_map = s.event_map == "hash" ? ebpfpub::event_map_kind::hash : ebpfpub::event_map_kind::task_storage;
   options.keep_ir = s.verbose;
   options.summary = s.summary;

@@ -13,6 +13,7 @@ namespace ebpftracer {
 struct settings {
   std::string list;
   std::string transport = "ring";
+  std::string attach = "automatic";
   std::string event_map = "task_storage";
   std::string format = "text";
   std::string output;

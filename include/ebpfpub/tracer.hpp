@@ -31,8 +31,29 @@
 
 namespace ebpfpub {
 
+/// How the programs reach the calls they trace (docs/architecture.md, "Attach modes").
+enum class attach_mode : std::uint8_t {
+  /// One program pair per traced syscall, on its syscalls:sys_enter_<name> and
+  /// sys_exit_<name> tracepoints. Untraced syscalls cost nothing; each link takes the
+  /// kernel an RCU grace period to detach (tracing every syscall: ~20 s to stop).
+  tracepoints,
+  /// One program pair on raw_syscalls:sys_enter/sys_exit that tail-calls the traced
+  /// syscall's programs by number. Starts and stops in a fraction of a second for any
+  /// set and costs a traced call less, but adds to every syscall of the system, traced
+  /// or not. x86_64 only; every traced syscall must be one ebpfpub knows the number of.
+  dispatch,
+  /// dispatch when `dispatch_from_syscalls` syscalls or more are traced, tracepoints below.
+  automatic,
+};
+
+/// The size of a traced set from which attach_mode::automatic dispatches (measured:
+/// docs/architecture.md, "Attach modes").
+inline constexpr std::size_t dispatch_from_syscalls = 16;
+
 struct tracer_options {
   resource_options resources;
+  /// How the programs are attached; the events, filters and counts are the same.
+  attach_mode attach = attach_mode::automatic;
   /// Limits of what serializers capture (argv, data buffers); the string limit comes
   /// from resources.buffer_size.
   plan_options capture;
@@ -113,6 +134,8 @@ struct statistics {
 /// What start() did and how long it took.
 struct startup_report {
   std::size_t programs = 0;
+  /// The mode the programs were attached in (attach_mode::automatic resolved).
+  attach_mode attached = attach_mode::tracepoints;
   std::chrono::nanoseconds prepare{0};   ///< maps created (when prepare() was not called)
   std::chrono::nanoseconds generate{0};  ///< IR built and compiled by LLVM
   std::chrono::nanoseconds load{0};      ///< programs verified and loaded

@@ -59,6 +59,10 @@ llvm::Value* bpf_builder::CreateProbeReadKernelStr(llvm::Value* dst, std::uint32
                           "read_kernel_str");
 }
 
+llvm::Value* bpf_builder::CreateTailCall(llvm::Value* ctx, int map_fd, llvm::Value* index) {
+  return CreateHelperCall(BPF_FUNC_tail_call, getInt64Ty(), {ctx, CreateMapPointer(map_fd), index}, "tail_call");
+}
+
 llvm::Value* bpf_builder::CreateGetCurrentTaskBtf() {
   return CreateHelperCall(BPF_FUNC_get_current_task_btf, getPtrTy(), {}, "task");
 }

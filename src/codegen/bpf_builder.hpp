@@ -51,6 +51,9 @@ class bpf_builder : public llvm::IRBuilder<> {
   llvm::Value* CreateMapLookup(int map_fd, llvm::Value* key);
   // long bpf_map_update_elem(struct bpf_map *map, const void *key, const void *value, u64 flags)
   llvm::Value* CreateMapUpdate(int map_fd, llvm::Value* key, llvm::Value* value, std::uint64_t flags);
+  // long bpf_tail_call(void *ctx, struct bpf_map *prog_array_map, u32 index)
+  // (returns only when the slot is empty or out of range)
+  llvm::Value* CreateTailCall(llvm::Value* ctx, int map_fd, llvm::Value* index);
   // long bpf_probe_read_user_str(void *dst, u32 size, const void *unsafe_ptr)
   llvm::Value* CreateProbeReadUserStr(llvm::Value* dst, std::uint32_t size, llvm::Value* src);
   // long bpf_probe_read_user(void *dst, u32 size, const void *unsafe_ptr)

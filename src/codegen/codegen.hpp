@@ -14,6 +14,8 @@
 #include <ebpfpub/plan.hpp>
 #include <ebpfpub/resources.hpp>
 
+#include "kernel/kernel.hpp"
+
 namespace ebpfpub::detail {
 
 /// Why an event was not delivered; the counters map holds one u64 per plan and reason.
@@ -112,9 +114,29 @@ enum class global_counter : std::uint32_t {
   excluded_self = 1,       ///< calls of the tracing process itself, dropped at enter (self_tgid)
 };
 
+/// Dispatch mode: the syscalls' programs are raw tracepoint programs, reached by tail
+/// call from one program on raw_syscalls:sys_enter and one on sys_exit; they read the
+/// arguments from the caller's registers (`struct pt_regs`, offsets from the kernel's BTF).
+struct dispatch_layout {
+  bool enabled = false;
+  int enter_programs_fd = -1;  ///< program array: enter programs by syscall number
+  int exit_programs_fd = -1;   ///< program array: exit programs by syscall number
+  /// Array: syscall number -> the index of its plan, so that plans of one shape share
+  /// their programs (-1: every plan has its own).
+  int plan_index_fd = -1;
+  /// Offsets in pt_regs of the six argument registers, in argument order (x86_64:
+  /// di, si, dx, r10, r8, r9), and of orig_ax (the number of the call at exit).
+  std::array<std::uint32_t, 6> argument_registers{};
+  std::uint32_t orig_ax = 0;
+  /// Offset in task_struct of thread_info.status, whose TS_COMPAT bit marks a 32-bit
+  /// call: syscall tracepoints never see those (their numbers are another table's).
+  std::uint32_t thread_status = 0;
+};
+
 struct codegen_options {
   exec_layout exec;
   fd_layout fd;
+  dispatch_layout dispatch;
   filter_code filter;
   /// Per plan (by index, or none at all): the filter expression its calls must pass, an
   /// `and` of every filter on the syscall (an empty `and`: every call passes).
@@ -128,7 +150,11 @@ struct codegen_options {
 
 struct program_code {
   std::string name;        ///< "enter_openat"
-  std::string tracepoint;  ///< "sys_enter_openat"
+  /// "sys_enter_openat"; dispatchers (program_kind::raw_tracepoint) "raw_syscalls/sys_enter"
+  std::string tracepoint;
+  program_kind kind = program_kind::tracepoint;
+  /// Dispatch mode: the syscalls whose slot this program fills (several when they share it).
+  std::vector<std::string> syscalls;
   std::vector<bpf_insn> instructions;
 };
 

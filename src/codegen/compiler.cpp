@@ -20,6 +20,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
 
+#include "codegen/argument_source.hpp"
 #include "codegen/codegen.hpp"
 #include "codegen/generators.hpp"
 
@@ -91,6 +92,7 @@ expected<generated_code> generate_programs(std::span<const plan> plans, const pr
   bpf_builder builder(context, module);
   std::vector<generated_function> functions;
   generate_session_programs(builder, plans, maps, options, functions);
+  if (options.dispatch.enabled) generate_dispatchers(builder, options, functions);
   if (options.filter.process_map_fd >= 0 && options.filter.follow_children)
     generate_process_tracking(builder, static_cast<std::uint32_t>(plans.size()) * loss_reason_count,
                               maps, options, functions);
@@ -124,16 +126,17 @@ expected<generated_code> generate_programs(std::span<const plan> plans, const pr
                                              llvm::toString(file.takeError())));
   for (const auto& f : functions) {
     const auto name = f.function->getName().str();
+    const auto wanted = std::string(section_prefix(f.kind)) + "/" + name;
     bool found = false;
     for (const auto& section : (*file)->sections()) {
       auto section_name = section.getName();
-      if (!section_name || *section_name != "tracepoint/" + name) continue;
+      if (!section_name || *section_name != wanted) continue;
       if (section.relocations().begin() != section.relocations().end())
         return error(errc::internal, fmt::format("program {} needs relocations", name));
       auto contents = section.getContents();
       if (!contents)
         return error(errc::internal, fmt::format("cannot read section {}", name));
-      program_code code{name, f.tracepoint, {}};
+      program_code code{name, f.tracepoint, f.kind, f.syscalls, {}};
       code.instructions.resize(contents->size() / sizeof(bpf_insn));
       std::memcpy(code.instructions.data(), contents->data(),
                   code.instructions.size() * sizeof(bpf_insn));

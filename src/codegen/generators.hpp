@@ -16,7 +16,14 @@ namespace ebpfpub::detail {
 struct generated_function {
   llvm::Function* function;
   std::string tracepoint;  ///< "sys_enter_openat", or "sched/sched_process_fork"
+  program_kind kind = program_kind::tracepoint;
+  std::vector<std::string> syscalls;  ///< dispatch mode: the slots it fills
 };
+
+/// Dispatch mode: the two programs attached to raw_syscalls:sys_enter and sys_exit that
+/// tail-call the syscall's program by number (its slot empty: nothing happens).
+void generate_dispatchers(bpf_builder& builder, const codegen_options& options,
+                          std::vector<generated_function>& out);
 
 /// Adds the two programs that keep the process filter's map current: children of traced
 /// processes join it at fork (sched:sched_process_fork), processes leave it at exit.

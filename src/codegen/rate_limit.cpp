@@ -12,7 +12,7 @@ llvm::Value* bucket_key(program& p, const target& t) {
   auto* key = p.entry_alloca(b.getInt64Ty(), "bucket_key");
   // pid_tgid is tgid << 32 | pid: keep the process's half, put the plan in the other.
   auto* tgid_high = b.CreateAnd(p.pid_tgid, b.getInt64(0xffffffff00000000ull));
-  b.CreateStore(b.CreateOr(tgid_high, b.getInt64(t.index)), key);
+  b.CreateStore(b.CreateOr(tgid_high, plan_index(p, t, b.getInt64Ty())), key);
   return key;
 }
 

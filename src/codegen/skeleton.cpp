@@ -4,6 +4,8 @@
 
 #include <llvm/IR/Constants.h>
 
+#include "codegen/argument_source.hpp"
+
 namespace ebpfpub::detail {
 namespace {
 
@@ -66,11 +68,12 @@ llvm::Function* program::finish() {
 
 program begin_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                       const std::string& name, bool with_filters,
-                      std::optional<std::uint32_t> self_counter) {
+                      std::optional<std::uint32_t> self_counter, const argument_source* source) {
   program p{b, maps, options};
   auto* type = llvm::FunctionType::get(b.getInt32Ty(), {b.getPtrTy()}, false);
   p.function = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, b.module());
-  p.function->setSection("tracepoint/" + name);
+  const auto kind = source ? source->kind() : program_kind::tracepoint;
+  p.function->setSection(std::string(section_prefix(kind)) + "/" + name);
   p.function->addFnAttr(llvm::Attribute::NoUnwind);
   p.ctx = p.function->getArg(0);
   p.ctx->setName("ctx");
@@ -82,6 +85,7 @@ program begin_program(bpf_builder& b, const program_maps& maps, const codegen_op
   p.length_slot = b.CreateAlloca(b.getInt32Ty(), nullptr, "length_slot");
   p.done = p.block("done");
 
+  if (source) source->guard(p);
   p.pid_tgid = b.CreateGetCurrentPidTgid();
   if (!with_filters) return p;
   if (options.self_tgid != 0) {
@@ -102,9 +106,16 @@ program begin_program(bpf_builder& b, const program_maps& maps, const codegen_op
   return p;
 }
 
-void count_at(program& p, std::uint32_t slot) {
+llvm::Value* plan_index(program& p, const target& t, llvm::Type* type) {
+  if (!t.runtime_index) return llvm::ConstantInt::get(type, t.index);
+  return p.b.CreateZExtOrTrunc(t.runtime_index, type);
+}
+
+void count_at(program& p, std::uint32_t slot) { count_at(p, p.b.getInt32(slot)); }
+
+void count_at(program& p, llvm::Value* slot) {
   auto& b = p.b;
-  b.CreateStore(b.getInt32(slot), p.key);
+  b.CreateStore(slot, p.key);
   auto* counter = b.CreateMapLookup(p.maps.counters_fd, p.key);
   auto* add = p.block("count");
   auto* after = p.block("counted");
@@ -117,7 +128,9 @@ void count_at(program& p, std::uint32_t slot) {
 }
 
 void count_loss(program& p, const target& t, loss_reason reason) {
-  count_at(p, t.index * loss_reason_count + static_cast<std::uint32_t>(reason));
+  auto& b = p.b;
+  count_at(p, b.CreateAdd(b.CreateMul(plan_index(p, t, b.getInt32Ty()), b.getInt32(loss_reason_count)),
+                          b.getInt32(static_cast<std::uint32_t>(reason))));
 }
 
 llvm::BasicBlock* branch_on_fault(program& p, llvm::Value* result, const char* ok_name,

@@ -16,13 +16,19 @@
 
 namespace ebpfpub::detail {
 
+class argument_source;
+
 /// A plan a program works for: its index in the session and its in-flight storage.
 struct target {
   const plan* p;
   std::uint16_t index;
   int storage_fd;
   std::uint32_t storage_size;
+  /// A program shared by several plans of the same shape (dispatch mode) learns its
+  /// plan's index when it runs (an i32); `index` is then the first plan's.
+  llvm::Value* runtime_index = nullptr;
 };
+
 
 /// One program being built: the builder, its function and the slots every part uses.
 struct program {
@@ -46,16 +52,22 @@ struct program {
   llvm::Function* finish();
 };
 
-/// Creates the function `name` in section tracepoint/`name`, its stack slots and (with
+/// Creates the function `name` in section tracepoint/`name` (a syscall program: in the
+/// section of its `source`'s kind, its guard first), its stack slots and (with
 /// `with_filters`) the self, process, user and command filters; the builder is left
 /// where the program's work starts. A call the self filter drops adds 1 to counter
 /// `self_counter` when one is given (enter programs: each call counts once).
 program begin_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                       const std::string& name, bool with_filters = true,
-                      std::optional<std::uint32_t> self_counter = std::nullopt);
+                      std::optional<std::uint32_t> self_counter = std::nullopt,
+                      const argument_source* source = nullptr);
+
+/// The target's plan index as an integer of `type`: the constant, or the run-time value.
+llvm::Value* plan_index(program& p, const target& t, llvm::Type* type);
 
 /// counters[slot] += 1 (per-CPU array).
 void count_at(program& p, std::uint32_t slot);
+void count_at(program& p, llvm::Value* slot);
 /// counters[t.index * reasons + reason] += 1.
 void count_loss(program& p, const target& t, loss_reason reason);
 

@@ -12,6 +12,7 @@
 
 #include <ebpfpub/record.hpp>
 
+#include "codegen/argument_source.hpp"
 #include "codegen/captures.hpp"
 #include "codegen/filter_code.hpp"
 #include "codegen/generators.hpp"
@@ -25,6 +26,7 @@ namespace {
 struct strategies {
   std::unique_ptr<storage_strategy> storage;
   std::unique_ptr<transport_strategy> transport;
+  std::unique_ptr<argument_source> arguments;
 };
 
 // duration = now - the enter's timestamp, both bpf_ktime_get_ns(): the call's own time,
@@ -56,10 +58,14 @@ void apply_filter(capture_context& cc, const filter::checked_expression& e, bool
   b.SetInsertPoint(keep);
 }
 
+// `name` is "enter_<syscall>", or for a program `shared` by plans of one shape
+// "enter_shared<N>" (its plan's index is then looked up when it runs).
 llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
-                              const strategies& with, const target& t, std::uint32_t self_counter) {
+                              const strategies& with, target t, std::uint32_t self_counter,
+                              const std::string& name, bool shared) {
   const auto& plan = *t.p;
-  auto p = begin_program(b, maps, options, fmt::format("enter_{}", plan.syscall.name), true, self_counter);
+  auto p = begin_program(b, maps, options, name, true, self_counter, with.arguments.get());
+  if (shared) t.runtime_index = with.arguments->run_time_index(p, syscall_phase::enter);
   // exit and exit_group have no result: a result filter never passes them.
   if (plan.emit_at_enter && options.filter.result != result_filter::any) {
     b.CreateBr(p.done);
@@ -79,7 +85,7 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   auto* i8 = b.getInt8Ty();
   const auto argc = static_cast<std::uint32_t>(plan.syscall.arguments.size());
   const std::uint8_t flags = plan.emit_at_enter ? record::sent_at_enter : record::in_flight;
-  b.CreateStoreAt(b.getInt16(t.index), entry, record::offset::syscall);
+  b.CreateStoreAt(plan_index(p, t, b.getInt16Ty()), entry, record::offset::syscall);
   b.CreateStoreAt(llvm::ConstantInt::get(i8, flags), entry, record::offset::flags);
   b.CreateStoreAt(llvm::ConstantInt::get(i8, argc), entry, record::offset::argument_count);
   b.CreateStoreAt(b.CreateKtimeGetNs(), entry, record::offset::timestamp);
@@ -90,11 +96,8 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   b.CreateStoreAt(b.CreateGetCurrentUidGid(), entry, record::offset::user_id);
   b.CreateStoreAt(b.getInt64(0), entry, record::offset::exit_code);
   b.CreateStoreAt(b.getInt64(0), entry, record::offset::duration);  // stays 0 if sent at enter
-  for (std::uint32_t i = 0; i < argc; ++i) {
-    auto* slot = b.CreateLoadAt(b.getInt64Ty(), p.ctx, plan.syscall.arguments[i].offset,
-                                plan.syscall.arguments[i].name);
-    b.CreateStoreAt(slot, entry, record::offset::arguments + 8 * i);
-  }
+  const auto slots = with.arguments->arguments(p, plan.syscall);
+  for (std::uint32_t i = 0; i < argc; ++i) b.CreateStoreAt(slots[i], entry, record::offset::arguments + 8 * i);
   b.CreateStore(b.getInt64(record::header_size + 8 * argc), p.cursor);
   capture_context cc{p, t, entry};
   // A filter on numbers alone runs before the captures: a rejected call reads nothing
@@ -123,9 +126,10 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
 // first target whose enter left one (usually the syscall's own plan; after a
 // successful execveat the kernel reports the exit of execve).
 llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
-                             const strategies& with, std::string_view syscall,
-                             const std::vector<target>& targets) {
-  auto p = begin_program(b, maps, options, fmt::format("exit_{}", syscall));
+                             const strategies& with, const std::string& name, std::vector<target> targets,
+                             bool shared = false) {
+  auto p = begin_program(b, maps, options, name, true, std::nullopt, with.arguments.get());
+  if (shared) targets.front().runtime_index = with.arguments->run_time_index(p, syscall_phase::exit);
   for (const auto& t : targets) {
     auto* next = p.block("next_target");
     auto* entry = with.storage->entry(p, t, false);
@@ -137,7 +141,7 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
     auto* index = b.CreateLoadAt(b.getInt16Ty(), entry, record::offset::syscall);
     auto* flags = b.CreateLoadAt(b.getInt8Ty(), entry, record::offset::flags);
     auto* in_flight = b.CreateAnd(flags, b.getInt8(record::in_flight));
-    auto* ours = b.CreateAnd(b.CreateICmpEQ(index, b.getInt16(t.index)),
+    auto* ours = b.CreateAnd(b.CreateICmpEQ(index, plan_index(p, t, b.getInt16Ty())),
                              b.CreateICmpNE(in_flight, b.getInt8(0)));
     auto* matched = p.block("matched");
     b.CreateCondBr(ours, matched, next);
@@ -152,7 +156,7 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
       b.CreateCondBr(b.CreateICmpEQ(enter_size, b.getInt32(0)), p.done, kept);
       b.SetInsertPoint(kept);
     }
-    auto* ret = b.CreateLoadAt(b.getInt64Ty(), p.ctx, t.p->syscall.return_offset, "ret");
+    auto* ret = with.arguments->return_value(p, t.p->syscall);
     if (options.filter.result != result_filter::any) {
       // The entry is released (no longer in flight) and nothing is sent.
       auto* keep = p.block("result_matches");
@@ -182,6 +186,68 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
   return p.finish();
 }
 
+// What a syscall program's code depends on besides its plan's index: plans of one shape
+// can share a program when the index is looked up as it runs.
+struct shape {
+  std::size_t arguments;
+  std::vector<capture> captures;
+  bool emit_at_enter;
+  int storage_fd;
+  std::uint32_t storage_size;
+  friend bool operator==(const shape&, const shape&) = default;
+};
+
+// Dispatch mode: one enter program per shape, one exit program per shape of the exits that
+// complete their own plan alone (the rest, exits that aliases end at, keep their own).
+// Generating and loading ~720 programs is most of the start-up of `all`; there are far
+// fewer shapes.
+template <typename TargetOf>
+void generate_shared(bpf_builder& builder, std::span<const plan> plans, const program_maps& maps,
+                     const codegen_options& options, const strategies& with,
+                     std::map<std::string, std::vector<target>>& exits, std::uint32_t self_counter,
+                     TargetOf target_of, std::vector<generated_function>& out) {
+  const auto kind = with.arguments->kind();
+  auto shape_of = [&](std::size_t i) {
+    const auto& p = plans[i];
+    return shape{p.syscall.arguments.size(), p.captures, p.emit_at_enter, maps.storage_fd.at(i), maps.storage_size.at(i)};
+  };
+  std::vector<std::pair<shape, std::vector<std::size_t>>> enters, own_exits;
+  auto add = [&](auto& groups, std::size_t i) {
+    auto s = shape_of(i);
+    // A filter expression is compiled for its plan: with filters, no program is shared.
+    if (!options.expressions.empty()) return groups.push_back({std::move(s), {i}});
+    for (auto& [key, members] : groups)
+      if (key == s) return members.push_back(i);
+    groups.push_back({std::move(s), {i}});
+  };
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    add(enters, i);
+    auto own = exits.find(plans[i].syscall.name);
+    if (own == exits.end() || own->second.size() != 1) continue;
+    add(own_exits, i);
+    exits.erase(own);
+  }
+  auto emit = [&](const auto& groups, bool enter) {
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const auto& members = groups[g].second;
+      const bool shared = members.size() > 1;
+      const auto& first = plans[members.front()].syscall.name;
+      const auto name = shared ? fmt::format("{}_shared{}", enter ? "enter" : "exit", g)
+                               : fmt::format("{}_{}", enter ? "enter" : "exit", first);
+      std::vector<std::string> names;
+      for (auto i : members) names.push_back(plans[i].syscall.name);
+      auto* f = enter ? enter_program(builder, maps, options, with, target_of(members.front()), self_counter, name, shared)
+                      : exit_program(builder, maps, options, with, name, {target_of(members.front())}, shared);
+      out.push_back({f, (enter ? "sys_enter_" : "sys_exit_") + first, kind, std::move(names)});
+    }
+  };
+  emit(enters, true);
+  emit(own_exits, false);
+  for (const auto& [syscall, targets] : exits)
+    out.push_back({exit_program(builder, maps, options, with, "exit_" + syscall, targets), "sys_exit_" + syscall,
+                   kind, {syscall}});
+}
+
 }  // namespace
 
 std::uint32_t entry_size(const plan& p, std::uint32_t max_captures) {
@@ -197,7 +263,9 @@ std::uint32_t entry_size(const plan& p, std::uint32_t max_captures) {
 void generate_session_programs(bpf_builder& builder, std::span<const plan> plans,
                                const program_maps& maps, const codegen_options& options,
                                std::vector<generated_function>& out) {
-  const strategies with{make_storage(maps.storage_kind), make_transport(options.output)};
+  const strategies with{make_storage(maps.storage_kind), make_transport(options.output),
+                        make_argument_source(options)};
+  const auto kind = with.arguments->kind();
   auto target_of = [&](std::size_t i) {
     return target{&plans[i], static_cast<std::uint16_t>(i), maps.storage_fd.at(i), maps.storage_size.at(i)};
   };
@@ -214,24 +282,32 @@ void generate_session_programs(bpf_builder& builder, std::span<const plan> plans
 
   const auto self_counter = static_cast<std::uint32_t>(plans.size()) * loss_reason_count +
                             static_cast<std::uint32_t>(global_counter::excluded_self);
-  // Summary mode counts instead of sending records: its own programs, same pairing.
+  if (with.arguments->shares_programs()) {
+    generate_shared(builder, plans, maps, options, with, exits, self_counter, target_of, out);
+    return;
+  }
+  // Summary mode counts instead of sending records: its own programs, same pairing (on
+  // per-syscall tracepoints only: the session never dispatches in summary mode).
   auto enter = [&](std::size_t i) {
     return options.summary ? summary_enter_program(builder, maps, options, *with.storage, target_of(i), self_counter)
-                           : enter_program(builder, maps, options, with, target_of(i), self_counter);
+                           : enter_program(builder, maps, options, with, target_of(i), self_counter,
+                                           "enter_" + plans[i].syscall.name, false);
   };
   auto exit = [&](const std::string& syscall, const std::vector<target>& targets) {
     return options.summary ? summary_exit_program(builder, maps, options, *with.storage, syscall, targets)
-                           : exit_program(builder, maps, options, with, syscall, targets);
+                           : exit_program(builder, maps, options, with, "exit_" + syscall, targets);
   };
   for (std::size_t i = 0; i < plans.size(); ++i) {
-    out.push_back({enter(i), "sys_enter_" + plans[i].syscall.name});
-    auto own = exits.find(plans[i].syscall.name);
+    const auto& name = plans[i].syscall.name;
+    out.push_back({enter(i), "sys_enter_" + name, kind, {name}});
+    auto own = exits.find(name);
     if (own == exits.end()) continue;
-    out.push_back({exit(own->first, own->second), "sys_exit_" + own->first});
+    out.push_back({exit(name, own->second), "sys_exit_" + name, kind, {name}});
     exits.erase(own);
   }
   // Exit tracepoints of syscalls not traced themselves, only as aliases.
-  for (const auto& [syscall, targets] : exits) out.push_back({exit(syscall, targets), "sys_exit_" + syscall});
+  for (const auto& [syscall, targets] : exits)
+    out.push_back({exit(syscall, targets), "sys_exit_" + syscall, kind, {syscall}});
 }
 
 }  // namespace ebpfpub::detail

@@ -179,12 +179,42 @@ expected<map> create_perf_event_array(std::string_view name) {
   return map{unique_fd(fd), map_name, 0};
 }
 
-expected<unique_fd> load_tracepoint_program(std::string_view name,
-                                            const std::vector<bpf_insn>& instructions) {
+expected<map> create_array_map(std::string_view name, std::uint32_t value_size, std::uint32_t entries) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, map_name.c_str(), 4, value_size, entries, nullptr);
+  if (fd < 0)
+    return bpf_error(errno, fmt::format("creating array {} ({} entries of {} bytes)", map_name, entries, value_size));
+  return map{unique_fd(fd), map_name, map_memory(fd)};
+}
+
+expected<void> set_array_value(int map_fd, std::uint32_t key, const void* value, std::string_view map) {
+  if (bpf_map_update_elem(map_fd, &key, value, BPF_ANY) != 0)
+    return bpf_error(errno, fmt::format("setting entry {} of {}", key, map));
+  return {};
+}
+
+expected<map> create_program_array(std::string_view name, std::uint32_t entries) {
+  const std::string map_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const int fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, map_name.c_str(), 4, 4, entries, nullptr);
+  if (fd < 0)
+    return bpf_error(errno, fmt::format("creating program array {} ({} entries)", map_name, entries));
+  return map{unique_fd(fd), map_name, map_memory(fd)};
+}
+
+expected<void> set_program_slot(int map_fd, std::uint32_t slot, int program_fd, std::string_view program) {
+  const std::uint32_t value = static_cast<std::uint32_t>(program_fd);
+  if (bpf_map_update_elem(map_fd, &slot, &value, BPF_ANY) != 0)
+    return bpf_error(errno, fmt::format("putting program {} in slot {} of its program array", program, slot));
+  return {};
+}
+
+expected<unique_fd> load_program(program_kind kind, std::string_view name,
+                                 const std::vector<bpf_insn>& instructions) {
   const std::string prog_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  const auto type = kind == program_kind::raw_tracepoint ? BPF_PROG_TYPE_RAW_TRACEPOINT
+                                                         : BPF_PROG_TYPE_TRACEPOINT;
   // First without a log: verification is faster, and most loads succeed.
-  int fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, prog_name.c_str(), "GPL", instructions.data(),
-                         instructions.size(), nullptr);
+  int fd = bpf_prog_load(type, prog_name.c_str(), "GPL", instructions.data(), instructions.size(), nullptr);
   if (fd >= 0) return unique_fd(fd);
   // EPERM is a missing capability; the verifier says EACCES or EINVAL, with a log.
   const int first_error = errno;
@@ -193,8 +223,7 @@ expected<unique_fd> load_tracepoint_program(std::string_view name,
   std::string log(16 * 1024 * 1024, '\0');
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = static_cast<__u32>(log.size()),
               .log_buf = log.data());
-  fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, prog_name.c_str(), "GPL", instructions.data(),
-                     instructions.size(), &opts);
+  fd = bpf_prog_load(type, prog_name.c_str(), "GPL", instructions.data(), instructions.size(), &opts);
   if (fd >= 0) return unique_fd(fd);  // passed with a log: a transient failure
   const int saved = errno;
   log.resize(std::strlen(log.c_str()));
@@ -230,6 +259,13 @@ expected<attachment> attach_tracepoint(int program_fd, std::uint32_t tracepoint_
     return bpf_error(errno, fmt::format("attaching to tracepoint {}", tracepoint));
   a.link.reset(link);
   return a;
+}
+
+expected<attachment> attach_raw_tracepoint(int program_fd, std::string_view tracepoint) {
+  const std::string name(tracepoint);
+  const int link = bpf_raw_tracepoint_open(name.c_str(), program_fd);
+  if (link < 0) return bpf_error(errno, fmt::format("attaching to raw tracepoint {}", tracepoint));
+  return attachment{{}, unique_fd(link)};
 }
 
 void detach_all(std::vector<attachment>& attachments) {

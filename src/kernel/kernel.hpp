@@ -44,9 +44,28 @@ expected<map> create_ring_buffer(std::string_view name, std::uint64_t bytes);
 /// Perf event array with one slot per possible CPU.
 expected<map> create_perf_event_array(std::string_view name);
 
-/// Loads a tracepoint program. A verifier rejection comes back with the verifier's log.
-expected<unique_fd> load_tracepoint_program(std::string_view name,
-                                            const std::vector<bpf_insn>& instructions);
+/// An array of `entries` values of `value_size` bytes (zeroed), keyed by a u32.
+expected<map> create_array_map(std::string_view name, std::uint32_t value_size, std::uint32_t entries);
+/// array[key] = *value.
+expected<void> set_array_value(int map_fd, std::uint32_t key, const void* value, std::string_view map);
+/// Program arrays for bpf_tail_call: `entries` slots, each a program's fd (or empty).
+expected<map> create_program_array(std::string_view name, std::uint32_t entries);
+/// Puts program `program_fd` in slot `slot` of program array `map_fd`.
+expected<void> set_program_slot(int map_fd, std::uint32_t slot, int program_fd, std::string_view program);
+
+/// How a program is attached, which fixes its type and what its context is.
+enum class program_kind : std::uint8_t {
+  tracepoint,      ///< BPF_PROG_TYPE_TRACEPOINT: the tracepoint's record
+  raw_tracepoint,  ///< BPF_PROG_TYPE_RAW_TRACEPOINT: the tracepoint's arguments, u64 each
+};
+
+/// Loads a program. A verifier rejection comes back with the verifier's log.
+expected<unique_fd> load_program(program_kind kind, std::string_view name,
+                                 const std::vector<bpf_insn>& instructions);
+inline expected<unique_fd> load_tracepoint_program(std::string_view name,
+                                                   const std::vector<bpf_insn>& instructions) {
+  return load_program(program_kind::tracepoint, name, instructions);
+}
 
 /// A program attached to a tracepoint: the perf event and the link, owned together.
 struct attachment {
@@ -55,6 +74,9 @@ struct attachment {
 };
 expected<attachment> attach_tracepoint(int program_fd, std::uint32_t tracepoint_id,
                                        std::string_view tracepoint);
+
+/// A raw tracepoint link (bpf_raw_tracepoint_open, e.g. "sys_enter"); no perf event.
+expected<attachment> attach_raw_tracepoint(int program_fd, std::string_view tracepoint);
 
 /// Detaches and closes every attachment. The kernel waits for an RCU grace period
 /// (~35 ms here) per link and per perf event, under two different mutexes; closing from

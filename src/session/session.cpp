@@ -117,6 +117,22 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
     return error(errc::invalid_argument,
                  "tracer_options::summary: filter expressions (tracer::add_filter) are not applied in "
                  "summary mode yet; count without them, or record events to filter them");
+  // Summary programs read the result where the syscall's own exit tracepoint puts it:
+  // summary mode attaches per syscall.
+  auto mode = attach_mode_for_tests(options_.attach);
+  if (summary_maps_ && mode == attach_mode::dispatch)
+    return error(errc::invalid_argument,
+                 "tracer_options::attach: summary mode attaches per syscall; use attach_mode::tracepoints "
+                 "or attach_mode::automatic with tracer_options::summary");
+  if (summary_maps_) mode = attach_mode::tracepoints;
+  auto dispatch = resolve_dispatch(mode, plans());
+  if (!dispatch) return dispatch.error();
+  std::optional<dispatch_tables> tables;
+  if (*dispatch) {
+    auto made = dispatch_tables::create(codegen.dispatch, plans(), faults);
+    if (!made) return made.error();
+    tables = std::move(*made);
+  }
   auto expressions = filters_.for_plans(plans());
   if (!expressions) return expressions.error();
   auto program_maps = maps_->programs();
@@ -130,8 +146,8 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   if (!code) return code.error();
   report.generate = clock::now() - t0;
 
-  auto programs = session_programs::load(code->programs, maps_->tracepoints(), faults, report.load,
-                                         report.attach);
+  auto programs = session_programs::load(code->programs, maps_->tracepoints(), std::move(tables), faults,
+                                         report.load, report.attach);
   if (!programs) return programs.error();
   auto opened = reader::open(maps_->output_fd(), res, *sizes_, deliveries_);
   if (!opened) return opened.error();  // `programs` detaches as it goes
@@ -140,6 +156,7 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   if (options_.path_cache_size > 0 && codegen.fd.needed)
     deliveries_.keep_paths(options_.path_cache_size).seed_from_proc();
   report.programs = programs->size();
+  report.attached = *dispatch ? attach_mode::dispatch : attach_mode::tracepoints;
   programs_ = std::move(*programs);
   reader_ = std::move(*opened);
   ir_ = std::move(code->ir);

@@ -49,4 +49,13 @@ const std::vector<bpf_insn>& injected_faults::rejected_program() {
   return program;
 }
 
+attach_mode attach_mode_for_tests(attach_mode mode) {
+  const char* forced = std::getenv("EBPFPUB_TEST_ATTACH");
+  if (mode != attach_mode::automatic || !forced) return mode;
+  const std::string_view value(forced);
+  if (value == "dispatch") return attach_mode::dispatch;
+  if (value == "tracepoints") return attach_mode::tracepoints;
+  return mode;
+}
+
 }  // namespace ebpfpub::detail

@@ -9,6 +9,10 @@
 // N counts from 1 within one start() (or prepare()). Unset, or anything else, injects
 // nothing. Every failure comes from the kernel itself, through the same error paths a
 // real one takes; only the object asked for is wrong.
+//
+// And, so that the whole kernel suite runs in each attach mode:
+//
+//   EBPFPUB_TEST_ATTACH=dispatch|tracepoints  what attach_mode::automatic resolves to
 
 #include <cstdint>
 #include <string_view>
@@ -17,6 +21,7 @@
 #include <linux/bpf.h>
 
 #include <ebpfpub/error.hpp>
+#include <ebpfpub/tracer.hpp>
 
 #include "kernel/kernel.hpp"
 
@@ -44,5 +49,8 @@ class injected_faults {
   std::uint32_t at_ = 0;
   std::uint32_t seen_ = 0;
 };
+
+/// `mode`, or when it is automatic, what EBPFPUB_TEST_ATTACH asks for instead.
+attach_mode attach_mode_for_tests(attach_mode mode);
 
 }  // namespace ebpfpub::detail

@@ -167,3 +167,59 @@ TEST_CASE("a start() that fails after prepare() keeps the prepared maps and take
   for (int i = 0; i < 50 && seen.empty(); ++i) REQUIRE(tracer->poll(std::chrono::milliseconds(100)));
   CHECK(seen == std::vector<std::string>{"mkdir " + path});
 }
+
+TEST_CASE("in dispatch mode a start() that fails at any map, program or attachment leaves "
+          "nothing behind, and a second start() records the child's mkdir and rmdir") {
+  // Four maps as above, the two program arrays and the number -> plan array; eight
+  // programs (mkdir's and rmdir's enter and exit, fork and exit tracking, the two
+  // dispatchers); four links (the two sched tracepoints' with their perf events, then the
+  // two raw tracepoints').
+  const auto fault = GENERATE(as<std::string>{}, "map:1", "map:5", "map:6", "map:7", "program:1", "program:4",
+                              "program:7", "program:8", "attach:1", "attach:3", "attach:4");
+  INFO("EBPFPUB_TEST_FAIL=" << fault);
+  ebpfpub::test::scratch_dir dir;
+  const auto path = (dir.path / "made").string();
+  auto child = mkdir_rmdir(path);
+
+  ebpfpub::tracer_options options;
+  options.attach = ebpfpub::attach_mode::dispatch;
+  options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
+  auto tracer = ebpfpub::tracer::create(options);
+  REQUIRE(tracer);
+  std::vector<std::string> seen;
+  REQUIRE(tracer->trace<sys::mkdir>([&](const auto& e) { seen.push_back("mkdir " + e.args.pathname.value); }));
+  REQUIRE(tracer->trace<sys::rmdir>([&](const auto& e) { seen.push_back("rmdir " + e.args.pathname.value); }));
+  const auto before = owned();
+  {
+    environment_variable fail("EBPFPUB_TEST_FAIL", fault);
+    auto started = tracer->start();
+    REQUIRE_FALSE(started);
+    const auto& message = started.error().message();
+    INFO(message);
+    if (fault.starts_with("map")) {
+      CHECK(message.find("(EBPFPUB_TEST_FAIL)") != std::string::npos);
+    } else if (fault.starts_with("program")) {
+      CHECK(started.error().code() == ebpfpub::errc::verifier_rejected);
+    } else if (fault == "attach:1") {
+      CHECK(message.starts_with("opening a perf event on tracepoint"));
+    } else {
+      CHECK(message.starts_with("attaching to raw tracepoint ebpfpub_missing"));
+    }
+  }
+  CHECK(owned() == before);
+
+  auto started = tracer->start();
+  if (!started) FAIL(started.error().what());
+  CHECK(started->attached == ebpfpub::attach_mode::dispatch);
+  CHECK(started->programs == 8);
+  CHECK(owned() == owned_objects{before.programs + 8, before.maps + 7, before.links + 4,
+                                 before.perf_events + 2});
+  child.go();
+  CHECK(child.wait() == 0);
+  for (int i = 0; i < 50 && seen.size() < 2; ++i) REQUIRE(tracer->poll(std::chrono::milliseconds(100)));
+  CHECK(seen == std::vector<std::string>{"mkdir " + path, "rmdir " + path});
+  CHECK(tracer->stats().events() == 2);
+  CHECK(tracer->stats().lost() == 0);
+  tracer->stop();
+  CHECK(owned() == owned_objects{before.programs, before.maps + 4, before.links, before.perf_events});
+}
