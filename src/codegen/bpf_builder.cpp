@@ -54,6 +54,20 @@ llvm::Value* bpf_builder::CreateProbeReadKernel(llvm::Value* dst, std::uint32_t 
   return CreateHelperCall(BPF_FUNC_probe_read_kernel, getInt64Ty(), {dst, getInt64(size), src}, "read_kernel");
 }
 
+llvm::Value* bpf_builder::CreateProbeReadKernelStr(llvm::Value* dst, std::uint32_t size, llvm::Value* src) {
+  return CreateHelperCall(BPF_FUNC_probe_read_kernel_str, getInt64Ty(), {dst, getInt64(size), src},
+                          "read_kernel_str");
+}
+
+llvm::Value* bpf_builder::CreateGetCurrentCgroupId() {
+  return CreateHelperCall(BPF_FUNC_get_current_cgroup_id, getInt64Ty(), {}, "cgroup_id");
+}
+
+llvm::Value* bpf_builder::CreateGetCurrentAncestorCgroupId(std::uint32_t level) {
+  return CreateHelperCall(BPF_FUNC_get_current_ancestor_cgroup_id, getInt64Ty(), {getInt64(level)},
+                          "ancestor_cgroup_id");
+}
+
 llvm::Value* bpf_builder::CreateGetCurrentTaskBtf() {
   return CreateHelperCall(BPF_FUNC_get_current_task_btf, getPtrTy(), {}, "task");
 }

@@ -14,6 +14,7 @@
 
 #include "codegen/captures.hpp"
 #include "codegen/generators.hpp"
+#include "codegen/process_context.hpp"
 #include "codegen/rate_limit.hpp"
 #include "codegen/strategies.hpp"
 
@@ -71,7 +72,9 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
                                 plan.syscall.arguments[i].name);
     b.CreateStoreAt(slot, entry, record::offset::arguments + 8 * i);
   }
-  b.CreateStore(b.getInt64(record::header_size + 8 * argc), p.cursor);
+  std::uint32_t cursor = record::header_size + 8 * argc;
+  if (!options.context.fields.empty()) cursor = emit_process_context(p, entry, cursor);
+  b.CreateStore(b.getInt64(cursor), p.cursor);
   capture_context cc{p, t, entry};
   emit_captures(cc, syscall_phase::enter);
 
@@ -138,8 +141,9 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
 
 }  // namespace
 
-std::uint32_t entry_size(const plan& p, std::uint32_t max_captures) {
-  std::uint32_t size = record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size());
+std::uint32_t entry_size(const plan& p, std::uint32_t max_captures, std::uint32_t context_bytes) {
+  std::uint32_t size = record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size()) +
+                       context_bytes;
   std::vector<std::uint32_t> reserves;
   for (const auto& c : p.captures) reserves.push_back(capture_reserve(c));
   // Room for the largest `max_captures` of them: any that many fit whole.

@@ -182,6 +182,7 @@ void append_json(fmt::memory_buffer& out, const dynamic_event& e, json_style sty
   number(out, h.exit_code);
   raw(out, ",\"duration_ns\":");
   number(out, h.duration_ns);
+  if (!h.context.fields.empty()) detail::append_context_json(out, h.context);
   if (h.probe_error)
     raw(out, ",\"probe_error\":true,\"args\":{");
   else

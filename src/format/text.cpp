@@ -84,6 +84,7 @@ void append_text(fmt::memory_buffer& out, const event_header& h, text_options op
   // Calls sent at enter never return: they have no duration to show.
   if (options.duration && !h.sent_at_enter)
     fmt::format_to(std::back_inserter(out), " duration_ns: {}", h.duration_ns);
+  if (!h.context.fields.empty()) detail::append_context_text(out, h.context);
 }
 
 void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_options options) {

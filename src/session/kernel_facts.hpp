@@ -10,6 +10,7 @@
 
 #include <ebpfpub/error.hpp>
 #include <ebpfpub/plan.hpp>
+#include <ebpfpub/resources.hpp>
 #include <ebpfpub/tracefs.hpp>
 
 #include "codegen/codegen.hpp"
@@ -30,5 +31,13 @@ expected<void> sched_tracepoints(const tracefs& fs, filter_code& filter, tracepo
 /// The offsets an exit program needs to read a new image's argv, when a plan asks;
 /// `available` is false when no plan asks or the kernel's BTF lacks one.
 exec_layout exec_layout_for(std::span<const plan> plans);
+
+/// The offsets the enter programs follow to read `fields` (empty: none needed); an
+/// error names the structure and member this kernel's BTF lacks.
+expected<context_layout> context_layout_for(context_fields fields);
+
+/// filter.cgroup as the programs test it: the cgroup's id and depth below the cgroup2
+/// root; an error names the path and why it is no cgroup.
+expected<void> cgroup_filter(const filter_options& filter, filter_code& code);
 
 }  // namespace ebpfpub::detail

@@ -4,14 +4,19 @@
 
 #include <fmt/format.h>
 
+#include <ebpfpub/record.hpp>
+
 #include "codegen/codegen.hpp"
+#include "session/kernel_facts.hpp"
 
 namespace ebpfpub::detail {
 
 using clock = std::chrono::steady_clock;
 
 session::session(tracer_options options, ebpfpub::tracefs fs)
-    : options_(std::move(options)), fs_(std::move(fs)) {}
+    : options_(std::move(options)), fs_(std::move(fs)) {
+  deliveries_.resolve_context(!options_.context.empty());
+}
 
 session::~session() = default;
 
@@ -43,11 +48,15 @@ expected<void> session::prepare(injected_faults& faults) {
     return error(errc::invalid_argument,
                  fmt::format("resources.output_pages_log2 is {}: 2^{} pages per CPU is too large "
                              "(at most 16)", res.output_pages_log2, res.output_pages_log2));
-  auto sizes = size_maps(plans(), res);
+  // BTF offsets first: a kernel that lacks one fails before any map exists.
+  auto context = context_layout_for(options_.context);
+  if (!context) return context.error();
+  auto sizes = size_maps(plans(), res, context_bytes());
   auto maps = session_maps::create(plans(), sizes, res, options_.filter, fs_, faults);
   if (!maps) return maps.error();
   sizes_ = std::move(sizes);
   maps_ = std::move(*maps);
+  context_ = *context;
   return {};
 }
 
@@ -80,6 +89,7 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   const auto t0 = clock::now();
   codegen_options codegen;
   codegen.exec = exec_layout_for(plans());
+  codegen.context = context_;
   codegen.output = res.output;
   codegen.filter = maps_->filter();
   codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
@@ -111,6 +121,10 @@ expected<std::size_t> session::poll(std::chrono::milliseconds timeout) {
   return deliveries_.delivered();
 }
 
+std::uint32_t session::context_bytes() const {
+  return options_.context.empty() ? 0 : record::capture_header_size + record::context_size;
+}
+
 void session::stop() { programs_ = session_programs{}; }
 
 statistics session::stats() const {
@@ -120,7 +134,7 @@ statistics session::stats() const {
 
 memory_usage session::memory() const {
   const auto& res = options_.resources;
-  auto m = planned_memory(plans(), sizes_ ? *sizes_ : size_maps(plans(), res), res);
+  auto m = planned_memory(plans(), sizes_ ? *sizes_ : size_maps(plans(), res, context_bytes()), res);
   if (maps_) maps_->measure(m, res.output);
   return m;
 }

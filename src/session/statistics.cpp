@@ -66,6 +66,11 @@ void deliveries::add(plan p, handler h) {
   handlers_.push_back(std::move(h));
 }
 
+void deliveries::resolve_context(bool on) {
+  if (on && !resolver_) resolver_ = std::make_unique<process_resolver>();
+  if (!on) resolver_.reset();
+}
+
 void deliveries::deliver(std::span<const std::uint8_t> bytes) {
   auto r = record_view::parse(bytes, plans_);
   if (!r) {
@@ -81,6 +86,7 @@ void deliveries::deliver(std::span<const std::uint8_t> bytes) {
   ++s.events;
   if (r->header().probe_error) ++s.probe_errors;
   ++delivered_now_;
+  if (resolver_ && !r->header().context.fields.empty()) resolver_->resolve(*r);
   handlers_[index](*r);
 }
 
@@ -89,6 +95,10 @@ statistics deliveries::stats(int counters_fd, int rate_limit_fd) const {
   s.by_syscall = counts_;
   s.lost_unattributed = lost_unattributed_;
   s.perf_reported_lost = perf_reported_lost_;
+  if (resolver_) {
+    s.executable_cache = resolver_->executables();
+    s.cgroup_cache = resolver_->cgroups();
+  }
   if (counters_fd < 0) return s;
   std::vector<std::uint64_t> values(possible_cpus());
   auto read = [&](std::uint32_t key) {

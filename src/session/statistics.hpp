@@ -5,12 +5,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include <ebpfpub/plan.hpp>
 #include <ebpfpub/record.hpp>
 #include <ebpfpub/tracer.hpp>
+
+#include "context/process_resolver.hpp"
 
 namespace ebpfpub::detail {
 
@@ -20,6 +23,9 @@ class deliveries {
   using handler = std::function<void(const record_view&)>;
 
   void add(plan p, handler h);
+  /// Whether records' process context is resolved (executable and cgroup paths) before
+  /// handlers see them.
+  void resolve_context(bool on);
   const std::vector<plan>& plans() const { return plans_; }
 
   /// Checks one record and hands it to its plan's handler, or counts it malformed.
@@ -44,6 +50,7 @@ class deliveries {
   std::uint64_t lost_unattributed_ = 0;
   std::uint64_t perf_reported_lost_ = 0;
   std::size_t delivered_now_ = 0;
+  std::unique_ptr<process_resolver> resolver_;
 };
 
 }  // namespace ebpfpub::detail
