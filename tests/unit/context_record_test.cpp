@@ -7,6 +7,7 @@
 
 #include <ebpfpub/ebpfpub.hpp>
 
+#include "context/lru.hpp"
 #include "support/record_builder.hpp"
 
 namespace sys = ebpfpub::syscalls;
@@ -141,4 +142,23 @@ TEST_CASE("an event without context prints no context keys") {
   fmt::memory_buffer out;
   ebpfpub::append_json(out, ebpfpub::decode_dynamic(*r));
   CHECK(std::string_view(out.data(), out.size()).find("context") == std::string_view::npos);
+}
+
+TEST_CASE("the context caches are bounded: the least recently used entry goes, and is counted") {
+  ebpfpub::detail::lru_cache<std::uint64_t, std::string> cache(2);
+  cache.insert(1, "/a");
+  cache.insert(2, "/b");
+  REQUIRE(cache.find(1) != nullptr);  // 1 is now the most recent
+  cache.insert(3, "/c");              // 2 goes
+  CHECK(cache.find(2) == nullptr);
+  CHECK(*cache.find(1) == "/a");
+  CHECK(*cache.find(3) == "/c");
+  cache.failed();
+  const auto s = cache.stats();
+  CHECK(s.size == 2);
+  CHECK(s.capacity == 2);
+  CHECK(s.evictions == 1);
+  CHECK(s.hits == 3);
+  CHECK(s.misses == 1);
+  CHECK(s.failures == 1);
 }

@@ -1,6 +1,9 @@
 // Feeds arbitrary bytes to the record decoder, against plans of a string-capturing and
 // an at-enter syscall: it must return an event or an error, never crash or over-read.
-// The event is then printed as text and JSON, which must stay one safe line each.
+// The event is then printed as text and JSON, which must stay one safe line each. A
+// process context block is given resolved parts made from its own bytes (the executable's
+// name as its path, a cgroup path built from it and the container that path names), so the
+// formatters see every field filled with hostile text.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +11,7 @@
 #include <span>
 
 #include <ebpfpub/event.hpp>
+#include <ebpfpub/record.hpp>
 #include <ebpfpub/format/json.hpp>
 #include <ebpfpub/format/text.hpp>
 
@@ -34,6 +38,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const auto plans = make_plans();
   auto r = ebpfpub::record_view::parse(std::span(data, size), plans);
   if (!r) return 0;
+  auto& context = r->context();
+  if (!context.fields.empty()) {
+    const auto name = r->executable_name();
+    if (name.size() >= ebpfpub::record::context_name_size) std::abort();
+    auto file = std::make_shared<ebpfpub::executable_file>();
+    file->name = std::string(name);
+    file->path = "/usr/bin/" + file->name;
+    context.executable = file;
+    auto cgroup = std::make_shared<ebpfpub::cgroup_info>();
+    cgroup->id = context.cgroup_id;
+    cgroup->path = "/system.slice/" + std::string(name) + ".scope";
+    cgroup->container = ebpfpub::container_of(cgroup->path);
+    context.cgroup = cgroup;
+  }
   auto e = ebpfpub::decode_dynamic(*r);
   if (e.args.size() != r->plan().syscall.arguments.size()) std::abort();
   for (const auto& a : e.args)
