@@ -2,10 +2,14 @@
 // cgroup and namespaces, every offset taken from the running kernel's BTF
 // (context_layout, filled by session/kernel_facts.cpp).
 //
-// Tracepoint programs get no typed task pointer, so each step is a
-// bpf_probe_read_kernel(). A step from a NULL pointer (a kernel thread has no mm) reads
-// a low address, which the helper refuses without faulting and leaves its destination
-// zeroed: the field reads as 0 and no branch is needed.
+// The chains start at bpf_get_current_task_btf(), a typed pointer: the verifier checks
+// each load against the kernel's BTF and turns it into a PROBE_MEM load, which costs a
+// plain load where a bpf_probe_read_kernel() call cost a helper call each (measured:
+// benchmarks/run, docs/context.md). A step from a NULL pointer (a kernel thread has no
+// mm) faults inside that load, which the kernel's exception table turns into 0: the field
+// reads as 0 and no branch is needed. Only the pid namespace's step indexes an array by
+// a value read at run time (numbers[level]), which a typed load may not do: it takes two
+// bpf_probe_read_kernel() calls.
 
 #include "codegen/process_context.hpp"
 
@@ -17,21 +21,18 @@ namespace {
 struct reader {
   program& p;
   llvm::Value* entry;
-  std::uint32_t data;    // where the block's data starts in the entry
-  llvm::Value* slot;     // an 8-byte stack slot for pointers on the way
+  std::uint32_t data;  // where the block's data starts in the entry
 
-  // *(u64 *)(base + offset), from kernel memory, or 0.
-  llvm::Value* pointer(llvm::Value* base, std::uint64_t offset, const char* name) {
-    auto& b = p.b;
-    b.CreateStore(b.getInt64(0), slot);
-    b.CreateProbeReadKernel(slot, 8, b.CreateAdd(base, b.getInt64(offset)));
-    return b.CreateLoad(b.getInt64Ty(), slot, name);
+  // *(T *)(base + offset) through a typed kernel pointer.
+  llvm::Value* load(llvm::Type* type, llvm::Value* base, std::uint64_t offset, const char* name) {
+    return p.b.CreateLoadAt(type, base, offset, name);
   }
-  // `size` bytes at base + offset straight into the block's field at `field`.
-  void field(std::uint32_t field, std::uint32_t size, llvm::Value* base, std::uint64_t offset) {
-    auto& b = p.b;
-    b.CreateProbeReadKernel(b.CreateBytePointer(entry, b.getInt64(data + field)), size,
-                            b.CreateAdd(base, b.getInt64(offset)));
+  llvm::Value* pointer(llvm::Value* base, std::uint64_t offset, const char* name) {
+    return load(p.b.getPtrTy(), base, offset, name);
+  }
+  // A u32 at base + offset into the block's field at `field`.
+  void field32(std::uint32_t field, llvm::Value* base, std::uint64_t offset, const char* name) {
+    p.b.CreateStoreAt(load(p.b.getInt32Ty(), base, offset, name), entry, data + field);
   }
 };
 
@@ -52,20 +53,17 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
   for (std::uint32_t i = 0; i < record::context_size; i += 8) b.CreateStoreAt(b.getInt64(0), entry, data + i);
   b.CreateStoreAt(b.getInt32(fields.bits()), entry, data + off::fields);
 
-  reader r{p, entry, data, p.entry_alloca(b.getInt64Ty(), "kernel_pointer")};
+  reader r{p, entry, data};
   if (fields.wants_cgroup_id()) b.CreateStoreAt(b.CreateGetCurrentCgroupId(), entry, data + off::cgroup_id);
-  auto* task = b.CreateGetCurrentTask();
-  if (fields.has(context_field::parent)) {
-    auto* parent = r.pointer(task, l.task_real_parent, "real_parent");
-    r.field(off::parent_pid, 4, parent, l.task_tgid);
-  }
+  auto* task = b.CreateGetCurrentTaskBtf();
+  if (fields.has(context_field::parent))
+    r.field32(off::parent_pid, r.pointer(task, l.task_real_parent, "real_parent"), l.task_tgid, "parent_tgid");
   if (fields.has(context_field::executable)) {
     auto* mm = r.pointer(task, l.task_mm, "mm");
     auto* file = r.pointer(mm, l.mm_exe_file, "exe_file");
     auto* inode = r.pointer(file, l.file_inode, "exe_inode");
-    r.field(off::exe_inode, 8, inode, l.inode_ino);
-    auto* sb = r.pointer(inode, l.inode_sb, "exe_sb");
-    r.field(off::exe_device, 4, sb, l.sb_dev);
+    b.CreateStoreAt(r.load(b.getInt64Ty(), inode, l.inode_ino, "ino"), entry, data + off::exe_inode);
+    r.field32(off::exe_device, r.pointer(inode, l.inode_sb, "exe_sb"), l.sb_dev, "s_dev");
     auto* dentry = r.pointer(file, l.file_dentry, "exe_dentry");
     auto* name = r.pointer(dentry, l.dentry_name, "exe_name");
     // A name longer than the field is cut; the NUL the helper always writes ends it.
@@ -74,16 +72,23 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
   }
   if (fields.has(context_field::namespaces)) {
     auto* nsproxy = r.pointer(task, l.task_nsproxy, "nsproxy");
-    r.field(off::mnt_ns, 4, r.pointer(nsproxy, l.nsproxy_mnt_ns, "mnt_ns"), l.mnt_ns_inum);
-    r.field(off::net_ns, 4, r.pointer(nsproxy, l.nsproxy_net_ns, "net_ns"), l.net_inum);
+    r.field32(off::mnt_ns, r.pointer(nsproxy, l.nsproxy_mnt_ns, "mnt_ns"), l.mnt_ns_inum, "mnt_inum");
+    r.field32(off::net_ns, r.pointer(nsproxy, l.nsproxy_net_ns, "net_ns"), l.net_inum, "net_inum");
     auto* cred = r.pointer(task, l.task_cred, "cred");
-    r.field(off::user_ns, 4, r.pointer(cred, l.cred_user_ns, "user_ns"), l.user_ns_inum);
+    r.field32(off::user_ns, r.pointer(cred, l.cred_user_ns, "user_ns"), l.user_ns_inum, "user_inum");
     // task_active_pid_ns(): thread_pid->numbers[thread_pid->level].ns, the namespace the
     // task's pid belongs to (nsproxy->pid_ns_for_children is its children's).
     auto* pid = r.pointer(task, l.task_thread_pid, "thread_pid");
-    auto* level = b.CreateAnd(r.pointer(pid, l.pid_level, "pid_level"), b.getInt64(0xffffffff));
-    auto* upid = b.CreateAdd(b.CreateMul(level, b.getInt64(l.upid_size)), b.getInt64(l.pid_numbers + l.upid_ns));
-    r.field(off::pid_ns, 4, r.pointer(b.CreateAdd(pid, upid), 0, "pid_ns"), l.pid_ns_inum);
+    auto* level = b.CreateZExt(r.load(b.getInt32Ty(), pid, l.pid_level, "pid_level"), b.getInt64Ty());
+    auto* upid = b.CreateAdd(b.CreatePtrToInt(pid, b.getInt64Ty()),
+                             b.CreateAdd(b.CreateMul(level, b.getInt64(l.upid_size)),
+                                         b.getInt64(l.pid_numbers + l.upid_ns)));
+    auto* slot = p.entry_alloca(b.getInt64Ty(), "pid_ns");
+    b.CreateStore(b.getInt64(0), slot);
+    b.CreateProbeReadKernel(slot, 8, upid);
+    auto* ns = b.CreateLoad(b.getInt64Ty(), slot, "pid_ns");
+    b.CreateProbeReadKernel(b.CreateBytePointer(entry, b.getInt64(data + off::pid_ns)), 4,
+                            b.CreateAdd(ns, b.getInt64(l.pid_ns_inum)));
   }
   return data + record::context_size;
 }
