@@ -1,7 +1,7 @@
 // The tracing side of the benchmarks, with ebpfpub: trace SYSCALLS system-wide, decode
 // every event into its typed form, count, and on SIGINT print what was delivered and lost.
 //
-//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--sample S]
+//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--sample S] [--context BITS]
 //   bench_tracer --startup   time generate/load/attach for the default set and all syscalls
 //
 // --sample S prints, every S seconds, "sample SECONDS events N lost N rss_kib N bpf_kib N"
@@ -96,7 +96,7 @@ int startup() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--startup") return startup();
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] | --startup\n");
+    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--context BITS] | --startup\n");
     return 2;
   }
   ebpfpub::tracer_options options;
@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
     else if (a == "-p" && i + 1 < argc) options.resources.output_pages_log2 = static_cast<std::uint32_t>(std::atoi(argv[++i]));
     else if (a == "--rate-limit" && i + 1 < argc)
       options.filter.rate_limit_per_second = static_cast<std::uint32_t>(std::atoll(argv[++i]));
+    else if (a == "--context" && i + 1 < argc)  // context_field bits: 31 is every field
+      options.context = ebpfpub::context_fields::from_bits(static_cast<std::uint32_t>(std::atoll(argv[++i])));
   }
   auto tracer = ebpfpub::tracer::create(options);
   if (!tracer) {
