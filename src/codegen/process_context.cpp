@@ -8,8 +8,8 @@
 // benchmarks/run, docs/context.md). A step from a NULL pointer (a kernel thread has no
 // mm) faults inside that load, which the kernel's exception table turns into 0: the field
 // reads as 0 and no branch is needed. Only the pid namespace's step indexes an array by
-// a value read at run time (numbers[level]), which a typed load may not do: it takes two
-// bpf_probe_read_kernel() calls.
+// a value read at run time (numbers[level]), which a typed load may not do: the first
+// levels are unrolled into typed loads, deeper ones take two bpf_probe_read_kernel() calls.
 
 #include "codegen/process_context.hpp"
 
@@ -79,7 +79,29 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
     // task_active_pid_ns(): thread_pid->numbers[thread_pid->level].ns, the namespace the
     // task's pid belongs to (nsproxy->pid_ns_for_children is its children's).
     auto* pid = r.pointer(task, l.task_thread_pid, "thread_pid");
-    auto* level = b.CreateZExt(r.load(b.getInt32Ty(), pid, l.pid_level, "pid_level"), b.getInt64Ty());
+    auto* level32 = r.load(b.getInt32Ty(), pid, l.pid_level, "pid_level");
+    // The levels met in practice (a container in a container is level 2) by typed loads at
+    // constant offsets, which the verifier allows into pid's trailing numbers[] array;
+    // deeper ones by helper calls. Volatile: LLVM must not merge the cases into one load
+    // at a run-time offset, which the verifier would refuse.
+    constexpr std::uint32_t typed_levels = 4;
+    auto* joined = p.block("pid_ns_done");
+    auto* deep = p.block("pid_ns_deep");
+    auto* choose = b.CreateSwitch(level32, deep, typed_levels);
+    for (std::uint32_t k = 0; k < typed_levels; ++k) {
+      auto* at_level = p.block("pid_ns_level");
+      choose->addCase(b.getInt32(k), at_level);
+      b.SetInsertPoint(at_level);
+      auto* ns = b.CreateLoad(b.getPtrTy(), b.CreateBytePointer(pid, b.getInt64(l.pid_numbers + k * l.upid_size + l.upid_ns)),
+                              true, "pid_ns");
+      auto* inum = b.CreateLoad(b.getInt32Ty(), b.CreateBytePointer(ns, b.getInt64(l.pid_ns_inum)), true, "pid_inum");
+      b.CreateStoreAt(inum, entry, data + off::pid_ns);
+      b.CreateBr(joined);
+    }
+    b.SetInsertPoint(deep);
+    // MAX_PID_NS_LEVEL is 32: the mask changes nothing but lets the verifier bound the
+    // pointer arithmetic.
+    auto* level = b.CreateAnd(b.CreateZExt(level32, b.getInt64Ty()), b.getInt64(31));
     auto* upid = b.CreateAdd(b.CreatePtrToInt(pid, b.getInt64Ty()),
                              b.CreateAdd(b.CreateMul(level, b.getInt64(l.upid_size)),
                                          b.getInt64(l.pid_numbers + l.upid_ns)));
@@ -89,6 +111,8 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
     auto* ns = b.CreateLoad(b.getInt64Ty(), slot, "pid_ns");
     b.CreateProbeReadKernel(b.CreateBytePointer(entry, b.getInt64(data + off::pid_ns)), 4,
                             b.CreateAdd(ns, b.getInt64(l.pid_ns_inum)));
+    b.CreateBr(joined);
+    b.SetInsertPoint(joined);
   }
   return data + record::context_size;
 }

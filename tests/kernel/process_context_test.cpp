@@ -167,15 +167,24 @@ TEST_CASE("the cgroup filter takes a parent cgroup's subtree and refuses a path 
 }
 
 TEST_CASE("namespaces are those stat -L /proc/PID/ns gives, for a process under unshare") {
+  // Pid namespace level 1, and level 5: past the levels the programs read with typed
+  // loads (4), through their helper-call path.
+  const int depth = GENERATE(1, 5);
   ebpfpub::test::scratch_dir dir;
   const auto truth = (dir.path / "ns").string();
   const auto made = (dir.path / random_name()).string();
   // Each of stat's own namespaces, in the order mnt pid net user; then a known call.
   const auto script = "for n in mnt pid net user; do stat -L -c %i /proc/self/ns/$n; done > " + truth +
                       "; mkdir " + made;
+  std::vector<std::string> argv = {"/usr/bin/unshare", "--mount", "--net", "--pid", "--fork", "--user",
+                                   "--map-root-user"};
+  for (int i = 1; i < depth; ++i) argv.insert(argv.end(), {"/usr/bin/unshare", "--pid", "--fork"});
+  argv.insert(argv.end(), {"/bin/sh", "-c", script});
   child_process child([&] {
-    ::execl("/usr/bin/unshare", "unshare", "--mount", "--net", "--pid", "--fork", "--user", "--map-root-user",
-            "/bin/sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
     return 127;
   });
   ebpfpub::tracer_options options;
@@ -195,6 +204,7 @@ TEST_CASE("namespaces are those stat -L /proc/PID/ns gives, for a process under 
   ebpfpub::namespace_ids expected;
   in >> expected.mount >> expected.pid >> expected.network >> expected.user;
   REQUIRE(in);
+  INFO("pid namespace depth " << depth);
   REQUIRE(seen.size() == 1);
   CHECK(seen[0] == expected);
   // New namespaces, every one: not the test's own.
