@@ -50,19 +50,23 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
   b.CreateStoreAt(b.getInt32(record::context_size), entry, at + 4);
   const std::uint32_t data = at + record::capture_header_size;
   // The entry is reused from call to call: clear what this call may not write.
-  for (std::uint32_t i = 0; i < record::context_size; i += 8) b.CreateStoreAt(b.getInt64(0), entry, data + i);
+  for (std::uint32_t i = 0; i < record::context_size; i += 8)
+    b.CreateStoreAt(b.getInt64(0), entry, data + i);
   b.CreateStoreAt(b.getInt32(fields.bits()), entry, data + off::fields);
 
   reader r{p, entry, data};
-  if (fields.wants_cgroup_id()) b.CreateStoreAt(b.CreateGetCurrentCgroupId(), entry, data + off::cgroup_id);
+  if (fields.wants_cgroup_id())
+    b.CreateStoreAt(b.CreateGetCurrentCgroupId(), entry, data + off::cgroup_id);
   auto* task = b.CreateGetCurrentTaskBtf();
   if (fields.has(context_field::parent))
-    r.field32(off::parent_pid, r.pointer(task, l.task_real_parent, "real_parent"), l.task_tgid, "parent_tgid");
+    r.field32(off::parent_pid, r.pointer(task, l.task_real_parent, "real_parent"), l.task_tgid,
+              "parent_tgid");
   if (fields.has(context_field::executable)) {
     auto* mm = r.pointer(task, l.task_mm, "mm");
     auto* file = r.pointer(mm, l.mm_exe_file, "exe_file");
     auto* inode = r.pointer(file, l.file_inode, "exe_inode");
-    b.CreateStoreAt(r.load(b.getInt64Ty(), inode, l.inode_ino, "ino"), entry, data + off::exe_inode);
+    b.CreateStoreAt(r.load(b.getInt64Ty(), inode, l.inode_ino, "ino"), entry,
+                    data + off::exe_inode);
     r.field32(off::exe_device, r.pointer(inode, l.inode_sb, "exe_sb"), l.sb_dev, "s_dev");
     auto* dentry = r.pointer(file, l.file_dentry, "exe_dentry");
     auto* name = r.pointer(dentry, l.dentry_name, "exe_name");
@@ -72,10 +76,12 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
   }
   if (fields.has(context_field::namespaces)) {
     auto* nsproxy = r.pointer(task, l.task_nsproxy, "nsproxy");
-    r.field32(off::mnt_ns, r.pointer(nsproxy, l.nsproxy_mnt_ns, "mnt_ns"), l.mnt_ns_inum, "mnt_inum");
+    r.field32(off::mnt_ns, r.pointer(nsproxy, l.nsproxy_mnt_ns, "mnt_ns"), l.mnt_ns_inum,
+              "mnt_inum");
     r.field32(off::net_ns, r.pointer(nsproxy, l.nsproxy_net_ns, "net_ns"), l.net_inum, "net_inum");
     auto* cred = r.pointer(task, l.task_cred, "cred");
-    r.field32(off::user_ns, r.pointer(cred, l.cred_user_ns, "user_ns"), l.user_ns_inum, "user_inum");
+    r.field32(off::user_ns, r.pointer(cred, l.cred_user_ns, "user_ns"), l.user_ns_inum,
+              "user_inum");
     // task_active_pid_ns(): thread_pid->numbers[thread_pid->level].ns, the namespace the
     // task's pid belongs to (nsproxy->pid_ns_for_children is its children's).
     auto* pid = r.pointer(task, l.task_thread_pid, "thread_pid");
@@ -92,9 +98,12 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
       auto* at_level = p.block("pid_ns_level");
       choose->addCase(b.getInt32(k), at_level);
       b.SetInsertPoint(at_level);
-      auto* ns = b.CreateLoad(b.getPtrTy(), b.CreateBytePointer(pid, b.getInt64(l.pid_numbers + k * l.upid_size + l.upid_ns)),
-                              true, "pid_ns");
-      auto* inum = b.CreateLoad(b.getInt32Ty(), b.CreateBytePointer(ns, b.getInt64(l.pid_ns_inum)), true, "pid_inum");
+      auto* ns = b.CreateLoad(
+          b.getPtrTy(),
+          b.CreateBytePointer(pid, b.getInt64(l.pid_numbers + k * l.upid_size + l.upid_ns)), true,
+          "pid_ns");
+      auto* inum = b.CreateLoad(b.getInt32Ty(), b.CreateBytePointer(ns, b.getInt64(l.pid_ns_inum)),
+                                true, "pid_inum");
       b.CreateStoreAt(inum, entry, data + off::pid_ns);
       b.CreateBr(joined);
     }

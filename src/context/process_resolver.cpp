@@ -1,19 +1,21 @@
 #include "context/process_resolver.hpp"
 
-#include <climits>
-#include <string>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+#include <string>
+
 namespace ebpfpub::detail {
 
-process_resolver::process_resolver(std::size_t capacity) : executables_(capacity), cgroups_(capacity) {}
+process_resolver::process_resolver(std::size_t capacity)
+    : executables_(capacity), cgroups_(capacity) {}
 
 void process_resolver::resolve(record_view& r) {
   auto& c = r.context();
   if (c.fields.has(context_field::executable)) c.executable = executable(r);
-  if (c.fields.wants_cgroup_id()) c.cgroup = cgroup(c.cgroup_id, c.fields.has(context_field::container));
+  if (c.fields.wants_cgroup_id())
+    c.cgroup = cgroup(c.cgroup_id, c.fields.has(context_field::container));
 }
 
 std::shared_ptr<const executable_file> process_resolver::executable(const record_view& r) {
@@ -31,7 +33,8 @@ std::shared_ptr<const executable_file> process_resolver::executable(const record
   const auto n = ::readlink(link.c_str(), target, sizeof(target));
   struct stat st {};
   if (n > 0 && static_cast<std::size_t>(n) < sizeof(target) && ::stat(link.c_str(), &st) == 0 &&
-      static_cast<std::uint64_t>(st.st_dev) == key.first && static_cast<std::uint64_t>(st.st_ino) == key.second) {
+      static_cast<std::uint64_t>(st.st_dev) == key.first &&
+      static_cast<std::uint64_t>(st.st_ino) == key.second) {
     file->path.assign(target, static_cast<std::size_t>(n));
     return executables_.insert(key, std::move(file));
   }
@@ -48,7 +51,8 @@ std::shared_ptr<const cgroup_info> process_resolver::cgroup(std::uint64_t id, bo
   }
   auto info = std::make_shared<cgroup_info>();
   info->id = id;
-  auto path = cgroup_paths_ ? cgroup_paths_->path_of(id) : expected<std::string>(error(errc::not_found, ""));
+  auto path = cgroup_paths_ ? cgroup_paths_->path_of(id)
+                            : expected<std::string>(error(errc::not_found, ""));
   if (!path) {
     // Gone already (or no cgroup2 mount): the id is all there is; not cached.
     cgroups_.failed();

@@ -2,19 +2,20 @@
 // the library (paths, container), and the cgroup filter, against ground truth from the
 // children themselves: stat(2) of the binary they run, /proc/PID/ns, the cgroups the
 // test makes (named as docker and containerd name theirs; no runtime needed).
-#include <catch2/catch.hpp>
-
-#include <filesystem>
-#include <fstream>
-#include <memory>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <ebpfpub/ebpfpub.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/cgroup.hpp"
 #include "support/child.hpp"
+#include "support/process.hpp"
 
 namespace sys = ebpfpub::syscalls;
 using ebpfpub::context_field;
@@ -62,7 +63,9 @@ std::uint32_t namespace_inode(const std::string& pid, const char* name) {
 
 }  // namespace
 
-TEST_CASE("events carry the executable, the parent and the container of a child in a runtime-named cgroup") {
+TEST_CASE(
+    "events carry the executable, the parent and the container of a child in a runtime-named "
+    "cgroup") {
   auto resolver = ebpfpub::cgroup_resolver::create();
   REQUIRE(resolver);
   // Names made after GENERATE: Catch runs the case again for each runtime.
@@ -75,10 +78,11 @@ TEST_CASE("events carry the executable, the parent and the container of a child 
   std::string pod_uid = pod;
   for (char& c : pod_uid)
     if (c == '_') c = '-';
-  const auto n = runtime == "docker"
-                     ? naming{"/docker-" + id + ".scope", "docker", ""}
-                     : naming{"/kubepods-besteffort-pod" + pod + ".slice/cri-containerd-" + id + ".scope",
-                              "containerd", pod_uid};
+  const auto n =
+      runtime == "docker"
+          ? naming{"/docker-" + id + ".scope", "docker", ""}
+          : naming{"/kubepods-besteffort-pod" + pod + ".slice/cri-containerd-" + id + ".scope",
+                   "containerd", pod_uid};
   test_cgroup scope(std::filesystem::path(resolver->mount_point()) / n.path.substr(1));
   std::vector<std::unique_ptr<child_process>> children;
   children.push_back(sleeper());  // inside the cgroup
@@ -97,7 +101,8 @@ TEST_CASE("events carry the executable, the parent and the container of a child 
   REQUIRE(!inside.empty());
   for (const auto& h : inside) {
     const auto& c = h.context;
-    CHECK(c.fields == (context_field::executable | context_field::parent | context_field::container));
+    CHECK(c.fields ==
+          (context_field::executable | context_field::parent | context_field::container));
     CHECK(c.parent_process_id == static_cast<std::uint32_t>(::getpid()));
     CHECK(c.executable_device == st.st_dev);
     CHECK(c.executable_inode == st.st_ino);
@@ -137,7 +142,8 @@ TEST_CASE("events carry the executable, the parent and the container of a child 
   }
 }
 
-TEST_CASE("the cgroup filter takes a parent cgroup's subtree and refuses a path that is no cgroup") {
+TEST_CASE(
+    "the cgroup filter takes a parent cgroup's subtree and refuses a path that is no cgroup") {
   auto resolver = ebpfpub::cgroup_resolver::create();
   REQUIRE(resolver);
   const auto parent = "/ebpfpub-" + random_name();
@@ -163,7 +169,8 @@ TEST_CASE("the cgroup filter takes a parent cgroup's subtree and refuses a path 
   REQUIRE(tracer->trace<sys::openat>([](const auto&) {}));
   auto started = tracer->start();
   REQUIRE_FALSE(started);
-  CHECK(started.error().message().find("filter.cgroup: " + parent + "/missing is no cgroup") != std::string::npos);
+  CHECK(started.error().message().find("filter.cgroup: " + parent + "/missing is no cgroup") !=
+        std::string::npos);
 }
 
 TEST_CASE("namespaces are those stat -L /proc/PID/ns gives, for a process under unshare") {
@@ -174,10 +181,10 @@ TEST_CASE("namespaces are those stat -L /proc/PID/ns gives, for a process under 
   const auto truth = (dir.path / "ns").string();
   const auto made = (dir.path / random_name()).string();
   // Each of stat's own namespaces, in the order mnt pid net user; then a known call.
-  const auto script = "for n in mnt pid net user; do stat -L -c %i /proc/self/ns/$n; done > " + truth +
-                      "; mkdir " + made;
-  std::vector<std::string> argv = {"/usr/bin/unshare", "--mount", "--net", "--pid", "--fork", "--user",
-                                   "--map-root-user"};
+  const auto script = "for n in mnt pid net user; do stat -L -c %i /proc/self/ns/$n; done > " +
+                      truth + "; mkdir " + made;
+  std::vector<std::string> argv = {"/usr/bin/unshare", "--mount", "--net",          "--pid",
+                                   "--fork",           "--user",  "--map-root-user"};
   for (int i = 1; i < depth; ++i) argv.insert(argv.end(), {"/usr/bin/unshare", "--pid", "--fork"});
   argv.insert(argv.end(), {"/bin/sh", "-c", script});
   child_process child([&] {
@@ -212,4 +219,40 @@ TEST_CASE("namespaces are those stat -L /proc/PID/ns gives, for a process under 
   CHECK(expected.pid != namespace_inode("self", "pid"));
   CHECK(expected.network != namespace_inode("self", "net"));
   CHECK(expected.user != namespace_inode("self", "user"));
+}
+
+TEST_CASE(
+    "ebpftracer --context all prints a command's context in JSON; --cgroup and --context refuse "
+    "bad values") {
+  const std::string tracer_path = EBPFTRACER_PATH;
+  // The command sleeps after its loader's openat calls: its /proc/PID/exe is there to read.
+  ebpfpub::test::program_run tracer({tracer_path, "-t", "openat", "--context", "all", "--format",
+                                     "json", "--", "/bin/sleep", "1"});
+  REQUIRE(tracer.finish() == 0);
+  const auto sleep = std::filesystem::canonical("/bin/sleep");
+  int events = 0;
+  std::istringstream lines(tracer.out());
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("{\"timestamp\"")) continue;
+    const auto e = nlohmann::json::parse(line);
+    const auto& c = e["context"];
+    ++events;
+    CHECK(c["executable"]["name"] == "sleep");
+    CHECK(c["executable"]["path"] == sleep.string());
+    CHECK(c["parent_process_id"] == tracer.pid());
+    CHECK(c["cgroup"]["path"].get<std::string>().starts_with("/"));
+    CHECK(c["namespaces"]["pid"] == namespace_inode("self", "pid"));
+  }
+  CHECK(events > 0);
+
+  ebpfpub::test::program_run missing(
+      {tracer_path, "-t", "openat", "--cgroup", "/ebpfpub-missing-cgroup", "--", "/bin/true"});
+  CHECK(missing.finish() == 1);
+  CHECK(missing.err().find("filter.cgroup: /ebpfpub-missing-cgroup is no cgroup") !=
+        std::string::npos);
+  ebpfpub::test::program_run unknown(
+      {tracer_path, "-t", "openat", "--context", "exe,bogus", "--", "/bin/true"});
+  CHECK(unknown.finish() != 0);
+  CHECK(unknown.err().find("expected a list of exe, ppid, cgroup, container, ns, all") !=
+        std::string::npos);
 }

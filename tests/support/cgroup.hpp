@@ -2,12 +2,11 @@
 // Cgroups made for a test in the real cgroup2 hierarchy, named as container runtimes name
 // theirs, and removed after it.
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "support/child.hpp"
 
@@ -26,12 +25,15 @@ inline std::string hex_id() {
 /// parents made for it up to the first one named ebpfpub.
 struct test_cgroup {
   std::filesystem::path path;
-  explicit test_cgroup(std::filesystem::path p) : path(std::move(p)) { std::filesystem::create_directories(path); }
+  explicit test_cgroup(std::filesystem::path p) : path(std::move(p)) {
+    std::filesystem::create_directories(path);
+  }
   test_cgroup(const test_cgroup&) = delete;
   test_cgroup& operator=(const test_cgroup&) = delete;
   ~test_cgroup() {
     std::error_code ec;
-    for (auto p = path; p.has_relative_path() && std::filesystem::remove(p, ec); p = p.parent_path())
+    for (auto p = path; p.has_relative_path() && std::filesystem::remove(p, ec);
+         p = p.parent_path())
       if (p.filename().string().find("ebpfpub") != std::string::npos) break;
   }
   void add(pid_t pid) const {

@@ -1,11 +1,9 @@
 // The process context block of a record (record.hpp): decoded, checked, and printed.
-#include <catch2/catch.hpp>
-
 #include <sys/sysmacros.h>
 
-#include <nlohmann/json.hpp>
-
+#include <catch2/catch.hpp>
 #include <ebpfpub/ebpfpub.hpp>
+#include <nlohmann/json.hpp>
 
 #include "context/lru.hpp"
 #include "support/record_builder.hpp"
@@ -26,7 +24,9 @@ const std::vector<ebpfpub::plan>& plans() {
 // Every field filled, whatever `fields` says: the decoder must keep only the selected.
 std::string context_block(std::uint32_t fields, std::string_view name = "sleep") {
   std::string data(ebpfpub::record::context_size, '\0');
-  auto put = [&](std::uint32_t at, auto value) { std::memcpy(data.data() + at, &value, sizeof(value)); };
+  auto put = [&](std::uint32_t at, auto value) {
+    std::memcpy(data.data() + at, &value, sizeof(value));
+  };
   put(off::fields, fields);
   put(off::parent_pid, std::uint32_t{4321});
   put(off::cgroup_id, std::uint64_t{9876543210});
@@ -112,25 +112,31 @@ TEST_CASE("text and JSON show the selected context, resolved parts included") {
   r->context().cgroup = cgroup;
   const auto e = ebpfpub::decode_dynamic(*r);
   CHECK(fmt::format("{}", e.header) ==
-        "timestamp: 123456789 process_id: 100 thread_id: 101 user_id: 1000 group_id: 1001 exit_code: 0 "
+        "timestamp: 123456789 process_id: 100 thread_id: 101 user_id: 1000 group_id: 1001 "
+        "exit_code: 0 "
         "probe_error: 0 executable: '/usr/bin/sleep' parent_process_id: 4321 cgroup_id: 9876543210 "
-        "cgroup: '/system.slice/docker-" + id + ".scope' container: docker:" + id +
-        " mnt_ns: 4026531841 pid_ns: 4026531836 net_ns: 4026531840 user_ns: 4026531837");
+        "cgroup: '/system.slice/docker-" +
+            id + ".scope' container: docker:" + id +
+            " mnt_ns: 4026531841 pid_ns: 4026531836 net_ns: 4026531840 user_ns: 4026531837");
   fmt::memory_buffer out;
   ebpfpub::append_json(out, e);
   const auto json = nlohmann::json::parse(std::string_view(out.data(), out.size()));
-  CHECK(json["context"] == nlohmann::json::parse(
-                               R"({"executable":{"device":2051,"inode":131090,"name":"sleep","path":"/usr/bin/sleep"},)"
-                               R"("parent_process_id":4321,"cgroup":{"id":9876543210,"path":"/system.slice/docker-)" +
-                               id + R"(.scope","container":{"runtime":"docker","id":")" + id +
-                               R"("}},"namespaces":{"mnt":4026531841,"pid":4026531836,"net":4026531840,"user":4026531837}})"));
+  CHECK(
+      json["context"] ==
+      nlohmann::json::parse(
+          R"({"executable":{"device":2051,"inode":131090,"name":"sleep","path":"/usr/bin/sleep"},)"
+          R"("parent_process_id":4321,"cgroup":{"id":9876543210,"path":"/system.slice/docker-)" +
+          id + R"(.scope","container":{"runtime":"docker","id":")" + id +
+          R"("}},"namespaces":{"mnt":4026531841,"pid":4026531836,"net":4026531840,"user":4026531837}})"));
 
   SECTION("without a readable path the text shows the kernel's name, JSON omits the path") {
     file->path.clear();
     CHECK(fmt::format("{}", e.header).find(" executable: 'sleep' ") != std::string::npos);
     fmt::memory_buffer again;
     ebpfpub::append_json(again, e);
-    CHECK_FALSE(nlohmann::json::parse(std::string_view(again.data(), again.size()))["context"]["executable"].contains("path"));
+    CHECK_FALSE(
+        nlohmann::json::parse(std::string_view(again.data(), again.size()))["context"]["executable"]
+            .contains("path"));
   }
 }
 
