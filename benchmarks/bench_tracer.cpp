@@ -1,12 +1,13 @@
 // The tracing side of the benchmarks, with ebpfpub: trace SYSCALLS system-wide, decode
 // every event into its typed form, count, and on SIGINT print what was delivered and lost.
 //
-//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--sample S] [--context BITS]
+//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--sample S] [--summary] [--context BITS]
 //   bench_tracer --startup   time generate/load/attach for the default set and all syscalls
 //
 // --sample S prints, every S seconds, "sample SECONDS events N lost N rss_kib N bpf_kib N"
 // (bpf_kib: the memlock the kernel charges for this process's maps and programs), for the
-// soak run of benchmarks/run.
+// soak run of benchmarks/run. --summary: summary mode (counted in the kernel, no event);
+// the final line's `events` is then the calls counted.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -96,7 +97,7 @@ int startup() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--startup") return startup();
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--context BITS] | --startup\n");
+    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--summary] [--context BITS] | --startup\n");
     return 2;
   }
   ebpfpub::tracer_options options;
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
     else if (a == "--transport" && i + 1 < argc)
       options.resources.output = std::string(argv[++i]) == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
     else if (a == "--sample" && i + 1 < argc) sample = std::atof(argv[++i]);
+    else if (a == "--summary") options.summary = true;
     else if (a == "-p" && i + 1 < argc) options.resources.output_pages_log2 = static_cast<std::uint32_t>(std::atoi(argv[++i]));
     else if (a == "--rate-limit" && i + 1 < argc)
       options.filter.rate_limit_per_second = static_cast<std::uint32_t>(std::atoll(argv[++i]));
@@ -167,6 +169,16 @@ int main(int argc, char** argv) {
   const auto stats = tracer->stats();
   const auto memory = tracer->memory();
   if (json) (void)bytes;
-  fmt::print("events {} lost {} memory {} rss_kib {}\n", stats.events(), stats.lost(), memory.total(), rss_kib());
+  std::uint64_t events = stats.events();
+  if (options.summary) {
+    auto counted = tracer->summary();
+    if (!counted) {
+      fmt::print(stderr, "bench_tracer: {}\n", counted.error().what());
+      return 1;
+    }
+    events = 0;
+    for (const auto& s : counted->by_syscall) events += s.calls;
+  }
+  fmt::print("events {} lost {} memory {} rss_kib {}\n", events, stats.lost(), memory.total(), rss_kib());
   return 0;
 }

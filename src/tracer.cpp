@@ -88,6 +88,7 @@ expected<void> tracer::run_until(const std::atomic<bool>& stop, std::chrono::mil
 
 void tracer::stop() { impl_->stop(); }
 statistics tracer::stats() const { return impl_->stats(); }
+expected<summary_report> tracer::summary() const { return impl_->summary(); }
 memory_usage tracer::memory() const { return impl_->memory(); }
 const std::vector<plan>& tracer::plans() const { return impl_->plans(); }
 const std::string& tracer::ir() const { return impl_->ir(); }

@@ -7,7 +7,8 @@
 // from the limit.
 //
 // The trade-off it takes: the path is read at exit, when a racing thread may have changed
-// it, and the slot is reserved whole (4 KiB of ring per event, whatever the path's length).
+// it, and a path's slot is reserved whole (4 KiB of ring per event, whatever the path's
+// length); a call without a path reserves only the header.
 // The wakeup rule is ref.bpf.c's and ebpfpub's: once a quarter of the ring waits.
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -41,8 +42,8 @@ struct pending {
   __u32 pad;
 };
 
-// What leaves: the same fields as ref.bpf.c's entry, and the path.
-struct event {
+// What leaves: the same fields as ref.bpf.c's entry, and (openat) the path.
+struct event_head {
   __u64 timestamp;
   __u32 process_id;
   __u32 thread_id;
@@ -53,6 +54,9 @@ struct event {
   __u64 args[3];
   __u32 length;
   __u32 pad;
+};
+struct event {
+  struct event_head head;
   char data[DATA_BYTES];
 };
 
@@ -91,12 +95,7 @@ static __always_inline int begin(struct enter_ctx* ctx, int argc) {
 
 // Completes the pending call into a reserved slot; with `read_path`, the string argument 1
 // points to (openat's filename) is read into the slot.
-static __always_inline int finish(struct exit_ctx* ctx, int read_path) {
-  struct pending* p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-  if (!p || !p->in_flight) return 0;
-  p->in_flight = 0;
-  struct event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) return 0;
+static __always_inline void fill(struct event_head* e, struct pending* p, struct exit_ctx* ctx) {
   e->timestamp = p->timestamp;
   e->process_id = p->process_id;
   e->thread_id = p->thread_id;
@@ -108,13 +107,33 @@ static __always_inline int finish(struct exit_ctx* ctx, int read_path) {
   e->args[1] = p->args[1];
   e->args[2] = p->args[2];
   e->length = 0;
-  if (read_path) {
-    long n = bpf_probe_read_user_str(e->data, DATA_BYTES, (const void*)p->args[1]);
-    e->length = n > 0 ? n : 0;
+}
+
+static __always_inline __u64 wakeup(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RING_BYTES / 4 ? BPF_RB_FORCE_WAKEUP
+                                                                         : BPF_RB_NO_WAKEUP;
+}
+
+// Completes the pending call into a reserved slot; with `read_path`, the string argument 1
+// points to (openat's filename) is read into the slot, else only the header is reserved
+// (getppid: the fixed cost, without paying for a 4 KiB slot it never fills).
+static __always_inline int finish(struct exit_ctx* ctx, int read_path) {
+  struct pending* p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+  if (!p || !p->in_flight) return 0;
+  p->in_flight = 0;
+  if (!read_path) {
+    struct event_head* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) return 0;
+    fill(e, p, ctx);
+    bpf_ringbuf_submit(e, wakeup());
+    return 0;
   }
-  __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RING_BYTES / 4 ? BPF_RB_FORCE_WAKEUP
-                                                                               : BPF_RB_NO_WAKEUP;
-  bpf_ringbuf_submit(e, flags);
+  struct event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) return 0;
+  fill(&e->head, p, ctx);
+  long n = bpf_probe_read_user_str(e->data, DATA_BYTES, (const void*)p->args[1]);
+  e->head.length = n > 0 ? n : 0;
+  bpf_ringbuf_submit(e, wakeup());
   return 0;
 }
 

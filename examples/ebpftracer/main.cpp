@@ -27,6 +27,7 @@
 #include "fleet.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "summary_output.hpp"
 
 namespace {
 
@@ -48,7 +49,7 @@ struct output_file {
 // The library names its option fields; the user typed flags: name the flag beside them.
 std::string with_flags(std::string message) {
   static const std::pair<std::string_view, std::string_view> flags[] = {
-      {"resources.buffer_size", "-b"},      {"resources.buffer_count", "-c"},
+      {"resources.buffer_size", "-b"},      {"resources.buffer_count", "--buffer_count"},
       {"resources.output_pages_log2", "-p"}, {"resources.event_map_size", "-e"},
       {"resources.output = transport::perf", "--transport perf"},
       {"filter.rate_limit_per_second", "--rate-limit"}, {"filter.rate_limit_burst", "--rate-burst"}};
@@ -75,17 +76,27 @@ void print_memory(std::FILE* out, const ebpfpub::memory_usage& memory, const ebp
     fmt::print(out, " > Event map: task-local storage, {} bytes per thread in a traced call (allocated "
                "on demand, freed with the thread), {} bytes for the map\n", memory.entry_bytes,
                memory.event_map_bytes);
-  fmt::print(out, " > Buffer storage: {} bytes per in-flight event ({} captures of up to {} bytes)\n",
-             memory.buffer_storage_bytes, res.buffer_count, res.buffer_size);
+  if (memory.summary_bytes != 0)
+    fmt::print(out, " > Buffer storage: none (-c captures nothing: the entry holds the enter time)\n");
+  else
+    fmt::print(out, " > Buffer storage: {} bytes per in-flight event ({} captures of up to {} bytes)\n",
+               memory.buffer_storage_bytes, res.buffer_count, res.buffer_size);
   fmt::print(out, " > Output: {} bytes ({})\n", memory.output_bytes,
              res.output == ebpfpub::transport::ring ? "ring buffer" : "perf event array");
   fmt::print(out, " > Loss counters: {} bytes\n", memory.counters_bytes);
+  if (memory.summary_bytes != 0)
+    fmt::print(out, " > Summary counters (-c): {} bytes (per CPU: each syscall's counts and histogram, errors by errno)\n",
+               memory.summary_bytes);
   fmt::print(out, " > Total allocated up front: {} bytes\n\n", memory.total());
 }
 
-void print_summary(const ebpfpub::statistics& stats) {
-  fmt::print(stderr, "Events received: {}, lost: {}, probe errors: {}", stats.events(), stats.lost(),
-             stats.probe_errors());
+void print_summary(const ebpfpub::statistics& stats, bool counted_in_kernel) {
+  // -c sends no event: what was lost is still worth saying (no in-flight entry, ...).
+  if (counted_in_kernel)
+    fmt::print(stderr, "Counted in the kernel (-c), lost: {}", stats.lost());
+  else
+    fmt::print(stderr, "Events received: {}, lost: {}, probe errors: {}", stats.events(), stats.lost(),
+               stats.probe_errors());
   if (stats.rate_limited() != 0) fmt::print(stderr, ", rate-limited: {}", stats.rate_limited());
   fmt::print(stderr, "\n");
   for (const auto& s : stats.by_syscall) {
@@ -227,12 +238,25 @@ int main(int argc, char** argv) {
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                             std::chrono::duration<double>(s.duration));
+  // --interval: the table every S seconds, of the counts since the start.
+  const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(s.interval));
+  const auto began = std::chrono::steady_clock::now();
+  auto next_table = began + interval;
   ebpfpub::expected<void> ran;
   for (;;) {
     auto polled = tracer->poll(std::chrono::milliseconds(100));
     report_losses();
     if (auto flushed = flush(); polled && !flushed) polled = flushed.error();
     if (fleet->active()) fleet->account(tracer->stats());
+    if (s.interval > 0 && std::chrono::steady_clock::now() >= next_table && polled) {
+      const std::chrono::duration<double> since = std::chrono::steady_clock::now() - began;
+      if (auto ok = ebpftracer::append_summary(out.buffer(), *tracer, fmt::format("After {:.1f} s:", since.count()),
+                                               false); !ok)
+        polled = ok.error();
+      else if (auto flushed = flush(); !flushed) polled = flushed.error();
+      next_table += interval;
+    }
     if (hangup.exchange(false)) fleet->reopen();
     if (!polled) {
       ran = polled.error();
@@ -254,7 +278,12 @@ int main(int argc, char** argv) {
   fmt::print(info, "\nTerminating...\n");
   std::fflush(info);
   const auto stats = tracer->stats();
-  print_summary(stats);
+  print_summary(stats, s.summary);
+  if (s.summary && ran) {
+    // The counts stay readable once the programs are detached: the final table.
+    if (auto ok = ebpftracer::append_summary(out.buffer(), *tracer, "", true); !ok) ran = ok.error();
+    else if (auto flushed = flush(); !flushed) ran = flushed.error();
+  }
   fleet->finish(stats, std::chrono::seconds(5));
   if (json) {
     ebpfpub::append_json_summary(out.buffer(), stats);

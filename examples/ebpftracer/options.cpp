@@ -54,6 +54,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
       "  ebpftracer -t all                           every syscall the kernel can trace\n"
       "  ebpftracer -t openat --format json -- ls /  run ls, trace it and its children, exit with its status\n"
       "  ebpftracer -t connect -P 1234 --failed      failed connects of process 1234 and its children\n"
+      "  ebpftracer -c -t all -- make               a table of make's calls like strace -c, with latency histograms\n"
       "Needs root, or CAP_BPF and CAP_PERFMON (and CAP_SYS_ADMIN once to mount tracefs).");
   app.set_version_flag("--version", "ebpftracer " EBPFPUB_VERSION_STRING);
   auto& options = result.options;
@@ -66,7 +67,8 @@ parsed_options parse_options(int argc, const char* const* argv) {
   app.add_option("-b,--buffer_size", res.buffer_size,
                  "Longest string captured whole, in bytes; longer ones are cut and flagged")
       ->capture_default_str()->check(CLI::Range(1, 32768));
-  app.add_option("-c,--buffer_count", res.buffer_count,
+  // -c is strace's summary flag (below); the capture count keeps its long name only.
+  app.add_option("--buffer_count", res.buffer_count,
                  "Captures one in-flight event has room for (each up to the buffer size)")
       ->capture_default_str()->check(CLI::Range(1, 64));
   app.add_option("-p,--perf_size", res.output_pages_log2,
@@ -81,11 +83,11 @@ parsed_options parse_options(int argc, const char* const* argv) {
       ->capture_default_str()->check(CLI::IsMember({"task_storage", "hash"}));
   app.add_option("--transport", s.transport, "How events reach us: ring or perf")
       ->capture_default_str()->check(CLI::IsMember({"ring", "perf"}));
-  app.add_option("--format", s.format, "text (the seed's blocks) or json (one object per line)")
-      ->capture_default_str()->check(CLI::IsMember({"text", "json"}));
+  auto* format = app.add_option("--format", s.format, "text (the seed's blocks) or json (one object per line)")
+                     ->capture_default_str()->check(CLI::IsMember({"text", "json"}));
   app.add_option("-o,--output", s.output, "Write events to this file instead of standard output");
   app.add_option("-d,--duration", s.duration, "Stop after this many seconds")->check(CLI::PositiveNumber);
-  app.add_option("-n,--count", s.count, "Stop after this many events")->check(CLI::PositiveNumber);
+  auto* count = app.add_option("-n,--count", s.count, "Stop after this many events")->check(CLI::PositiveNumber);
   app.add_option("-P,--pid", s.pids, "Trace only this process and its children (repeatable)");
   app.add_option("-u,--uid", s.uids, "Trace only calls made by this user id (repeatable)");
   app.add_option("--comm", s.comms, "Trace only threads with this command name (repeatable)");
@@ -125,7 +127,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
   app.add_flag("--raw", s.raw,
                "Print the seed's numbers only: no flag, errno or signal names in text, no \"names\" and "
                "\"error\" keys in JSON");
-  app.add_option("--sink", s.sinks,
+  auto* sinks = app.add_option("--sink", s.sinks,
                  "Also send every event, with host, sequence number and gap records, to URL: "
                  "file:///path.jsonl, nats://host:port/subject (JetStream), kafka://host:port/topic "
                  "(repeatable; docs/sinks.md)");
@@ -133,6 +135,15 @@ parsed_options parse_options(int argc, const char* const* argv) {
                  "Once the programs are attached, become this user (name or uid); every capability "
                  "is dropped in any case (but CAP_SYS_PTRACE with --context exe)");
   app.add_option("command", s.command, "A command to run and trace, after --");
+  auto* summary = app.add_flag("-c,--summary", s.summary,
+                               "Count calls, errors by errno and durations in the kernel, print no event, and at "
+                               "the end (Ctrl-C, --duration, the command's exit) print a table like strace -c "
+                               "with p50/p99 and each syscall's latency histogram");
+  summary->excludes(format)->excludes(count)->excludes(sinks);
+  app.add_option("--interval", s.interval,
+                 "With -c: also print the table every S seconds (counts since the start, not since the "
+                 "last table)")
+      ->needs(summary)->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -143,6 +154,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
   res.output = s.transport == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
   res.event_map = s.event_map == "hash" ? ebpfpub::event_map_kind::hash : ebpfpub::event_map_kind::task_storage;
   options.keep_ir = s.verbose;
+  options.summary = s.summary;
   options.filter.process_ids = s.pids;
   options.filter.user_ids = s.uids;
   options.filter.commands = s.comms;

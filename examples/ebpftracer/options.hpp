@@ -33,6 +33,8 @@ struct settings {
   bool raw = false;                ///< the seed's numbers only: no names in text or JSON
   std::vector<std::string> sinks;  ///< --sink URLs
   std::string user;                ///< --user: the user to become once the programs are attached
+  bool summary = false;            ///< -c: count in the kernel, print the table at the end
+  double interval = 0;             ///< --interval: with -c, the table every this many seconds too
 };
 
 struct parsed_options {

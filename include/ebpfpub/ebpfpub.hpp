@@ -15,6 +15,8 @@
 #include <ebpfpub/resources.hpp>
 #include <ebpfpub/serializer.hpp>
 #include <ebpfpub/signature.hpp>
+#include <ebpfpub/summary/format.hpp>
+#include <ebpfpub/summary/summary.hpp>
 #include <ebpfpub/syscalls.hpp>
 #include <ebpfpub/tracefs.hpp>
 #include <ebpfpub/tracer.hpp>

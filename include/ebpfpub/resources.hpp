@@ -82,8 +82,10 @@ struct memory_usage {
   std::uint64_t buffer_storage_bytes = 0;  ///< capture storage inside each entry
   std::uint64_t output_bytes = 0;          ///< ring buffer, or all CPUs' perf buffers
   std::uint64_t counters_bytes = 0;        ///< loss counters (per CPU)
+  /// Summary mode only: the per-CPU counters of every syscall and the errno map.
+  std::uint64_t summary_bytes = 0;
   std::uint64_t total() const {
-    return event_map_bytes + output_bytes + counters_bytes;
+    return event_map_bytes + output_bytes + counters_bytes + summary_bytes;
   }
 };
 

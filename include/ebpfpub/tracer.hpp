@@ -25,6 +25,7 @@
 #include <ebpfpub/serializer.hpp>
 #include <ebpfpub/serializers/all.hpp>
 #include <ebpfpub/signature.hpp>
+#include <ebpfpub/summary/summary.hpp>
 #include <ebpfpub/tracefs.hpp>
 
 namespace ebpfpub {
@@ -44,6 +45,12 @@ struct tracer_options {
   /// drops every call of every thread of this process, your program's own calls too;
   /// statistics::excluded_self counts them. Set it to false to see them (and the tracer's).
   bool exclude_self = true;
+  /// Summary mode (summary/summary.hpp): the programs count each traced syscall's calls,
+  /// errors by errno and durations (a log2 histogram) in per-CPU maps and send no event;
+  /// tracer::summary() reads the counts. Handlers are never called, captures are not
+  /// made, and the output buffer is the smallest one (resources.output_pages_log2 is
+  /// taken as 0). Filters, exclude_self and the rate limit apply as in event mode.
+  bool summary = false;
   /// Keep the generated LLVM IR (tracer::ir()), for --verbose.
   bool keep_ir = false;
   tracefs::options tracefs_options;
@@ -176,6 +183,11 @@ class tracer {
   void stop();
 
   statistics stats() const;
+  /// Summary mode: what the programs counted since start(), summed over the CPUs (zeros
+  /// before start()). Readable at any time, also after stop(); each map is read once, so
+  /// a read while calls are being counted is a snapshot of each syscall, not of all at
+  /// one instant.
+  expected<summary_report> summary() const;
   memory_usage memory() const;
   const std::vector<plan>& plans() const;
   /// The generated module, when options.keep_ir was set.

@@ -34,6 +34,9 @@ struct program_maps {
   event_map_kind storage_kind = event_map_kind::task_storage;
   /// Hash storage only: a per-CPU array whose one zeroed value seeds new entries.
   int seed_fd = -1;
+  /// Summary mode (codegen/summary.hpp): per-CPU counters by plan, and errors by errno.
+  int summary_fd = -1;
+  int errno_fd = -1;
 };
 
 /// Byte offsets in the running kernel's structures (from its BTF) that let an exit
@@ -96,6 +99,7 @@ struct codegen_options {
   std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)
   std::uint64_t wakeup_bytes = 0;  ///< ring: wake the reader once this much data waits
   bool keep_ir = false;            ///< keep the module's text (tracer::ir(), and tests)
+  bool summary = false;            ///< count in the kernel, send nothing (codegen/summary.hpp)
 };
 
 struct program_code {

@@ -17,6 +17,7 @@
 #include "codegen/process_context.hpp"
 #include "codegen/rate_limit.hpp"
 #include "codegen/strategies.hpp"
+#include "codegen/summary.hpp"
 
 namespace ebpfpub::detail {
 namespace {
@@ -172,18 +173,24 @@ void generate_session_programs(bpf_builder& builder, std::span<const plan> plans
 
   const auto self_counter = static_cast<std::uint32_t>(plans.size()) * loss_reason_count +
                             static_cast<std::uint32_t>(global_counter::excluded_self);
+  // Summary mode counts instead of sending records: its own programs, same pairing.
+  auto enter = [&](std::size_t i) {
+    return options.summary ? summary_enter_program(builder, maps, options, *with.storage, target_of(i), self_counter)
+                           : enter_program(builder, maps, options, with, target_of(i), self_counter);
+  };
+  auto exit = [&](const std::string& syscall, const std::vector<target>& targets) {
+    return options.summary ? summary_exit_program(builder, maps, options, *with.storage, syscall, targets)
+                           : exit_program(builder, maps, options, with, syscall, targets);
+  };
   for (std::size_t i = 0; i < plans.size(); ++i) {
-    out.push_back({enter_program(builder, maps, options, with, target_of(i), self_counter),
-                   "sys_enter_" + plans[i].syscall.name});
+    out.push_back({enter(i), "sys_enter_" + plans[i].syscall.name});
     auto own = exits.find(plans[i].syscall.name);
     if (own == exits.end()) continue;
-    out.push_back({exit_program(builder, maps, options, with, own->first, own->second),
-                   "sys_exit_" + own->first});
+    out.push_back({exit(own->first, own->second), "sys_exit_" + own->first});
     exits.erase(own);
   }
   // Exit tracepoints of syscalls not traced themselves, only as aliases.
-  for (const auto& [syscall, targets] : exits)
-    out.push_back({exit_program(builder, maps, options, with, syscall, targets), "sys_exit_" + syscall});
+  for (const auto& [syscall, targets] : exits) out.push_back({exit(syscall, targets), "sys_exit_" + syscall});
 }
 
 }  // namespace ebpfpub::detail

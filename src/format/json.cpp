@@ -143,8 +143,9 @@ namespace {
 // call (docs/event-format.md).
 void append_names(fmt::memory_buffer& out, const dynamic_event& e) {
   bool first = true;
+  const detail::argument_numbers numbers(e);
   for (const auto& a : e.args) {
-    const auto name = detail::argument_name(e.header.syscall, a.name, a.value);
+    const auto name = detail::argument_name(e.header.syscall, a.name, a.value, numbers.all());
     if (!name) continue;
     if (first)
       raw(out, ",\"names\":{");

@@ -95,12 +95,13 @@ void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_options o
   args.reserve(e.args.size());
   for (const auto& a : e.args) args.push_back(&a);
   std::sort(args.begin(), args.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  const detail::argument_numbers numbers(e);
   for (const auto* a : args) {
     out.push_back(' ');
     append(out, a->name);
     append(out, ": ");
     if (options.names)
-      if (const auto name = detail::argument_name(e.header.syscall, a->name, a->value)) {
+      if (const auto name = detail::argument_name(e.header.syscall, a->name, a->value, numbers.all())) {
         append(out, *name);
         continue;
       }

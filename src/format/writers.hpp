@@ -1,8 +1,10 @@
 #pragma once
 // The two value_writers behind custom_value: text (`{cur: 1, max: 2}`) and JSON.
 
+#include <array>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,17 +110,36 @@ class json_value_writer final : public nesting_writer {
   void key(std::string_view name) override;
 };
 
-/// A number-valued argument (an integer or an fd) by the names of the set it takes
-/// (symbols/symbols.hpp), as strace prints it; nullopt for anything else. Text and JSON
-/// both name arguments through this.
-inline std::optional<std::string> argument_name(std::string_view syscall, std::string_view name,
-                                                const dynamic_value& v) {
-  if (const auto* i = std::get_if<std::int64_t>(&v))
-    return symbols::argument(syscall, name, static_cast<std::uint64_t>(*i), 8, true);
-  if (const auto* u = std::get_if<std::uint64_t>(&v)) return symbols::argument(syscall, name, *u, 8, false);
-  if (const auto* f = std::get_if<fd>(&v))
-    return symbols::argument(syscall, name, static_cast<std::uint64_t>(static_cast<std::int64_t>(f->value)), 8, true);
+/// A number-valued argument's raw value (integers and fds, sign-extended), or nullopt.
+inline std::optional<std::uint64_t> argument_number(const dynamic_value& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<std::uint64_t>(*i);
+  if (const auto* u = std::get_if<std::uint64_t>(&v)) return *u;
+  if (const auto* f = std::get_if<fd>(&v)) return static_cast<std::uint64_t>(static_cast<std::int64_t>(f->value));
   return std::nullopt;
+}
+
+/// The event's number-valued arguments by name, for the sets that depend on another
+/// argument (fcntl's arg on its cmd). A syscall has at most six: no allocation per event.
+struct argument_numbers {
+  explicit argument_numbers(const dynamic_event& e) {
+    for (const auto& a : e.args)
+      if (const auto n = argument_number(a.value); n && size < items.size()) items[size++] = {a.name, *n};
+  }
+  std::span<const named_value> all() const { return {items.data(), size}; }
+  std::array<named_value, 6> items{};
+  std::size_t size = 0;
+};
+
+/// A number-valued argument (an integer or an fd) by the names of the set it takes
+/// (symbols/symbols.hpp), as strace prints it; nullopt for anything else. `others` are
+/// the call's number-valued arguments (argument_numbers). Text and JSON both name
+/// arguments through this.
+inline std::optional<std::string> argument_name(std::string_view syscall, std::string_view name,
+                                                const dynamic_value& v,
+                                                std::span<const named_value> others) {
+  const auto n = argument_number(v);
+  if (!n) return std::nullopt;
+  return symbols::argument(syscall, name, *n, 8, !std::holds_alternative<std::uint64_t>(v), others);
 }
 
 }  // namespace ebpfpub::detail

@@ -16,6 +16,8 @@ using clock = std::chrono::steady_clock;
 session::session(tracer_options options, ebpfpub::tracefs fs)
     : options_(std::move(options)), fs_(std::move(fs)) {
   deliveries_.resolve_context(!options_.context.empty());
+  // Summary mode sends nothing: the smallest output buffer the reader still opens.
+  if (options_.summary) options_.resources.output_pages_log2 = 0;
 }
 
 session::~session() = default;
@@ -30,6 +32,12 @@ expected<void> session::add(plan p, deliveries::handler handler) {
     if (existing.syscall.name == p.syscall.name)
       return error(errc::invalid_argument, fmt::format("tracer: {} is already traced", p.syscall.name));
   if (auto ok = check_plan(p); !ok) return ok;
+  if (options_.summary) {
+    // Counting needs no capture: the in-flight entry shrinks to the header, in the one
+    // shared map.
+    p.captures.clear();
+    p.private_storage = false;
+  }
   deliveries_.add(std::move(p), std::move(handler));
   return {};
 }
@@ -54,9 +62,16 @@ expected<void> session::prepare(injected_faults& faults) {
   auto sizes = size_maps(plans(), res, context_bytes());
   auto maps = session_maps::create(plans(), sizes, res, options_.filter, fs_, faults);
   if (!maps) return maps.error();
+  std::optional<summary_maps> counting;
+  if (options_.summary) {
+    auto made = summary_maps::create(plans().size(), faults);
+    if (!made) return made.error();
+    counting = std::move(*made);
+  }
   sizes_ = std::move(sizes);
   maps_ = std::move(*maps);
   context_ = *context;
+  summary_maps_ = std::move(counting);
   return {};
 }
 
@@ -78,6 +93,7 @@ expected<startup_report> session::start() {
   auto started = start_programs(faults, report);
   // Maps made by this call go with it; maps from an earlier prepare() stay, as they were.
   if (!started && !had_maps) {
+    summary_maps_.reset();
     maps_.reset();
     sizes_.reset();
   }
@@ -95,7 +111,13 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
   codegen.wakeup_bytes = sizes_->output_map / 4;
   codegen.keep_ir = options_.keep_ir;
-  auto code = generate_programs(plans(), maps_->programs(), codegen);
+  auto program_maps = maps_->programs();
+  if (summary_maps_) {
+    codegen.summary = true;
+    program_maps.summary_fd = summary_maps_->counters_fd();
+    program_maps.errno_fd = summary_maps_->errno_fd();
+  }
+  auto code = generate_programs(plans(), program_maps, codegen);
   if (!code) return code.error();
   report.generate = clock::now() - t0;
 
@@ -132,10 +154,22 @@ statistics session::stats() const {
   return deliveries_.stats(maps_->counters_fd(), maps_->rate_limit_fd());
 }
 
+expected<ebpfpub::summary_report> session::summary() const {
+  if (!options_.summary)
+    return error(errc::invalid_argument, "tracer: summary() needs summary mode; set tracer_options::summary");
+  if (summary_maps_) return summary_maps_->read(plans());
+  // Not prepared yet: nothing counted, every syscall at zero.
+  ebpfpub::summary_report zeros;
+  for (const auto& p : plans()) zeros.by_syscall.push_back({.name = p.syscall.name});
+  return zeros;
+}
+
 memory_usage session::memory() const {
   const auto& res = options_.resources;
   auto m = planned_memory(plans(), sizes_ ? *sizes_ : size_maps(plans(), res, context_bytes()), res);
+  if (options_.summary) m.summary_bytes = summary_maps::planned_bytes(plans().size());
   if (maps_) maps_->measure(m, res.output);
+  if (summary_maps_) m.summary_bytes = summary_maps_->measured_bytes();
   return m;
 }
 

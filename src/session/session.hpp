@@ -19,6 +19,7 @@
 #include "session/programs.hpp"
 #include "session/reader.hpp"
 #include "session/statistics.hpp"
+#include "session/summary_maps.hpp"
 
 namespace ebpfpub::detail {
 
@@ -39,6 +40,7 @@ class session {
   expected<std::size_t> poll(std::chrono::milliseconds timeout);
   void stop();
   statistics stats() const;
+  expected<ebpfpub::summary_report> summary() const;
   memory_usage memory() const;
 
  private:
@@ -53,6 +55,7 @@ class session {
   // Destroyed in reverse: the reader, then links and programs, then maps.
   std::optional<map_sizes> sizes_;
   std::optional<session_maps> maps_;
+  std::optional<summary_maps> summary_maps_;  // summary mode only
   session_programs programs_;
   std::unique_ptr<reader> reader_;
   std::string ir_;

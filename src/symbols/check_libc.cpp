@@ -517,6 +517,7 @@ static_assert(static_cast<long long>(PR_SCHED_CORE) == 62LL, "PR_SCHED_CORE chan
 static_assert(static_cast<long long>(PR_SME_SET_VL) == 63LL, "PR_SME_SET_VL changed in the headers: run tools/symbols/generate.py");
 static_assert(static_cast<long long>(PR_SME_GET_VL) == 64LL, "PR_SME_GET_VL changed in the headers: run tools/symbols/generate.py");
 static_assert(static_cast<long long>(PR_SET_VMA) == 1398164801LL, "PR_SET_VMA changed in the headers: run tools/symbols/generate.py");
+static_assert(static_cast<long long>(PR_SET_PTRACER) == 1499557217LL, "PR_SET_PTRACER changed in the headers: run tools/symbols/generate.py");
 static_assert(static_cast<long long>(RLIMIT_CPU) == 0LL, "RLIMIT_CPU changed in the headers: run tools/symbols/generate.py");
 static_assert(static_cast<long long>(RLIMIT_FSIZE) == 1LL, "RLIMIT_FSIZE changed in the headers: run tools/symbols/generate.py");
 static_assert(static_cast<long long>(RLIMIT_DATA) == 2LL, "RLIMIT_DATA changed in the headers: run tools/symbols/generate.py");

@@ -5,4 +5,5 @@ set(EBPFPUB_SYMBOL_CHECKS
   symbols/check_misc.cpp
   symbols/check_ipc.cpp
   symbols/check_linux2.cpp
+  symbols/check_meaning.cpp
 )

@@ -97,14 +97,38 @@ const symbol_set* find_set(std::string_view name) noexcept {
   return it != all.end() && it->name == name ? &*it : nullptr;
 }
 
-const symbol_set* of_argument(std::string_view syscall, std::string_view argument) noexcept {
+namespace {
+// The rows of one argument: the unconditional one (empty `when`) sorts first.
+std::span<const argument_symbols> rows_of(std::string_view syscall, std::string_view argument) noexcept {
   const auto all = arguments();
   const auto key = std::tie(syscall, argument);
-  const auto it = std::lower_bound(all.begin(), all.end(), key, [](const argument_symbols& a, const auto& k) {
-    return std::tie(a.syscall, a.argument) < k;
-  });
-  if (it == all.end() || it->syscall != syscall || it->argument != argument) return nullptr;
-  return find_set(it->set);
+  const auto less = [](const argument_symbols& a, const auto& k) { return std::tie(a.syscall, a.argument) < k; };
+  const auto greater = [](const auto& k, const argument_symbols& a) { return k < std::tie(a.syscall, a.argument); };
+  const auto first = std::lower_bound(all.begin(), all.end(), key, less);
+  const auto last = std::upper_bound(first, all.end(), key, greater);
+  return {first, last};
+}
+}  // namespace
+
+const symbol_set* of_argument(std::string_view syscall, std::string_view argument) noexcept {
+  const auto rows = rows_of(syscall, argument);
+  if (rows.empty() || !rows.front().when.empty()) return nullptr;
+  return find_set(rows.front().set);
+}
+
+const symbol_set* of_argument(std::string_view syscall, std::string_view argument,
+                              std::span<const named_value> others) noexcept {
+  const auto rows = rows_of(syscall, argument);
+  for (const auto& row : rows) {
+    if (row.when.empty()) continue;
+    for (const auto& other : others)
+      // The condition's constants are ints (F_SETFD, AF_INET, SOL_TCP): compare the low
+      // 32 bits, as the kernel does, whatever the slot's upper half holds.
+      if (other.name == row.when &&
+          static_cast<std::uint32_t>(other.value) == static_cast<std::uint32_t>(row.when_value))
+        return find_set(row.set);
+  }
+  return of_argument(syscall, argument);
 }
 
 std::string format(const symbol_set& set, std::uint64_t value, std::uint8_t width, bool is_signed) {
@@ -121,7 +145,13 @@ std::string format(const symbol_set& set, std::uint64_t value, std::uint8_t widt
 
 std::optional<std::string> argument(std::string_view syscall, std::string_view argument,
                                     std::uint64_t value, std::uint8_t width, bool is_signed) {
-  const symbol_set* set = of_argument(syscall, argument);
+  return symbols::argument(syscall, argument, value, width, is_signed, {});
+}
+
+std::optional<std::string> argument(std::string_view syscall, std::string_view argument,
+                                    std::uint64_t value, std::uint8_t width, bool is_signed,
+                                    std::span<const named_value> others) {
+  const symbol_set* set = of_argument(syscall, argument, others);
   if (!set) return std::nullopt;
   return format(*set, value, width, is_signed);
 }

@@ -126,7 +126,7 @@ TEST_CASE("ebpftracer requires -t and shows its help") {
 
   program_run help({tracer_path, "--help"});
   CHECK(help.finish() == 0);
-  for (const char* option : {"-t,--tracepoint_list", "-b,--buffer_size", "-c,--buffer_count",
+  for (const char* option : {"-t,--tracepoint_list", "-b,--buffer_size", "--buffer_count", "-c,--summary", "--interval",
                              "-p,--perf_size", "-e,--event_map_size", "-v,--verbose", "--transport"})
     CHECK(help.out().find(option) != std::string::npos);
 }

@@ -36,7 +36,7 @@ const char* traced =
     "openat,mmap,mprotect,madvise,socket,setsockopt,fcntl,flock,lseek,access,faccessat,faccessat2,mkdir,"
     "mkdirat,chmod,fchmodat,umask,pipe2,dup3,epoll_create1,epoll_ctl,eventfd2,rt_sigaction,rt_sigprocmask,"
     "kill,prlimit64,clone,clone3,wait4,unlinkat,newfstatat,statx,fchownat,utimensat,futex,getrandom,"
-    "mremap,accept4,sendto,recvfrom,shutdown";
+    "mremap,accept4,sendto,recvfrom,shutdown,getsockopt,prctl";
 
 struct call {
   std::vector<std::string> args;  // strace's text of each argument
@@ -194,10 +194,22 @@ comparison compare_run(const std::vector<std::string>& command) {
       const std::span<const json> mine(all_mine.data() + (all_mine.size() - std::min(all_mine.size(), theirs.size())),
                                        std::min(all_mine.size(), theirs.size()));
       for (std::size_t i = 0; i < mine.size(); ++i) {
+        // The call's numbers by name, for the sets that depend on another argument
+        // (fcntl's arg on cmd, setsockopt's optname on level).
+        std::vector<std::string> names;
+        std::vector<ebpfpub::named_value> others;
+        names.reserve(mine[i].size());
+        for (const auto& [field, value] : mine[i].items()) {
+          if (!value.is_number_integer()) continue;
+          names.push_back(field);
+          others.push_back({names.back(), value.is_number_unsigned()
+                                              ? value.get<std::uint64_t>()
+                                              : static_cast<std::uint64_t>(value.get<std::int64_t>())});
+        }
         std::size_t index = 0;
         for (const auto& [field, value] : mine[i].items()) {
           const auto at = index++;
-          const auto* set = ebpfpub::symbols::of_argument(syscall, field);
+          const auto* set = ebpfpub::symbols::of_argument(syscall, field, others);
           const auto text = strace_text(theirs[i].args, field, at);
           if (!set || !value.is_number_integer() || text.empty()) continue;
           const auto info = fields.at({syscall, field});

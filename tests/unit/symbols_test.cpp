@@ -141,3 +141,58 @@ TEST_CASE("sets are sorted and every name is unique within a set's flags") {
     }
   }
 }
+
+namespace {
+std::string when(std::string_view syscall, std::string_view argument, std::uint64_t value,
+                 std::initializer_list<ebpfpub::named_value> others) {
+  return symbols::argument(syscall, argument, value, 8, false, {others.begin(), others.size()})
+      .value_or("<no set>");
+}
+}  // namespace
+
+TEST_CASE("an argument whose names depend on another argument reads them by that argument's value") {
+  // fcntl's arg by cmd (F_SETFD 2, F_SETFL 4, F_SETSIG 10, F_SETLEASE 1024, F_NOTIFY 1026).
+  CHECK(when("fcntl", "arg", 1, {{"fd", 3}, {"cmd", 2}}) == "FD_CLOEXEC");
+  CHECK(when("fcntl", "arg", 04000 | 02000, {{"cmd", 4}}) == "O_RDONLY|O_APPEND|O_NONBLOCK");
+  CHECK(when("fcntl", "arg", 15, {{"cmd", 10}}) == "SIGTERM");
+  CHECK(when("fcntl", "arg", 1, {{"cmd", 1024}}) == "F_WRLCK");
+  CHECK(when("fcntl", "arg", 0x80000000 | 8 | 4, {{"cmd", 1026}}) == "DN_CREATE|DN_DELETE|DN_MULTISHOT");
+  // F_DUPFD's arg is a number: no set, as strace prints it.
+  CHECK(when("fcntl", "arg", 10, {{"cmd", 0}}) == "<no set>");
+  // Without the condition's argument, or without the call's arguments at all, no set.
+  CHECK(when("fcntl", "arg", 1, {}) == "<no set>");
+  CHECK_FALSE(symbols::argument("fcntl", "arg", 1));
+  CHECK(symbols::of_argument("fcntl", "arg") == nullptr);
+
+  // setsockopt's optname by level; socket's protocol by family.
+  CHECK(when("setsockopt", "optname", 2, {{"level", 1}}) == "SO_REUSEADDR");
+  CHECK(when("setsockopt", "optname", 1, {{"level", 6}}) == "TCP_NODELAY");
+  CHECK(when("setsockopt", "optname", 1, {{"level", 0}}) == "IP_TOS");
+  CHECK(when("getsockopt", "optname", 26, {{"level", 41}}) == "IPV6_V6ONLY");
+  CHECK(when("setsockopt", "optname", 20, {{"level", 1}}) == "SO_RCVTIMEO_OLD");
+  CHECK(when("setsockopt", "optname", 7, {{"level", 999}}) == "<no set>");
+  CHECK(when("socket", "protocol", 6, {{"family", 2}}) == "IPPROTO_TCP");
+  CHECK(when("socket", "protocol", 0, {{"family", 10}}) == "IPPROTO_IP");
+  CHECK(when("socket", "protocol", 0, {{"family", 16}}) == "NETLINK_ROUTE");
+  CHECK(when("socket", "protocol", 0, {{"family", 1}}) == "<no set>");  // AF_UNIX: a number
+
+  // The condition compares the low 32 bits: an int cmd whose slot holds garbage above.
+  CHECK(when("fcntl", "arg", 1, {{"cmd", 0xdead000000000002}}) == "FD_CLOEXEC");
+  // prctl, ptrace, keyctl, syslog.
+  CHECK(when("prctl", "arg2", 15, {{"option", 1}}) == "SIGTERM");           // PR_SET_PDEATHSIG
+  CHECK(when("prctl", "arg2", 21, {{"option", 23}}) == "CAP_SYS_ADMIN");    // PR_CAPBSET_READ
+  CHECK(when("ptrace", "data", 0x1 | 0x100000, {{"request", 0x4200}}) ==   // PTRACE_SETOPTIONS
+        "PTRACE_O_TRACESYSGOOD|PTRACE_O_EXITKILL");
+  CHECK(when("ptrace", "data", 9, {{"request", 7}}) == "SIGKILL");           // PTRACE_CONT
+  CHECK(when("keyctl", "arg2", static_cast<std::uint64_t>(-3), {{"option", 0}}) ==
+        "KEY_SPEC_SESSION_KEYRING");                                         // KEYCTL_GET_KEYRING_ID
+  CHECK(when("syslog", "len", 4, {{"type", 8}}) == "LOGLEVEL_WARNING");      // CONSOLE_LEVEL
+  CHECK(when("syslog", "len", 4, {{"type", 3}}) == "<no set>");              // READ_ALL: a length
+}
+
+TEST_CASE("newer calls' sets whose constants this machine's headers predate") {
+  CHECK(arg("futex_wait", "flags", 2 | 128, 4, false) == "FUTEX2_SIZE_U32|FUTEX2_PRIVATE");
+  CHECK(arg("futex_wait", "mask", 0xffffffff, 4, false) == "FUTEX_BITSET_MATCH_ANY");
+  CHECK(arg("pidfd_send_signal", "flags", 2, 4, false) == "PIDFD_SIGNAL_THREAD_GROUP");
+  CHECK(arg("lsm_get_self_attr", "attr", 100, 4, false) == "LSM_ATTR_CURRENT");
+}

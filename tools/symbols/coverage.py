@@ -18,11 +18,12 @@ rows = list(csv.DictReader(open(os.path.join(here, "strace_arguments.tsv")), del
 mapped = set()
 for line in open(os.path.join(here, "arguments.txt")):
     words = line.split("#", 1)[0].split()
-    if len(words) == 3:
+    # "SYSCALL ARGUMENT SET" or "SYSCALL ARGUMENT SET if OTHER NAMES": a conditional row
+    # maps the argument for the values of OTHER strace decodes it for.
+    if len(words) == 3 or (len(words) == 6 and words[3] == "if"):
         mapped.add((words[0], words[1]))
 
-# A sigset argument is a pointer to memory (strace reads it); "other" rows depend on another
-# argument's value (fcntl's arg on cmd, prctl's on option): both are counted, as not done.
+# A sigset argument is a pointer to memory (strace reads it): counted, as not done.
 done = [r for r in rows if (r["syscall"], r["kernel_field_name"]) in mapped]
 missing = [r for r in rows if (r["syscall"], r["kernel_field_name"]) not in mapped]
 print(f"strace decodes {len(rows)} by-value arguments symbolically; ebpfpub maps {len(done)} "

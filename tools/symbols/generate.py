@@ -2,7 +2,8 @@
 """Generates ebpfpub's symbol tables from this machine's headers.
 
 Reads tools/symbols/sets.txt (which constants make each set, and from which headers) and
-tools/symbols/arguments.txt (which argument of which syscall takes which set), asks the
+tools/symbols/arguments.txt (which argument of which syscall takes which set, possibly only
+when another argument holds given values: fcntl's arg by its cmd), asks the
 C++ compiler for every constant's value (a probe program per header group), and writes:
 
   src/symbols/tables.cpp       the sets and the argument map, as plain numbers
@@ -68,7 +69,16 @@ def parse_sets(path):
             if "=" not in words or words.index("=") != 2:
                 fail(f"{where}: expected 'field MASK = NAMES...' or 'field MASK = @SET'")
             rest = words[3:]
-            s.fields.append((words[1], rest[0] if len(rest) == 1 and rest[0].startswith("@") else rest))
+            if len(rest) == 1 and rest[0].startswith("@"):
+                s.fields.append((words[1], rest[0]))
+                continue
+            names = []
+            for w in rest:  # NAME=VALUE: a literal, as among the flags
+                name, _, v = w.partition("=")
+                if v:
+                    s.literals[name] = c_number(v)
+                names.append(name)
+            s.fields.append((words[1], names))
             continue
         for w in words:
             if "=" in w:
@@ -87,9 +97,15 @@ def parse_arguments(path):
         if not line:
             continue
         words = line.split()
-        if len(words) != 3:
-            fail(f"{os.path.relpath(path, ROOT)}:{number}: expected 'SYSCALL ARGUMENT SET'")
-        out.append((words[0], words[1], words[2], f"arguments.txt:{number}"))
+        where = f"arguments.txt:{number}"
+        if len(words) == 3:
+            out.append((words[0], words[1], words[2], None, [], where))
+        elif len(words) == 6 and words[3] == "if":
+            # SYSCALL ARGUMENT SET if OTHER NAME[,NAME...]: the set applies only when argument
+            # OTHER holds one of the names (read in OTHER's own set).
+            out.append((words[0], words[1], words[2], words[4], words[5].split(","), where))
+        else:
+            fail(f"{where}: expected 'SYSCALL ARGUMENT SET' or 'SYSCALL ARGUMENT SET if OTHER NAME[,NAME...]'")
     return out
 
 
@@ -193,14 +209,28 @@ def main():
     out += ["  };", "  return all;", "}", ""]
     out += ["std::span<const argument_symbols> arguments() noexcept {",
             "  static constexpr argument_symbols all[] = {"]
-    seen = set()
-    for syscall, arg, set_name, where in sorted(arguments):
+    plain = {(a[0], a[1]): a[2] for a in arguments if a[3] is None}
+    rows = {}
+    for syscall, arg, set_name, other, names, where in arguments:
         if set_name not in by_name:
             fail(f"{where}: unknown set {set_name}")
-        if (syscall, arg) in seen:
-            fail(f"{where}: {syscall}.{arg} is mapped twice")
-        seen.add((syscall, arg))
-        out.append(f'      {{"{syscall}", "{arg}", "{set_name}"}},')
+        if other is None:
+            if (syscall, arg, "", 0) in rows:
+                fail(f"{where}: {syscall}.{arg} is mapped twice")
+            rows[(syscall, arg, "", 0)] = set_name
+            continue
+        if (syscall, other) not in plain:
+            fail(f"{where}: the condition's argument {syscall}.{other} takes no set to read {','.join(names)} in")
+        condition_set = by_name[plain[(syscall, other)]]
+        for n in names:
+            if n not in condition_set.names:
+                fail(f"{where}: {n} is not in set {condition_set.name} ({syscall}.{other}'s)")
+            v = value(condition_set, n) & 0xFFFFFFFFFFFFFFFF
+            if (syscall, arg, other, v) in rows:
+                fail(f"{where}: {syscall}.{arg} is mapped twice when {other} is {n}")
+            rows[(syscall, arg, other, v)] = set_name
+    for (syscall, arg, other, v), set_name in sorted(rows.items()):
+        out.append(f'      {{"{syscall}", "{arg}", "{set_name}", "{other}", {u64(v)}}},')
     out += ["  };", "  return all;", "}", "", "}  // namespace ebpfpub::symbols::detail", ""]
     write("src/symbols/tables.cpp", "\n".join(out))
 

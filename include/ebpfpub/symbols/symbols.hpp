@@ -47,11 +47,21 @@ struct symbol_set {
   std::span<const symbol> symbols;
 };
 
-/// One line of the argument map: `syscall`'s argument `argument` takes set `set`.
+/// One line of the argument map: `syscall`'s argument `argument` takes set `set` (when
+/// `when` is empty), or only while argument `when` holds `when_value` (fcntl's `arg` is
+/// FD_CLOEXEC's set when `cmd` is F_SETFD, open flags when it is F_SETFL).
 struct argument_symbols {
   std::string_view syscall;
   std::string_view argument;  ///< the kernel's field name
   std::string_view set;
+  std::string_view when;      ///< the argument the set depends on, or empty
+  std::uint64_t when_value = 0;
+};
+
+/// An argument's value by name: what a conditional set looks at.
+struct named_value {
+  std::string_view name;
+  std::uint64_t value = 0;
 };
 
 namespace symbols {
@@ -64,7 +74,12 @@ std::span<const argument_symbols> arguments() noexcept;
 /// The set named `name`, or null.
 const symbol_set* find_set(std::string_view name) noexcept;
 /// The set the argument takes, or null when it is a plain number (or not a known argument).
+/// Without the other arguments only an unconditional set is found.
 const symbol_set* of_argument(std::string_view syscall, std::string_view argument) noexcept;
+/// The set the argument takes given the call's other arguments (`others`, by kernel field
+/// name): the conditional set whose argument holds its value, else the unconditional one.
+const symbol_set* of_argument(std::string_view syscall, std::string_view argument,
+                              std::span<const named_value> others) noexcept;
 
 /// `value` in the words of `set`. `width` (bytes) and `is_signed` are the C argument's:
 /// a 4-byte `int` flag set looks only at its low 32 bits, and an unknown value of a signed
@@ -76,6 +91,11 @@ std::string format(const symbol_set& set, std::uint64_t value, std::uint8_t widt
 std::optional<std::string> argument(std::string_view syscall, std::string_view argument,
                                     std::uint64_t value, std::uint8_t width = 8,
                                     bool is_signed = false);
+/// The same, with the call's other arguments for the sets that depend on one:
+///     argument("fcntl", "arg", 1, 8, false, {{"cmd", F_SETFD}})  // "FD_CLOEXEC"
+std::optional<std::string> argument(std::string_view syscall, std::string_view argument,
+                                    std::uint64_t value, std::uint8_t width, bool is_signed,
+                                    std::span<const named_value> others);
 
 /// "ENOENT" for 2, including the kernel's own restart codes (ERESTARTSYS is 512) that a
 /// tracepoint sees before a signal restarts the call; empty when unknown.

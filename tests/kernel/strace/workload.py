@@ -1,6 +1,6 @@
 # Calls whose arguments strace names, made by python3 for the differential test against
 # strace (tests/kernel/strace_diff_test.cpp). Run in an empty scratch directory.
-import fcntl, mmap, os, resource, select, signal, socket, sys
+import ctypes, fcntl, mmap, os, resource, select, signal, socket, sys
 
 os.umask(0o022)
 fd = os.open("data", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o640)
@@ -28,7 +28,26 @@ m.madvise(mmap.MADV_DONTNEED)
 m.close()
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+# Names that depend on another argument: optname on level, fcntl's arg on cmd, socket's
+# protocol on family, prctl's arg2 on option.
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 16)
+s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
 s.close()
+t = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+t.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+t.close()
+n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+n.close()
+nb = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+fcntl.fcntl(nb, fcntl.F_SETFL, os.O_NONBLOCK | os.O_APPEND)
+fcntl.fcntl(nb, fcntl.F_NOTIFY, fcntl.DN_CREATE | fcntl.DN_DELETE | fcntl.DN_MULTISHOT)
+os.close(nb)
+libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG, PR_CAPBSET_READ = 1, 23
+libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+libc.prctl(PR_CAPBSET_READ, 21, 0, 0, 0)  # CAP_SYS_ADMIN
 u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK)
 u.close()
 six = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
