@@ -56,6 +56,9 @@ expected<void> session::prepare(injected_faults& faults) {
     return error(errc::invalid_argument,
                  fmt::format("resources.output_pages_log2 is {}: 2^{} pages per CPU is too large "
                              "(at most 16)", res.output_pages_log2, res.output_pages_log2));
+  if (options_.summary && !options_.context.empty())
+    return error(errc::invalid_argument, "tracer: context has no effect in summary mode, which sends no "
+                                         "event; leave tracer_options::context empty");
   // BTF offsets first: a kernel that lacks one fails before any map exists.
   auto context = context_layout_for(options_.context);
   if (!context) return context.error();

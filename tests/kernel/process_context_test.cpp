@@ -256,3 +256,17 @@ TEST_CASE(
   CHECK(unknown.err().find("expected a list of exe, ppid, cgroup, container, ns, all") !=
         std::string::npos);
 }
+
+TEST_CASE("a process context in summary mode, which sends no event, is refused") {
+  ebpfpub::tracer_options options;
+  options.summary = true;
+  options.context = context_field::parent;
+  auto tracer = ebpfpub::tracer::create(options);
+  REQUIRE(tracer);
+  REQUIRE(tracer->trace<sys::getppid>([](const auto&) {}));
+  auto started = tracer->start();
+  REQUIRE_FALSE(started);
+  CHECK(started.error().message() ==
+        "tracer: context has no effect in summary mode, which sends no event; leave "
+        "tracer_options::context empty");
+}
