@@ -17,11 +17,15 @@
 namespace ebpfpub {
 namespace {
 
-// capset(2) directly: three 32-bit words twice (version 3), all zero. One syscall does not
-// justify a dependency on libcap.
-int clear_capability_sets() {
+// capset(2) directly: three 32-bit words twice (version 3), only `keep` set (effective and
+// permitted). One syscall does not justify a dependency on libcap.
+int set_capability_sets(std::uint64_t keep) {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  for (int i = 0; i < _LINUX_CAPABILITY_U32S_3 && i < 2; ++i) {
+    data[i].effective = static_cast<std::uint32_t>(keep >> (32 * i));
+    data[i].permitted = data[i].effective;
+  }
   return static_cast<int>(::syscall(SYS_capset, &header, data));
 }
 
@@ -61,7 +65,11 @@ expected<void> drop_privileges(const privilege_options& options) {
   // given only CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH) no_new_privs below keeps exec
   // from using the bounding set anyway.
   for (int cap = 0; cap <= CAP_LAST_CAP; ++cap)
-    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) (void)::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    if ((options.keep >> cap & 1) == 0 && ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+      (void)::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+  // A uid change clears the permitted set unless told to keep it (capset trims it after).
+  if (options.keep != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+    return error::from_errno(errno, "dropping privileges: keeping capabilities across the user switch");
   if (!options.user.empty()) {
     auto ids = find_user(options.user);
     if (!ids) return ids.error();
@@ -72,12 +80,14 @@ expected<void> drop_privileges(const privilege_options& options) {
   }
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
     return error::from_errno(errno, "dropping privileges: clearing the ambient capabilities");
-  if (clear_capability_sets() != 0)
-    return error::from_errno(errno, "dropping privileges: clearing the capability sets (capset)");
+  if (set_capability_sets(options.keep) != 0)
+    return error::from_errno(errno, fmt::format("dropping privileges: setting the capability sets to {:#x} "
+                                                "(capset; a capability to keep must be held)", options.keep));
+  if (options.keep != 0) (void)::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return error::from_errno(errno, "dropping privileges: setting no_new_privs");
-  if (effective_capabilities() != 0)
-    return error(errc::internal, "dropping privileges: capabilities remain after capset");
+  if (effective_capabilities() != options.keep)
+    return error(errc::internal, "dropping privileges: capabilities other than those kept remain after capset");
   return {};
 }
 

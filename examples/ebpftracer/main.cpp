@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -215,7 +216,12 @@ int main(int argc, char** argv) {
              ms(started->generate), ms(started->load), ms(started->attach));
   // Attached, the tracer needs no privilege: what follows decodes bytes any process on
   // the machine controls, so it runs without any (and as --user when asked).
-  if (auto dropped = ebpfpub::drop_privileges({.user = s.user}); !dropped) return fail(dropped.error());
+  // The executable's path is /proc/PID/exe of processes that usually hold capabilities
+  // the tracer gives up; reading it needs CAP_SYS_PTRACE, kept (when held) only for that.
+  const std::uint64_t keep = parsed.options.context.has(ebpfpub::context_field::executable)
+                                 ? (std::uint64_t{1} << CAP_SYS_PTRACE) & ebpfpub::effective_capabilities()
+                                 : 0;
+  if (auto dropped = ebpfpub::drop_privileges({.user = s.user, .keep = keep}); !dropped) return fail(dropped.error());
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

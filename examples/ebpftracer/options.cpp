@@ -6,6 +6,24 @@
 
 namespace ebpftracer {
 
+std::optional<ebpfpub::context_fields> parse_context(const std::string& list) {
+  using ebpfpub::context_field;
+  ebpfpub::context_fields fields;
+  const auto names = split_list(list);
+  if (names.empty()) return std::nullopt;
+  for (const auto& name : names) {
+    if (name == "all") fields |= ebpfpub::context_fields::all();
+    else if (name == "exe") fields |= context_field::executable;
+    else if (name == "ppid") fields |= context_field::parent;
+    else if (name == "cgroup") fields |= context_field::cgroup;
+    else if (name == "container") fields |= context_field::container;
+    else if (name == "ns") fields |= context_field::namespaces;
+    else if (name == "fd") continue;  // an fd's identity: plan_options::fd_identity, not a process field
+    else return std::nullopt;
+  }
+  return fields;
+}
+
 std::vector<std::string> split_list(const std::string& list) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -86,6 +104,20 @@ parsed_options parse_options(int argc, const char* const* argv) {
                  "traced syscall). See docs/filters.md")
       ->type_name("EXPR");
   app.add_option("--comm", s.comms, "Trace only threads with this command name (repeatable)");
+  app.add_option("--cgroup", s.cgroup,
+                 "Trace only threads in this cgroup v2 or below it (a path relative to the cgroup2 "
+                 "root, or absolute under its mount), tested in the kernel");
+  app.add_option("--context", s.context,
+                 "Add context to every event, from LIST: fd (what each fd argument and returned fd "
+                 "names, read in the kernel: file, socket endpoints, path), exe (executable), ppid "
+                 "(parent pid), cgroup (id and path), container (runtime and id), ns (mnt, pid, net, "
+                 "user namespaces), or all (default: none)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return parse_context(v) ? std::string{}
+                                    : "expected a list of fd, exe, ppid, cgroup, container, ns, all";
+          },
+          "LIST"));
   auto* rate = app.add_option("--rate-limit", s.rate_limit,
                                "Record at most N calls per second of each syscall per process "
                                "(N/s); the rest are dropped in the kernel and counted")
@@ -107,16 +139,6 @@ parsed_options parse_options(int argc, const char* const* argv) {
   app.add_option("--argv_size", options.capture.argv_size, "Most argv bytes captured")
       ->capture_default_str()->check(CLI::Range(1, 32768));
   app.add_flag("--envp", options.capture.capture_envp, "Capture execve's environment too");
-  app.add_option("--context", s.context,
-                 "Enrichments, comma-separated: fd (what each fd argument and returned fd names, read "
-                 "in the kernel: file, socket endpoints, path), or all (default: none)")
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            for (const auto& item : split_list(v))
-              if (item != "fd" && item != "all") return "unknown context '" + item + "' (fd, all)";
-            return std::string{};
-          },
-          "LIST"));
   app.add_flag("--raw", s.raw,
                "Print the seed's numbers only: no flag, errno or signal names in text, no \"names\" and "
                "\"error\" keys in JSON");
@@ -126,7 +148,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
                  "(repeatable; docs/sinks.md)");
   app.add_option("--user", s.user,
                  "Once the programs are attached, become this user (name or uid); every capability "
-                 "is dropped in any case");
+                 "is dropped in any case (but CAP_SYS_PTRACE with --context exe)");
   app.add_option("command", s.command, "A command to run and trace, after --");
   auto* summary = app.add_flag("-c,--summary", s.summary,
                                "Count calls, errors by errno and durations in the kernel, print no event, and at "
@@ -156,6 +178,8 @@ parsed_options parse_options(int argc, const char* const* argv) {
   options.filter.process_ids = s.pids;
   options.filter.user_ids = s.uids;
   options.filter.commands = s.comms;
+  options.filter.cgroup = s.cgroup;
+  if (!s.context.empty()) options.context = *parse_context(s.context);
   if (!s.rate_limit.empty()) options.filter.rate_limit_per_second = parse_rate(s.rate_limit);
   options.filter.rate_limit_burst = s.rate_burst;
   options.filter.result = s.failed ? ebpfpub::result_filter::failed

@@ -3,6 +3,7 @@
 // apart from main so it can be fuzzed (tests/fuzz/targets/cli_options_fuzzer.cpp).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct settings {
   std::vector<std::uint32_t> pids;
   std::vector<std::uint32_t> uids;
   std::vector<std::string> comms;
+  std::string context;  ///< --context: "fd,exe,ppid,cgroup,container,ns" or "all"
+  std::string cgroup;   ///< --cgroup PATH
   std::string rate_limit;  ///< "N/s" as given; parsed into the filter
   std::uint32_t rate_burst = 0;
   std::vector<std::string> filters;  ///< --filter expressions, compiled into the programs
@@ -34,7 +37,6 @@ struct settings {
   std::string user;                ///< --user: the user to become once the programs are attached
   bool summary = false;            ///< -c: count in the kernel, print the table at the end
   double interval = 0;             ///< --interval: with -c, the table every this many seconds too
-  std::string context;             ///< --context: enrichments, "fd" or "all"
 };
 
 struct parsed_options {
@@ -49,6 +51,10 @@ parsed_options parse_options(int argc, const char* const* argv);
 
 /// "1000/s" (or "1000") -> 1000; 0 when it is not a rate of 1 to 1e9 calls per second.
 std::uint32_t parse_rate(const std::string& text);
+
+/// "exe,container" -> those context fields; "all" -> every one; nullopt for an unknown
+/// name (exe, ppid, cgroup, container, ns, all).
+std::optional<ebpfpub::context_fields> parse_context(const std::string& list);
 
 /// "openat,,execve" -> {"openat", "execve"}.
 std::vector<std::string> split_list(const std::string& list);

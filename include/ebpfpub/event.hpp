@@ -21,6 +21,7 @@
 #include <ebpfpub/argument.hpp>
 #include <ebpfpub/context/paths.hpp>
 #include <ebpfpub/fd_identity.hpp>
+#include <ebpfpub/context/process.hpp>
 #include <ebpfpub/error.hpp>
 #include <ebpfpub/format/value_writer.hpp>
 #include <ebpfpub/plan.hpp>
@@ -44,6 +45,9 @@ struct event_header {
   /// plan_options::fd_identity, after a successful call).
   std::optional<fd_identity> returned_fd;
   std::string_view syscall;    ///< the syscall's name (interned: valid for the whole process)
+  /// The caller's executable, parent, cgroup and namespaces, read at enter: only what
+  /// tracer_options::context selected (`context.fields`); empty otherwise.
+  process_context context;
 };
 
 /// A process-lifetime copy of `name`: equal names give the same view, which never
@@ -67,6 +71,12 @@ class record_view {
                                      std::span<const plan> plans);
 
   const event_header& header() const noexcept { return header_; }
+  /// The process context, for the library to add what it resolves in user space (the
+  /// executable's path, the cgroup's path and container) before handlers see it.
+  process_context& context() noexcept { return header_.context; }
+  /// The executable's name as the kernel read it (empty without context_field::executable);
+  /// a view into the record's bytes.
+  std::string_view executable_name() const noexcept { return executable_name_; }
   const ebpfpub::plan& plan() const noexcept { return *plan_; }
   std::size_t argument_count() const noexcept { return argument_count_; }
   /// The raw 8-byte slot of argument `i`.
@@ -87,6 +97,7 @@ class record_view {
   std::array<std::uint64_t, 6> arguments_{};
   std::vector<capture_view> captures_;  // by capture index
   path_cache* paths_ = nullptr;
+  std::string_view executable_name_;
 };
 
 /// Decoding of one argument into each member type of a signature's `arguments`.

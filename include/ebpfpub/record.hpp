@@ -23,6 +23,17 @@
 ///          2     2  (zero)
 ///          4     4  length          bytes of data that follow
 ///          8     …  data, padded with zeros to a multiple of 8
+///     a capture block with index 255 (`context_capture`) is the process context, when
+///     the session asked for one (tracer_options::context); its status is ok and its
+///     80 bytes of data are:
+///          0     4  fields          context_fields' bits: what was read
+///          4     4  parent_pid      real_parent->tgid
+///          8     8  cgroup_id       bpf_get_current_cgroup_id()
+///         16     8  exe_inode       mm->exe_file->f_inode->i_ino
+///         24     4  exe_device      ...->i_sb->s_dev (the kernel's major << 20 | minor)
+///         28     4  mnt_ns, pid_ns, net_ns, user_ns (4 each): namespace inode numbers
+///         44     4  (zero)
+///         48    32  exe_name        the exe_file dentry's name, NUL-terminated
 
 #include <cstdint>
 
@@ -31,6 +42,24 @@ namespace ebpfpub::record {
 inline constexpr std::uint32_t header_size = 48;
 inline constexpr std::uint32_t capture_header_size = 8;
 inline constexpr std::uint32_t max_arguments = 6;
+
+/// The capture index of the process context block.
+inline constexpr std::uint8_t context_capture = 255;
+inline constexpr std::uint32_t context_size = 80;
+inline constexpr std::uint32_t context_name_size = 32;
+
+namespace context_offset {
+inline constexpr std::uint32_t fields = 0;
+inline constexpr std::uint32_t parent_pid = 4;
+inline constexpr std::uint32_t cgroup_id = 8;
+inline constexpr std::uint32_t exe_inode = 16;
+inline constexpr std::uint32_t exe_device = 24;
+inline constexpr std::uint32_t mnt_ns = 28;
+inline constexpr std::uint32_t pid_ns = 32;
+inline constexpr std::uint32_t net_ns = 36;
+inline constexpr std::uint32_t user_ns = 40;
+inline constexpr std::uint32_t exe_name = 48;
+}  // namespace context_offset
 
 namespace offset {
 inline constexpr std::uint32_t size = 0;

@@ -36,6 +36,10 @@ struct filter_options {
   /// Only calls of threads with one of these command names (as /proc/PID/comm: up to 15
   /// bytes; longer names are compared on their first 15).
   std::vector<std::string> commands;
+  /// Only calls of threads in this cgroup v2 or below it, tested in the kernel
+  /// (bpf_get_current_ancestor_cgroup_id). A path relative to the cgroup2 root
+  /// ("/system.slice/docker-<id>.scope") or absolute under its mount; empty: any cgroup.
+  std::string cgroup;
   /// Only failed calls (negative return value) or only successful ones. exit and
   /// exit_group have no result, so they pass only `any`.
   result_filter result = result_filter::any;

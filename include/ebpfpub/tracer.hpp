@@ -58,6 +58,10 @@ struct tracer_options {
   /// from resources.buffer_size.
   plan_options capture;
   filter_options filter;
+  /// Process context each event carries (event_header::context), read by the programs
+  /// at enter: e.g. `context_field::executable | context_field::container`, or
+  /// `context_fields::all()`. Empty: none (records keep their size and cost).
+  context_fields context;
   /// Never record the calls of the tracing process itself: its reads of the ring buffer
   /// would otherwise trace themselves (a poll that records its own epoll_wait...). This
   /// drops every call of every thread of this process, your program's own calls too;
@@ -124,6 +128,11 @@ struct statistics {
   /// Calls of the tracing process itself that `tracer_options::exclude_self` dropped in
   /// the kernel (counted at enter, for every traced syscall). Deliberate, so not in lost().
   std::uint64_t excluded_self = 0;
+  /// The process context's caches (tracer_options::context): executables by device and
+  /// inode, cgroups by id; each bounded (4096 entries), evictions counted. `failures`:
+  /// lookups that found nothing (the process or cgroup was gone), not cached.
+  cache_statistics executable_cache;
+  cache_statistics cgroup_cache;
   std::uint64_t events() const;
   std::uint64_t lost() const;
   std::uint64_t probe_errors() const;

@@ -63,6 +63,15 @@ llvm::Value* bpf_builder::CreateTailCall(llvm::Value* ctx, int map_fd, llvm::Val
   return CreateHelperCall(BPF_FUNC_tail_call, getInt64Ty(), {ctx, CreateMapPointer(map_fd), index}, "tail_call");
 }
 
+llvm::Value* bpf_builder::CreateGetCurrentCgroupId() {
+  return CreateHelperCall(BPF_FUNC_get_current_cgroup_id, getInt64Ty(), {}, "cgroup_id");
+}
+
+llvm::Value* bpf_builder::CreateGetCurrentAncestorCgroupId(std::uint32_t level) {
+  return CreateHelperCall(BPF_FUNC_get_current_ancestor_cgroup_id, getInt64Ty(), {getInt64(level)},
+                          "ancestor_cgroup_id");
+}
+
 llvm::Value* bpf_builder::CreateGetCurrentTaskBtf() {
   return CreateHelperCall(BPF_FUNC_get_current_task_btf, getPtrTy(), {}, "task");
 }

@@ -43,6 +43,10 @@ class bpf_builder : public llvm::IRBuilder<> {
   llvm::Value* CreateProbeReadKernel(llvm::Value* dst, std::uint32_t size, llvm::Value* src);
   // long bpf_probe_read_kernel_str(void *dst, u32 size, const void *unsafe_ptr)
   llvm::Value* CreateProbeReadKernelStr(llvm::Value* dst, std::uint32_t size, llvm::Value* src);
+  // u64 bpf_get_current_cgroup_id(void)
+  llvm::Value* CreateGetCurrentCgroupId();
+  // u64 bpf_get_current_ancestor_cgroup_id(int ancestor_level)
+  llvm::Value* CreateGetCurrentAncestorCgroupId(std::uint32_t level);
   // struct task_struct *bpf_get_current_task_btf(void)
   llvm::Value* CreateGetCurrentTaskBtf();
   // void *bpf_task_storage_get(struct bpf_map *map, struct task_struct *task, void *value, u64 flags)

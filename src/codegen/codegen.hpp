@@ -9,6 +9,7 @@
 
 #include <linux/bpf.h>
 
+#include <ebpfpub/context/process.hpp>
 #include <ebpfpub/error.hpp>
 #include <ebpfpub/filter/expression.hpp>
 #include <ebpfpub/plan.hpp>
@@ -90,6 +91,19 @@ struct fd_layout {
   std::uint32_t unix_address_name = 0; // unix_address.name (a struct sockaddr_un)
 };
 
+/// Byte offsets in the running kernel's structures (from its BTF) that the enter programs
+/// follow from the current task to the process context (process_context.cpp).
+struct context_layout {
+  context_fields fields;  ///< what to read; empty: no context block
+  std::uint32_t task_real_parent = 0, task_tgid = 0, task_mm = 0, task_nsproxy = 0;
+  std::uint32_t task_cred = 0, task_thread_pid = 0;
+  std::uint32_t mm_exe_file = 0, file_inode = 0, file_dentry = 0, inode_ino = 0, inode_sb = 0;
+  std::uint32_t sb_dev = 0, dentry_name = 0;
+  std::uint32_t nsproxy_mnt_ns = 0, nsproxy_net_ns = 0, mnt_ns_inum = 0, net_inum = 0;
+  std::uint32_t cred_user_ns = 0, user_ns_inum = 0;
+  std::uint32_t pid_level = 0, pid_numbers = 0, upid_size = 0, upid_ns = 0, pid_ns_inum = 0;
+};
+
 /// The filters as the programs apply them.
 struct filter_code {
   int process_map_fd = -1;  ///< hash of traced process ids; -1: every process
@@ -97,6 +111,10 @@ struct filter_code {
   bool follow_children = true;
   std::vector<std::uint32_t> user_ids;
   std::vector<std::array<char, 16>> commands;  ///< NUL-padded
+  /// Only calls from the cgroup v2 `cgroup_id` or below it: its ancestor at
+  /// `cgroup_level` (the root is level 0) must be it. 0: any cgroup.
+  std::uint64_t cgroup_id = 0;
+  std::uint32_t cgroup_level = 0;
   result_filter result = result_filter::any;
   /// The rate limit's token buckets (rate_limit.hpp); -1: no limit.
   int rate_limit_fd = -1;
@@ -137,6 +155,7 @@ struct codegen_options {
   exec_layout exec;
   fd_layout fd;
   dispatch_layout dispatch;
+  context_layout context;
   filter_code filter;
   /// Per plan (by index, or none at all): the filter expression its calls must pass, an
   /// `and` of every filter on the syscall (an empty `and`: every call passes).
@@ -163,9 +182,9 @@ struct generated_code {
   std::vector<program_code> programs;
 };
 
-/// Bytes of in-flight entry a plan needs: header, arguments and room for its
-/// `max_captures` largest captures (each whole).
-std::uint32_t entry_size(const plan& p, std::uint32_t max_captures);
+/// Bytes of in-flight entry a plan needs: header, arguments, `context_bytes` of process
+/// context and room for its `max_captures` largest captures (each whole).
+std::uint32_t entry_size(const plan& p, std::uint32_t max_captures, std::uint32_t context_bytes = 0);
 
 /// Builds the enter and exit programs of every plan in one module, compiles it with the
 /// BPF back end in memory and returns each program's instructions.

@@ -44,6 +44,12 @@ void apply_filters(program& p) {
     }
     pass_if(any, "command_matches");
   }
+  if (f.cgroup_id != 0) {
+    // The cgroup itself or one below it: its ancestor at the target's depth is the
+    // target (0 when the caller's cgroup is shallower).
+    auto* ancestor = b.CreateGetCurrentAncestorCgroupId(f.cgroup_level);
+    pass_if(b.CreateICmpEQ(ancestor, b.getInt64(f.cgroup_id)), "cgroup_matches");
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "codegen/captures.hpp"
 #include "codegen/filter_code.hpp"
 #include "codegen/generators.hpp"
+#include "codegen/process_context.hpp"
 #include "codegen/rate_limit.hpp"
 #include "codegen/strategies.hpp"
 #include "codegen/summary.hpp"
@@ -98,7 +99,9 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   b.CreateStoreAt(b.getInt64(0), entry, record::offset::duration);  // stays 0 if sent at enter
   const auto slots = with.arguments->arguments(p, plan.syscall);
   for (std::uint32_t i = 0; i < argc; ++i) b.CreateStoreAt(slots[i], entry, record::offset::arguments + 8 * i);
-  b.CreateStore(b.getInt64(record::header_size + 8 * argc), p.cursor);
+  std::uint32_t cursor = record::header_size + 8 * argc;
+  if (!options.context.fields.empty()) cursor = emit_process_context(p, entry, cursor);
+  b.CreateStore(b.getInt64(cursor), p.cursor);
   capture_context cc{p, t, entry};
   // A filter on numbers alone runs before the captures: a rejected call reads nothing
   // from user memory. One that needs the captured bytes runs after them. Either way it
@@ -250,8 +253,9 @@ void generate_shared(bpf_builder& builder, std::span<const plan> plans, const pr
 
 }  // namespace
 
-std::uint32_t entry_size(const plan& p, std::uint32_t max_captures) {
-  std::uint32_t size = record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size());
+std::uint32_t entry_size(const plan& p, std::uint32_t max_captures, std::uint32_t context_bytes) {
+  std::uint32_t size = record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size()) +
+                       context_bytes;
   std::vector<std::uint32_t> reserves;
   for (const auto& c : p.captures) reserves.push_back(capture_reserve(c));
   // Room for the largest `max_captures` of them: any that many fit whole.

@@ -2,6 +2,7 @@
 // treated as untrusted input (it is fuzzed): every offset and length is checked against
 // the record's size and its plan before anything is read.
 
+#include <ebpfpub/context/paths.hpp>
 #include <ebpfpub/event.hpp>
 #include <ebpfpub/record.hpp>
 
@@ -22,6 +23,31 @@ T read(std::span<const std::uint8_t> bytes, std::size_t offset) {
 
 error malformed(std::string_view what) {
   return error(errc::malformed_input, fmt::format("malformed event record: {}", what));
+}
+
+// The process context block (record.hpp): only the fields it says were read are kept.
+expected<std::string_view> parse_context(std::span<const std::uint8_t> data, process_context& c) {
+  using namespace record;
+  const auto bits = read<std::uint32_t>(data, context_offset::fields);
+  c.fields = context_fields::from_bits(bits);
+  if (c.fields.bits() != bits || c.fields.empty())
+    return malformed(fmt::format("process context with fields {:#x}", bits));
+  if (c.fields.has(context_field::parent)) c.parent_process_id = read<std::uint32_t>(data, context_offset::parent_pid);
+  if (c.fields.wants_cgroup_id()) c.cgroup_id = read<std::uint64_t>(data, context_offset::cgroup_id);
+  if (c.fields.has(context_field::namespaces)) {
+    c.namespaces = {read<std::uint32_t>(data, context_offset::mnt_ns), read<std::uint32_t>(data, context_offset::pid_ns),
+                    read<std::uint32_t>(data, context_offset::net_ns), read<std::uint32_t>(data, context_offset::user_ns)};
+  }
+  if (!c.fields.has(context_field::executable)) return std::string_view();
+  const auto identity = file_identity::from_kernel(read<std::uint32_t>(data, context_offset::exe_device),
+                                                   read<std::uint64_t>(data, context_offset::exe_inode));
+  c.executable_device = identity.device;
+  c.executable_inode = identity.inode;
+  const auto* name = reinterpret_cast<const char*>(data.data() + context_offset::exe_name);
+  std::size_t length = 0;
+  while (length < context_name_size && name[length] != '\0') ++length;
+  if (length == context_name_size) return malformed("process context: executable name without its NUL");
+  return std::string_view(name, length);
 }
 
 }  // namespace
@@ -77,6 +103,19 @@ expected<record_view> record_view::parse(std::span<const std::uint8_t> bytes,
     const auto capture_index = read<std::uint8_t>(bytes, at);
     const auto status = read<std::uint8_t>(bytes, at + 1);
     const auto length = read<std::uint32_t>(bytes, at + 4);
+    if (capture_index == context_capture) {
+      if (r.header_.context.fields.bits() != 0) return malformed("process context appears twice");
+      if (status != static_cast<std::uint8_t>(capture_status::ok) || length != context_size)
+        return malformed(fmt::format("process context of {} bytes, status {} (expected {}, ok)", length,
+                                     status, context_size));
+      if (size - at - capture_header_size < context_size)
+        return malformed(fmt::format("process context at offset {} overruns the {}-byte record", at, size));
+      auto name = parse_context(bytes.subspan(at + capture_header_size, context_size), r.header_.context);
+      if (!name) return name.error();
+      r.executable_name_ = *name;
+      at += capture_header_size + context_size;
+      continue;
+    }
     if (capture_index >= captures.size())
       return malformed(fmt::format("capture {} at offset {}, but the plan has {}", capture_index,
                                    at, captures.size()));

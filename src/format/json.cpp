@@ -187,6 +187,7 @@ void append_json(fmt::memory_buffer& out, const dynamic_event& e, json_style sty
     raw(out, ",\"returned_fd\":");
     detail::append_fd_json(out, fd{static_cast<std::int32_t>(h.exit_code), h.returned_fd});
   }
+  if (!h.context.fields.empty()) detail::append_context_json(out, h.context);
   if (h.probe_error)
     raw(out, ",\"probe_error\":true,\"args\":{");
   else

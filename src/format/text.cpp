@@ -88,6 +88,7 @@ void append_text(fmt::memory_buffer& out, const event_header& h, text_options op
     append(out, " returned_fd: ");
     append_text(out, fd{static_cast<std::int32_t>(h.exit_code), h.returned_fd});
   }
+  if (!h.context.fields.empty()) detail::append_context_text(out, h.context);
 }
 
 void append_text(fmt::memory_buffer& out, const dynamic_event& e, text_options options) {

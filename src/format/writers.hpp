@@ -37,6 +37,11 @@ inline void put_number(fmt::memory_buffer& out, T v) {
   put(out, text.data(), text.size());
 }
 
+/// The process context (format/context.cpp): text appends ` executable: '...' ...` to the
+/// header line, JSON `,"context":{...}`; call only when `c.fields` is not empty.
+void append_context_text(fmt::memory_buffer& out, const process_context& c);
+void append_context_json(fmt::memory_buffer& out, const process_context& c);
+
 /// Separators for nested arrays and objects, shared by both writers.
 class nesting_writer : public value_writer {
  public:

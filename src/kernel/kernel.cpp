@@ -286,9 +286,27 @@ void detach_all(std::vector<attachment>& attachments) {
 
 namespace {
 
-// Searches `type_id`'s members, descending into anonymous ones; bit offset in `out`.
+const btf* vmlinux_btf() {
+  // Loaded once: parsing the kernel's BTF takes a few milliseconds.
+  static const std::unique_ptr<btf, btf_deleter> vmlinux(btf__load_vmlinux_btf());
+  return vmlinux.get();
+}
+
+error no_btf() {
+  return error(errc::unsupported, "the kernel has no BTF (/sys/kernel/btf/vmlinux; "
+                                  "CONFIG_DEBUG_INFO_BTF)");
+}
+
+// The struct or union behind `type_id` (through typedefs and qualifiers), or -1.
+int resolved(const btf* types, std::uint32_t type_id) {
+  const int id = btf__resolve_type(types, type_id);
+  return id < 0 ? -1 : id;
+}
+
+// Searches `type_id`'s members, descending into anonymous ones; the bit offset in `out`,
+// the member's type in `member_type`.
 bool find_member(const btf* types, std::uint32_t type_id, std::string_view member, std::uint32_t base,
-                 std::uint32_t& out) {
+                 std::uint32_t& out, std::uint32_t& member_type) {
   const btf_type* t = btf__type_by_id(types, type_id);
   if (!t || !(btf_is_struct(t) || btf_is_union(t))) return false;
   const btf_member* m = btf_members(t);
@@ -297,9 +315,12 @@ bool find_member(const btf* types, std::uint32_t type_id, std::string_view membe
     const char* name = btf__name_by_offset(types, m->name_off);
     if (name && name == member) {
       out = offset;
+      member_type = m->type;
       return true;
     }
-    if ((!name || !*name) && find_member(types, btf__resolve_type(types, m->type) < 0 ? m->type : static_cast<std::uint32_t>(btf__resolve_type(types, m->type)), member, offset, out))
+    const int inner = resolved(types, m->type);
+    if ((!name || !*name) && inner >= 0 &&
+        find_member(types, static_cast<std::uint32_t>(inner), member, offset, out, member_type))
       return true;
   }
   return false;
@@ -308,18 +329,39 @@ bool find_member(const btf* types, std::uint32_t type_id, std::string_view membe
 }  // namespace
 
 expected<std::uint32_t> kernel_member_offset(std::string_view type, std::string_view member) {
-  // Loaded once: parsing the kernel's BTF takes a few milliseconds.
-  static const std::unique_ptr<btf, btf_deleter> vmlinux(btf__load_vmlinux_btf());
-  if (!vmlinux)
-    return error(errc::unsupported, "the kernel has no BTF (/sys/kernel/btf/vmlinux; "
-                                    "CONFIG_DEBUG_INFO_BTF)");
+  const btf* types = vmlinux_btf();
+  if (!types) return no_btf();
   const std::string type_name(type);
-  const int id = btf__find_by_name_kind(vmlinux.get(), type_name.c_str(), BTF_KIND_STRUCT);
+  const int id = btf__find_by_name_kind(types, type_name.c_str(), BTF_KIND_STRUCT);
   if (id < 0) return error(errc::not_found, fmt::format("the kernel's BTF has no struct {}", type));
+  // "f_path.dentry": each part a member of the previous one's struct, offsets added.
   std::uint32_t bits = 0;
-  if (!find_member(vmlinux.get(), static_cast<std::uint32_t>(id), member, 0, bits) || bits % 8 != 0)
-    return error(errc::not_found, fmt::format("the kernel's struct {} has no member {}", type, member));
+  std::uint32_t current = static_cast<std::uint32_t>(id);
+  std::string_view rest = member;
+  while (!rest.empty()) {
+    const auto dot = rest.find('.');
+    const auto part = rest.substr(0, dot);
+    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+    std::uint32_t offset = 0;
+    std::uint32_t member_type = 0;
+    if (!find_member(types, current, part, 0, offset, member_type) || offset % 8 != 0)
+      return error(errc::not_found, fmt::format("the kernel's struct {} has no member {}", type, member));
+    bits += offset;
+    const int next = resolved(types, member_type);
+    if (!rest.empty() && next < 0)
+      return error(errc::not_found, fmt::format("the kernel's struct {}: {} is not a struct", type, member));
+    current = static_cast<std::uint32_t>(next);
+  }
   return bits / 8;
+}
+
+expected<std::uint32_t> kernel_struct_size(std::string_view type) {
+  const btf* types = vmlinux_btf();
+  if (!types) return no_btf();
+  const std::string type_name(type);
+  const int id = btf__find_by_name_kind(types, type_name.c_str(), BTF_KIND_STRUCT);
+  if (id < 0) return error(errc::not_found, fmt::format("the kernel's BTF has no struct {}", type));
+  return btf__type_by_id(types, static_cast<std::uint32_t>(id))->size;
 }
 
 expected<void> check_bpf_access() {

@@ -87,8 +87,11 @@ void detach_all(std::vector<attachment>& attachments);
 std::uint64_t map_memory(int map_fd);
 
 /// Byte offset of `member` in struct `type` of the running kernel (from its BTF, through
-/// anonymous structs and unions), or an error naming what is missing.
+/// anonymous structs and unions), or an error naming what is missing. A dotted `member`
+/// ("f_path.dentry") names a member of a member: their offsets add up.
 expected<std::uint32_t> kernel_member_offset(std::string_view type, std::string_view member);
+/// sizeof(struct `type`) in the running kernel.
+expected<std::uint32_t> kernel_struct_size(std::string_view type);
 
 /// Number of possible CPUs (per-CPU maps have this many copies).
 std::uint32_t possible_cpus();

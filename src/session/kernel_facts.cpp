@@ -5,6 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <fmt/format.h>
+
+#include <ebpfpub/context/cgroup.hpp>
+
 #include "kernel/kernel.hpp"
 
 namespace ebpfpub::detail {
@@ -64,6 +68,87 @@ exec_layout exec_layout_for(std::span<const plan> plans) {
   // when exec failed); only the success case goes without.
   if (!mm || !arg_start || !arg_end || !env_start || !env_end) return layout;
   return {true, *mm, *arg_start, *arg_end, *env_start, *env_end};
+}
+
+expected<context_layout> context_layout_for(context_fields fields) {
+  context_layout l;
+  l.fields = fields;
+  std::optional<error> missing;
+  // Every offset the selected fields need; the first one the kernel lacks is the error.
+  auto offset = [&](std::uint32_t& out, std::string_view type, std::string_view member) {
+    if (missing) return;
+    auto o = kernel_member_offset(type, member);
+    if (!o) {
+      missing = error(o.error().code(), fmt::format("process context: {}; this kernel cannot give the "
+                                                    "context fields that need it", o.error().message()));
+      return;
+    }
+    out = *o;
+  };
+  if (fields.has(context_field::parent)) {
+    offset(l.task_real_parent, "task_struct", "real_parent");
+    offset(l.task_tgid, "task_struct", "tgid");
+  }
+  if (fields.has(context_field::executable)) {
+    offset(l.task_mm, "task_struct", "mm");
+    offset(l.mm_exe_file, "mm_struct", "exe_file");
+    offset(l.file_inode, "file", "f_inode");
+    offset(l.file_dentry, "file", "f_path.dentry");
+    offset(l.inode_ino, "inode", "i_ino");
+    offset(l.inode_sb, "inode", "i_sb");
+    offset(l.sb_dev, "super_block", "s_dev");
+    offset(l.dentry_name, "dentry", "d_name.name");
+  }
+  if (fields.has(context_field::namespaces)) {
+    offset(l.task_nsproxy, "task_struct", "nsproxy");
+    offset(l.task_cred, "task_struct", "cred");
+    offset(l.task_thread_pid, "task_struct", "thread_pid");
+    offset(l.nsproxy_mnt_ns, "nsproxy", "mnt_ns");
+    offset(l.nsproxy_net_ns, "nsproxy", "net_ns");
+    offset(l.mnt_ns_inum, "mnt_namespace", "ns.inum");
+    offset(l.net_inum, "net", "ns.inum");
+    offset(l.cred_user_ns, "cred", "user_ns");
+    offset(l.user_ns_inum, "user_namespace", "ns.inum");
+    offset(l.pid_level, "pid", "level");
+    offset(l.pid_numbers, "pid", "numbers");
+    offset(l.upid_ns, "upid", "ns");
+    offset(l.pid_ns_inum, "pid_namespace", "ns.inum");
+    if (!missing) {
+      auto size = kernel_struct_size("upid");
+      if (!size) missing = size.error();
+      else l.upid_size = *size;
+    }
+  }
+  if (missing) return *missing;
+  return l;
+}
+
+expected<void> cgroup_filter(const filter_options& filter, filter_code& code) {
+  if (filter.cgroup.empty()) return {};
+  auto resolver = cgroup_resolver::create();
+  if (!resolver) return error(resolver.error().code(), fmt::format("filter.cgroup: {}", resolver.error().message()));
+  // Relative to the cgroup2 root, for its depth: "/a/b" is level 2 (the root is 0).
+  std::string_view relative = filter.cgroup;
+  const auto& mount = resolver->mount_point();
+  if (relative.starts_with(mount) && (relative.size() == mount.size() || relative[mount.size()] == '/'))
+    relative.remove_prefix(mount.size());
+  std::uint32_t level = 0;
+  for (std::size_t at = 0; at < relative.size();) {
+    const auto end = std::min(relative.find('/', at), relative.size());
+    const auto part = relative.substr(at, end - at);
+    if (part == "..")
+      return error(errc::invalid_argument, fmt::format("filter.cgroup: {} has a '..'; give the cgroup's own "
+                                                       "path under {}", filter.cgroup, mount));
+    if (!part.empty() && part != ".") ++level;
+    at = end + 1;
+  }
+  auto id = resolver->id_of(relative.empty() ? std::string_view("/") : relative);
+  if (!id)
+    return error(id.error().code(), fmt::format("filter.cgroup: {} is no cgroup under the cgroup2 mount {} ({})",
+                                                filter.cgroup, mount, id.error().message()));
+  code.cgroup_id = *id;
+  code.cgroup_level = level;
+  return {};
 }
 
 }  // namespace ebpfpub::detail

@@ -10,6 +10,7 @@
 
 #include <ebpfpub/error.hpp>
 #include <ebpfpub/plan.hpp>
+#include <ebpfpub/resources.hpp>
 #include <ebpfpub/tracefs.hpp>
 
 #include "codegen/codegen.hpp"
@@ -34,5 +35,13 @@ exec_layout exec_layout_for(std::span<const plan> plans);
 /// The offsets fd identity captures read through, when a plan asks (`needed` is false
 /// otherwise); an error names the structure and member the kernel's BTF lacks.
 expected<fd_layout> fd_layout_for(std::span<const plan> plans);
+
+/// The offsets the enter programs follow to read `fields` (empty: none needed); an
+/// error names the structure and member this kernel's BTF lacks.
+expected<context_layout> context_layout_for(context_fields fields);
+
+/// filter.cgroup as the programs test it: the cgroup's id and depth below the cgroup2
+/// root; an error names the path and why it is no cgroup.
+expected<void> cgroup_filter(const filter_options& filter, filter_code& code);
 
 }  // namespace ebpfpub::detail

@@ -54,6 +54,7 @@ expected<session_maps> session_maps::create(std::span<const plan> plans, const m
     if (auto ok = sched_tracepoints(fs, s.filter_, s.ids_); !ok) return ok.error();
   if (auto ok = check_sizes(plans, sizes, res); !ok) return ok.error();
   if (auto ok = check_rate_limit(filter); !ok) return ok.error();
+  if (auto ok = cgroup_filter(filter, s.filter_); !ok) return ok.error();
 
   // In-flight storage: one map shared by every plan, plus one per private plan.
   const bool hash = res.event_map == event_map_kind::hash;

@@ -4,7 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <ebpfpub/record.hpp>
+
 #include "codegen/codegen.hpp"
+#include "session/kernel_facts.hpp"
 
 namespace ebpfpub::detail {
 
@@ -12,6 +15,7 @@ using clock = std::chrono::steady_clock;
 
 session::session(tracer_options options, ebpfpub::tracefs fs)
     : options_(std::move(options)), fs_(std::move(fs)) {
+  deliveries_.resolve_context(!options_.context.empty());
   // Summary mode sends nothing: the smallest output buffer the reader still opens.
   if (options_.summary) options_.resources.output_pages_log2 = 0;
 }
@@ -58,7 +62,13 @@ expected<void> session::prepare(injected_faults& faults) {
     return error(errc::invalid_argument,
                  fmt::format("resources.output_pages_log2 is {}: 2^{} pages per CPU is too large "
                              "(at most 16)", res.output_pages_log2, res.output_pages_log2));
-  auto sizes = size_maps(plans(), res);
+  if (options_.summary && !options_.context.empty())
+    return error(errc::invalid_argument, "tracer: context has no effect in summary mode, which sends no "
+                                         "event; leave tracer_options::context empty");
+  // BTF offsets first: a kernel that lacks one fails before any map exists.
+  auto context = context_layout_for(options_.context);
+  if (!context) return context.error();
+  auto sizes = size_maps(plans(), res, context_bytes());
   auto maps = session_maps::create(plans(), sizes, res, options_.filter, fs_, faults);
   if (!maps) return maps.error();
   std::optional<summary_maps> counting;
@@ -69,6 +79,7 @@ expected<void> session::prepare(injected_faults& faults) {
   }
   sizes_ = std::move(sizes);
   maps_ = std::move(*maps);
+  context_ = *context;
   summary_maps_ = std::move(counting);
   return {};
 }
@@ -106,6 +117,7 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   auto fd = fd_layout_for(plans());
   if (!fd) return fd.error();
   codegen.fd = *fd;
+  codegen.context = context_;
   codegen.output = res.output;
   codegen.filter = maps_->filter();
   codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
@@ -172,6 +184,10 @@ expected<std::size_t> session::poll(std::chrono::milliseconds timeout) {
   return deliveries_.delivered();
 }
 
+std::uint32_t session::context_bytes() const {
+  return options_.context.empty() ? 0 : record::capture_header_size + record::context_size;
+}
+
 void session::stop() { programs_ = session_programs{}; }
 
 statistics session::stats() const {
@@ -191,7 +207,7 @@ expected<ebpfpub::summary_report> session::summary() const {
 
 memory_usage session::memory() const {
   const auto& res = options_.resources;
-  auto m = planned_memory(plans(), sizes_ ? *sizes_ : size_maps(plans(), res), res);
+  auto m = planned_memory(plans(), sizes_ ? *sizes_ : size_maps(plans(), res, context_bytes()), res);
   if (options_.summary) m.summary_bytes = summary_maps::planned_bytes(plans().size());
   if (maps_) maps_->measure(m, res.output);
   if (summary_maps_) m.summary_bytes = summary_maps_->measured_bytes();

@@ -15,6 +15,7 @@
 #include <ebpfpub/tracer.hpp>
 
 #include "session/filters.hpp"
+#include "codegen/codegen.hpp"
 #include "session/maps.hpp"
 #include "session/programs.hpp"
 #include "session/reader.hpp"
@@ -48,6 +49,8 @@ class session {
  private:
   expected<void> prepare(injected_faults& faults);
   expected<startup_report> start_programs(injected_faults& faults, startup_report report);
+  /// Bytes each in-flight entry holds for the process context block (0 without one).
+  std::uint32_t context_bytes() const;
 
   tracer_options options_;
   ebpfpub::tracefs fs_;
@@ -60,6 +63,7 @@ class session {
   session_programs programs_;
   std::unique_ptr<reader> reader_;
   std::string ir_;
+  context_layout context_;
   bool started_ = false;
 };
 

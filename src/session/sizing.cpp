@@ -21,11 +21,12 @@ constexpr std::uint32_t max_entry = 60 * 1024;
 
 }  // namespace
 
-map_sizes size_maps(std::span<const plan> plans, const resource_options& resources) {
+map_sizes size_maps(std::span<const plan> plans, const resource_options& resources,
+                    std::uint32_t context_bytes) {
   map_sizes s;
   std::uint32_t largest_private = 0;
   for (const auto& p : plans) {
-    const auto size = entry_size(p, resources.buffer_count);
+    const auto size = entry_size(p, resources.buffer_count, context_bytes);
     if (p.private_storage) {
       largest_private = std::max(largest_private, size);
       ++s.storage_maps;
@@ -34,11 +35,13 @@ map_sizes size_maps(std::span<const plan> plans, const resource_options& resourc
     }
     s.largest_fixed_part =
         std::max(s.largest_fixed_part,
-                 record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size()));
+                 record::header_size + 8 * static_cast<std::uint32_t>(p.syscall.arguments.size()) +
+                     context_bytes);
   }
   if (s.shared_entry > 0) ++s.storage_maps;
   for (const auto& p : plans)
-    s.entry.push_back(p.private_storage ? entry_size(p, resources.buffer_count) : s.shared_entry);
+    s.entry.push_back(p.private_storage ? entry_size(p, resources.buffer_count, context_bytes)
+                                        : s.shared_entry);
   s.largest_entry = std::max(s.shared_entry, largest_private);
   s.counter_slots = static_cast<std::uint32_t>(plans.size()) * loss_reason_count + global_counter_slots;
 

@@ -36,8 +36,10 @@ struct map_sizes {
 /// Session-wide counters come after the per-plan ones in the counters map.
 inline constexpr std::uint32_t global_counter_slots = 2;
 
-/// The sizes of `plans` under `resources`. Pure: no kernel object is created.
-map_sizes size_maps(std::span<const plan> plans, const resource_options& resources);
+/// The sizes of `plans` under `resources`, each entry with `context_bytes` more for the
+/// process context block (0: none). Pure: no kernel object is created.
+map_sizes size_maps(std::span<const plan> plans, const resource_options& resources,
+                    std::uint32_t context_bytes = 0);
 
 /// Whether every storage entry fits the kernel's limit; the error names the plan, the
 /// entry size and the resource fields that lower it.

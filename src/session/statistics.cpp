@@ -78,6 +78,11 @@ path_cache& deliveries::keep_paths(std::size_t capacity) {
   return *paths_;
 }
 
+void deliveries::resolve_context(bool on) {
+  if (on && !resolver_) resolver_ = std::make_unique<process_resolver>();
+  if (!on) resolver_.reset();
+}
+
 void deliveries::deliver(std::span<const std::uint8_t> bytes) {
   auto r = record_view::parse(bytes, plans_);
   if (!r) {
@@ -97,6 +102,7 @@ void deliveries::deliver(std::span<const std::uint8_t> bytes) {
     learn_opened_path(*r, *paths_);
     r->attach_paths(paths_.get());
   }
+  if (resolver_ && !r->header().context.fields.empty()) resolver_->resolve(*r);
   handlers_[index](*r);
 }
 
@@ -105,6 +111,10 @@ statistics deliveries::stats(int counters_fd, int rate_limit_fd) const {
   s.by_syscall = counts_;
   s.lost_unattributed = lost_unattributed_;
   s.perf_reported_lost = perf_reported_lost_;
+  if (resolver_) {
+    s.executable_cache = resolver_->executables();
+    s.cgroup_cache = resolver_->cgroups();
+  }
   if (counters_fd < 0) return s;
   std::vector<std::uint64_t> values(possible_cpus());
   auto read = [&](std::uint32_t key) {

@@ -14,6 +14,8 @@
 #include <ebpfpub/record.hpp>
 #include <ebpfpub/tracer.hpp>
 
+#include "context/process_resolver.hpp"
+
 namespace ebpfpub::detail {
 
 /// The traced plans, their handlers, and the user-space counts of what reached them.
@@ -22,6 +24,9 @@ class deliveries {
   using handler = std::function<void(const record_view&)>;
 
   void add(plan p, handler h);
+  /// Whether records' process context is resolved (executable and cgroup paths) before
+  /// handlers see them.
+  void resolve_context(bool on);
   const std::vector<plan>& plans() const { return plans_; }
 
   /// Keeps a path cache of `capacity` paths: the opens delivered feed it and fd
@@ -52,6 +57,7 @@ class deliveries {
   std::uint64_t lost_unattributed_ = 0;
   std::uint64_t perf_reported_lost_ = 0;
   std::size_t delivered_now_ = 0;
+  std::unique_ptr<process_resolver> resolver_;
 };
 
 }  // namespace ebpfpub::detail

@@ -7,35 +7,14 @@
 
 #include <ebpfpub/context/cgroup.hpp>
 
+#include "support/cgroup.hpp"
 #include "support/child.hpp"
 
 using ebpfpub::test::child_process;
+using ebpfpub::test::hex_id;
+using ebpfpub::test::test_cgroup;
 
 namespace {
-
-std::string hex_id() {
-  std::string id;
-  while (id.size() < 64) id += ebpfpub::test::random_name(16);
-  for (char& c : id)
-    if (c > 'f' && c <= 'z') c = static_cast<char>('a' + (c - 'g') % 6);
-  return id.substr(0, 64);
-}
-
-// A cgroup made for the test, removed with it (after its processes have left).
-struct test_cgroup {
-  std::filesystem::path path;
-  explicit test_cgroup(std::filesystem::path p) : path(std::move(p)) { std::filesystem::create_directories(path); }
-  ~test_cgroup() {
-    std::error_code ec;
-    for (auto p = path; p.has_relative_path() && std::filesystem::remove(p, ec); p = p.parent_path())
-      if (p.filename().string().find("ebpfpub") != std::string::npos) break;
-  }
-  void add(pid_t pid) const {
-    std::ofstream procs(path / "cgroup.procs");
-    procs << pid << std::flush;
-    REQUIRE(procs.good());
-  }
-};
 
 std::string cgroup_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");

@@ -142,3 +142,35 @@ TEST_CASE("ebpftracer -o does not follow a symlink planted where the file should
   std::getline(in, text);
   CHECK(text == "precious");
 }
+
+TEST_CASE("with --context exe, ebpftracer keeps CAP_SYS_PTRACE alone and names a root process's executable") {
+  const auto user = GENERATE(std::string(), std::string("65534"));
+  std::vector<std::string> argv = {tracer_path, "-t", "getppid", "--context", "exe"};
+  if (!user.empty()) argv.insert(argv.end(), {"--user", user});
+  program_run tracer(argv);
+  REQUIRE(tracer.wait_for("Entering main loop...\n"));
+  std::ifstream status("/proc/" + std::to_string(tracer.pid()) + "/status");
+  std::map<std::string, std::string> fields;
+  for (std::string line; std::getline(status, line);) {
+    const auto colon = line.find(':');
+    const auto value = line.find_first_not_of(" \t", colon + 1);
+    if (colon != std::string::npos && value != std::string::npos) fields[line.substr(0, colon)] = line.substr(value);
+  }
+  INFO(user);
+  CHECK(fields["CapEff"] == "0000000000080000");  // 1 << CAP_SYS_PTRACE (19)
+  CHECK(fields["CapPrm"] == "0000000000080000");
+  CHECK(fields["CapBnd"] == "0000000000080000");
+  CHECK(fields["NoNewPrivs"] == "1");
+  // A child of this root test process (all capabilities), alive while its event is decoded.
+  child_process child([] {
+    if (::syscall(SYS_getppid) <= 0) return 1;
+    ::usleep(500'000);
+    return 0;
+  });
+  child.go();
+  CHECK(tracer.wait_for(fmt::format("process_id: {0} thread_id: {0} ", child.pid())));
+  CHECK(tracer.wait_for(fmt::format(" executable: '{}'", std::filesystem::canonical("/proc/self/exe").string())));
+  REQUIRE(child.wait() == 0);
+  tracer.signal(SIGINT);
+  CHECK(tracer.finish() == 0);
+}

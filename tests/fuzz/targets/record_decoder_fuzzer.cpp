@@ -2,7 +2,10 @@
 // an at-enter syscall, and openat with fd identities (its dfd's and the returned fd's,
 // decoded with their paths looked up in a path cache): it must return an event or an
 // error, never crash or over-read.
-// The event is then printed as text and JSON, which must stay one safe line each.
+// The event is then printed as text and JSON, which must stay one safe line each. A
+// process context block is given resolved parts made from its own bytes (the executable's
+// name as its path, a cgroup path built from it and the container that path names), so the
+// formatters see every field filled with hostile text.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +13,7 @@
 #include <span>
 
 #include <ebpfpub/event.hpp>
+#include <ebpfpub/record.hpp>
 #include <ebpfpub/format/json.hpp>
 #include <ebpfpub/format/text.hpp>
 
@@ -52,6 +56,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (const auto& id = r->header().returned_fd) {
     check_identity(*id);
     paths.remember({id->device, id->inode}, id->name, ebpfpub::path_origin::traced_open);
+  }
+  auto& context = r->context();
+  if (!context.fields.empty()) {
+    const auto name = r->executable_name();
+    if (name.size() >= ebpfpub::record::context_name_size) std::abort();
+    auto file = std::make_shared<ebpfpub::executable_file>();
+    file->name = std::string(name);
+    file->path = "/usr/bin/" + file->name;
+    context.executable = file;
+    auto cgroup = std::make_shared<ebpfpub::cgroup_info>();
+    cgroup->id = context.cgroup_id;
+    cgroup->path = "/system.slice/" + std::string(name) + ".scope";
+    cgroup->container = ebpfpub::container_of(cgroup->path);
+    context.cgroup = cgroup;
   }
   auto e = ebpfpub::decode_dynamic(*r);
   if (e.args.size() != r->plan().syscall.arguments.size()) std::abort();
