@@ -1,5 +1,5 @@
-// Feeds arbitrary bytes to the record decoder, against plans of a string-capturing and
-// an at-enter syscall: it must return an event or an error, never crash or over-read.
+// Feeds arbitrary bytes to the record decoder, against plans of a string-capturing, an
+// at-enter and a signal-mask-capturing syscall: it must return an event or an error, never crash or over-read.
 // The event is then printed as text and JSON, which must stay one safe line each.
 #include <algorithm>
 #include <cstddef>
@@ -24,8 +24,16 @@ std::vector<ebpfpub::plan> make_plans() {
   ebpfpub::syscall_description exit_group{"exit_group",
                                           {{"error_code", "int", 16, 8, arg_kind::integer, 4, true}},
                                           16};
+  // Signal masks by type: an 8-byte capture each, decoded into signal_mask (plan 2).
+  ebpfpub::syscall_description rt_sigprocmask{"rt_sigprocmask",
+                                              {{"how", "int", 16, 8, arg_kind::integer, 4, true},
+                                               {"nset", "sigset_t *", 24, 8, arg_kind::user_pointer, 8, false},
+                                               {"oset", "sigset_t *", 32, 8, arg_kind::user_pointer, 8, false},
+                                               {"sigsetsize", "size_t", 40, 8, arg_kind::integer, 8, false}},
+                                              16};
   return {ebpfpub::make_generic_plan(openat, {.string_size = 64}),
-          ebpfpub::make_generic_plan(exit_group, {})};
+          ebpfpub::make_generic_plan(exit_group, {}),
+          ebpfpub::make_generic_plan(rt_sigprocmask, {})};
 }
 
 }  // namespace
