@@ -120,6 +120,15 @@ struct clone_args {
   friend bool operator==(const clone_args&, const clone_args&) = default;
 };
 
+/// A `sigset_t *`: the 64 signals of an x86_64/arm64 kernel sigset, bit n-1 for signal n
+/// (SIGUSR1, 10, is bit 9). NULL is `null_pointer`: "not provided".
+struct signal_mask {
+  std::uint64_t address = 0;
+  std::uint64_t mask = 0;
+  capture_status status = capture_status::not_captured;
+  friend bool operator==(const signal_mask&, const signal_mask&) = default;
+};
+
 /// A socket address decoded by family. AF_INET and AF_INET6 fill `address` (text, RFC
 /// 5952 for IPv6) and `port`; AF_UNIX fills `path` (an abstract name starts with '@');
 /// other families keep their bytes after the family in `data`.

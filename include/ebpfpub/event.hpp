@@ -110,6 +110,7 @@ void decode_argument(const record_view& r, std::size_t i, user_string_array& out
 void decode_argument(const record_view& r, std::size_t i, fd_pair& out);
 void decode_argument(const record_view& r, std::size_t i, open_how& out);
 void decode_argument(const record_view& r, std::size_t i, clone_args& out);
+void decode_argument(const record_view& r, std::size_t i, signal_mask& out);
 template <typename T>
   requires std::is_integral_v<T>
 void decode_argument(const record_view& r, std::size_t i, T& out) {
@@ -138,7 +139,7 @@ struct basic_event {
 /// none of the others arrives as a `custom_value` (printed through its `describe_value`).
 using dynamic_value = std::variant<std::int64_t, std::uint64_t, fd, user_pointer, user_string,
                                    user_buffer, user_sockaddr, user_string_array, fd_pair,
-                                   open_how, clone_args, custom_value>;
+                                   open_how, clone_args, signal_mask, custom_value>;
 
 namespace detail {
 template <typename T, typename Variant>

@@ -122,7 +122,8 @@ capture returned_fd_identity_capture();
 bool returns_fd(std::string_view syscall) noexcept;
 
 /// The generic serializer's plan: arguments by value, every `const char *` captured at
-/// enter as a string, the event sent at exit.
+/// enter as a string, every `sigset_t *` as its 8 bytes (see `signal_mask_of`), the event
+/// sent at exit.
 plan make_generic_plan(syscall_description syscall, const plan_options& options);
 
 /// Checks a plan for what the backend cannot do (bad argument indices, exit captures on a

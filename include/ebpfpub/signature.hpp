@@ -70,6 +70,15 @@ struct classification {
 };
 classification classify_argument(std::string_view type, std::string_view name) noexcept;
 
+/// Whether a pointer argument is a signal mask, by its C type text, and when its memory
+/// holds the mask: `const sigset_t *` at enter (the caller's); `sigset_t *` at exit,
+/// because the kernel writes some (rt_sigprocmask's `oset`, rt_sigpending's `uset`) while
+/// its tracepoints type the caller's masks (`nset`, `unewset`, `user_mask`) the same way,
+/// and those it leaves as they were. The generic plan captures these, `decode_dynamic`
+/// makes them `signal_mask`s.
+enum class signal_mask_source : std::uint8_t { none, enter, exit };
+signal_mask_source signal_mask_of(std::string_view type) noexcept;
+
 /// Describes a syscall from the running kernel's format files alone (the by-name path).
 expected<syscall_description> describe_syscall(const tracefs& fs, std::string_view name);
 /// Same, from already-parsed formats.

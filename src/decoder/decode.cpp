@@ -86,7 +86,10 @@ dynamic_event decode_dynamic(const record_view& r) {
       case arg_kind::user_buffer: value = decoded<user_buffer>(r, i); break;
       case arg_kind::user_sockaddr: value = decoded<user_sockaddr>(r, i); break;
       case arg_kind::user_string_array: value = decoded<user_string_array>(r, i); break;
-      case arg_kind::user_pointer: value = decoded<user_pointer>(r, i); break;
+      case arg_kind::user_pointer:
+        if (signal_mask_of(a.type) != signal_mask_source::none) value = decoded<signal_mask>(r, i);
+        else value = decoded<user_pointer>(r, i);
+        break;
     }
     e.args.push_back({intern_name(a.name), std::move(value)});
   }

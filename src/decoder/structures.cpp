@@ -1,5 +1,5 @@
 // Decoding of the structures specialized serializers capture: socket addresses, fd
-// pairs, open_how, clone_args. Every read checks the captured length first.
+// pairs, open_how, clone_args, signal masks. Every read checks the captured length first.
 
 #include <ebpfpub/event.hpp>
 
@@ -113,6 +113,14 @@ void decode_argument(const record_view& r, std::size_t i, clone_args& out) {
   // struct clone_args { __u64 flags, pidfd, child_tid, parent_tid, exit_signal, ... }
   if (!(read_at(c.data, 0, out.flags) && read_at(c.data, 32, out.exit_signal)) &&
       c.status == capture_status::ok)
+    out.status = capture_status::truncated;
+}
+
+void decode_argument(const record_view& r, std::size_t i, signal_mask& out) {
+  out.address = r.argument(i);
+  const auto c = r.capture_of(i);
+  out.status = c.status;
+  if (!read_at(c.data, 0, out.mask) && c.status == capture_status::ok)
     out.status = capture_status::truncated;
 }
 

@@ -128,6 +128,22 @@ struct value_json {
     number(out, v.exit_signal);
     out.push_back('}');
   }
+  void operator()(const signal_mask& v) const {
+    if (v.status != capture_status::ok) return failed_capture(out, v.status, v.address);
+    raw(out, "{\"mask\":");
+    number(out, v.mask);
+    raw(out, ",\"signals\":[");
+    bool first = true;
+    for (unsigned bit = 0; bit < 64; ++bit) {
+      if (!(v.mask >> bit & 1)) continue;
+      if (!first) out.push_back(',');
+      first = false;
+      const auto name = symbols::signal_name(bit + 1);
+      if (name.empty()) number(out, bit + 1);
+      else append_json_string(out, name);
+    }
+    raw(out, "]}");
+  }
   void operator()(const custom_value& v) const {
     detail::json_value_writer w(out);
     v.describe(w);

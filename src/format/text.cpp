@@ -2,6 +2,7 @@
 #include <ebpfpub/format/text.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <vector>
 
 #include <ebpfpub/format/escape.hpp>
@@ -187,6 +188,28 @@ void append_text(fmt::memory_buffer& out, const open_how& v) {
 void append_text(fmt::memory_buffer& out, const clone_args& v) {
   if (v.status != capture_status::ok) return append_capture(out, v.status, {}, v.address);
   fmt::format_to(std::back_inserter(out), "{{flags: {:#x}, exit_signal: {}}}", v.flags, v.exit_signal);
+}
+
+void append_text(fmt::memory_buffer& out, const signal_mask& v) {
+  if (v.status != capture_status::ok) return append_capture(out, v.status, {}, v.address);
+  // strace's sprintsigmask_n: with 2/3 or more of the 64 bits set (43 and up: 64*2/3 is
+  // 42), the complement is shorter to read; names lose their "SIG" (RTMIN, RT_1, USR1).
+  std::uint64_t shown = v.mask;
+  if (std::popcount(v.mask) >= 64 * 2 / 3) {
+    out.push_back('~');
+    shown = ~v.mask;
+  }
+  out.push_back('[');
+  bool first = true;
+  for (unsigned bit = 0; bit < 64; ++bit) {
+    if (!(shown >> bit & 1)) continue;
+    if (!first) out.push_back(' ');
+    first = false;
+    const auto name = symbols::signal_name(bit + 1);
+    if (name.starts_with("SIG")) append(out, name.substr(3));
+    else fmt::format_to(std::back_inserter(out), "{}", bit + 1);
+  }
+  out.push_back(']');
 }
 
 void append_text(fmt::memory_buffer& out, const custom_value& v) {

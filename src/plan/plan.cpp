@@ -38,6 +38,19 @@ plan make_generic_plan(syscall_description syscall, const plan_options& options)
   plan p;
   for (std::size_t i = 0; i < syscall.arguments.size(); ++i) {
     const auto kind = syscall.arguments[i].kind;
+    // A sigset_t is 8 bytes on x86_64 and arm64 (the kernel rejects any other sigsetsize);
+    // NULL is the caller saying "no mask" (rt_sigprocmask's oset, ppoll's sigmask).
+    if (const auto source = signal_mask_of(syscall.arguments[i].type);
+        source != signal_mask_source::none) {
+      p.captures.push_back({.argument = static_cast<std::uint8_t>(i),
+                            .op = capture_op::buffer,
+                            .when = source == signal_mask_source::enter ? syscall_phase::enter
+                                                                        : syscall_phase::exit,
+                            .length = length_source::fixed,
+                            .max_bytes = 8,
+                            .nullable = true});
+      continue;
+    }
     if (kind == arg_kind::user_string)
       p.captures.push_back({.argument = static_cast<std::uint8_t>(i),
                             .op = capture_op::string,

@@ -105,6 +105,17 @@ classification classify_argument(std::string_view type, std::string_view name) n
   return {arg_kind::integer, 8, false, false};
 }
 
+signal_mask_source signal_mask_of(std::string_view type) noexcept {
+  // The tracepoints spell it "const sigset_t *" or "sigset_t *"; a typedef hides no '*'.
+  while (type.ends_with(' ')) type.remove_suffix(1);
+  if (!type.ends_with('*')) return signal_mask_source::none;
+  type.remove_suffix(1);
+  while (type.ends_with(' ')) type.remove_suffix(1);
+  const bool is_const = type.starts_with("const ") || type.ends_with(" const");
+  if (strip_const(type) != "sigset_t") return signal_mask_source::none;
+  return is_const ? signal_mask_source::enter : signal_mask_source::exit;
+}
+
 std::string_view to_string(arg_kind kind) noexcept {
   switch (kind) {
     case arg_kind::integer: return "integer";

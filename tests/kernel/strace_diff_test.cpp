@@ -16,6 +16,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <ebpfpub/format/text.hpp>
 #include <ebpfpub/symbols/symbols.hpp>
 #include <ebpfpub/syscalls.hpp>
 
@@ -136,8 +137,24 @@ std::string strace_text(const std::vector<std::string>& args, const std::string&
   return keyed ? std::string() : a;  // another argument's key: strace's order differs from ours
 }
 
+// A signal mask's JSON ({"mask":N,"signals":[...]}, or NULL's error) as strace's text;
+// empty for anything else. The names must be the mask's bits, in order.
+std::string mask_text(const json& value) {
+  if (!value.is_object()) return {};
+  if (value.contains("error") && value["error"] == "null pointer") return "NULL";
+  if (!value.contains("mask") || !value.contains("signals")) return {};
+  const auto mask = value["mask"].get<std::uint64_t>();
+  std::vector<std::string> names;
+  for (unsigned bit = 0; bit < 64; ++bit)
+    if (mask >> bit & 1) names.emplace_back(ebpfpub::symbols::signal_name(bit + 1));
+  if (value["signals"].get<std::vector<std::string>>() != names)
+    return fmt::format("<signals {} do not match mask {:#x}>", value["signals"].dump(), mask);
+  return fmt::format("{}", ebpfpub::signal_mask{0, mask, ebpfpub::capture_status::ok});
+}
+
 struct comparison {
   std::size_t compared = 0;
+  std::size_t masks = 0;  // of which signal masks
   std::vector<std::string> differences;
   std::set<std::string> arguments;  // syscall.argument pairs compared at least once
 };
@@ -209,6 +226,16 @@ comparison compare_run(const std::vector<std::string>& command) {
         std::size_t index = 0;
         for (const auto& [field, value] : mine[i].items()) {
           const auto at = index++;
+          if (const auto mask = mask_text(value); !mask.empty()) {
+            const auto text = strace_text(theirs[i].args, field, at);
+            if (text.empty()) continue;
+            ++result.compared;
+            ++result.masks;
+            result.arguments.insert(syscall + "." + field);
+            if (mask != text)
+              result.differences.push_back(fmt::format("{}.{}: ebpfpub {} strace {}", syscall, field, mask, text));
+            continue;
+          }
           const auto* set = ebpfpub::symbols::of_argument(syscall, field, others);
           const auto text = strace_text(theirs[i].args, field, at);
           if (!set || !value.is_number_integer() || text.empty()) continue;
@@ -244,6 +271,7 @@ TEST_CASE("every named argument of python3, tar and cp -a reads as strace prints
   for (const auto& w : workloads) {
     const auto r = compare_run(w);
     all.compared += r.compared;
+    all.masks += r.masks;
     all.differences.insert(all.differences.end(), r.differences.begin(), r.differences.end());
     all.arguments.insert(r.arguments.begin(), r.arguments.end());
   }
@@ -252,9 +280,14 @@ TEST_CASE("every named argument of python3, tar and cp -a reads as strace prints
   INFO(fmt::format("{} arguments compared over {} distinct syscall arguments:\n{}", all.compared,
                    all.arguments.size(), fmt::join(all.arguments, " ")));
   INFO(fmt::format("differences:\n{}", fmt::join(all.differences, "\n")));
-  fmt::print("strace differential: {} arguments compared, {} distinct syscall arguments, {} differences\n",
-             all.compared, all.arguments.size(), all.differences.size());
+  fmt::print("strace differential: {} arguments compared ({} signal masks), {} distinct syscall arguments, "
+             "{} differences\n",
+             all.compared, all.masks, all.arguments.size(), all.differences.size());
   CHECK(all.compared > 100);
   CHECK(all.arguments.size() >= 25);
+  // python's pthread_sigmask and glibc's own blocking around clone: nset and oset.
+  CHECK(all.masks >= 4);
+  CHECK(all.arguments.count("rt_sigprocmask.nset") == 1);
+  CHECK(all.arguments.count("rt_sigprocmask.oset") == 1);
   CHECK(all.differences.empty());
 }

@@ -57,6 +57,7 @@ std::string text_of(const ebpfpub::dynamic_value& value) {
     std::string operator()(const ebpfpub::fd_pair&) const { return "fd_pair"; }
     std::string operator()(const ebpfpub::open_how&) const { return "open_how"; }
     std::string operator()(const ebpfpub::clone_args&) const { return "clone_args"; }
+    std::string operator()(const ebpfpub::signal_mask& v) const { return fmt::format("{}", v); }
     std::string operator()(const ebpfpub::custom_value&) const { return "custom"; }
   };
   return std::visit(visitor{}, value);

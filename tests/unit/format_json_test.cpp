@@ -84,6 +84,8 @@ TEST_CASE("JSON of every value kind equals the nlohmann writer's byte for byte")
       {"fds", ebpfpub::fd_pair{1, 3, 4, capture_status::ok}},
       {"how", ebpfpub::open_how{1, 0102, 0640, 0x10, capture_status::ok}},
       {"clone", ebpfpub::clone_args{1, 0x200000, 17, capture_status::ok}},
+      {"sigset", ebpfpub::signal_mask{1, 0xa00 | (std::uint64_t{1} << 63), capture_status::ok}},
+      {"sigset_empty", ebpfpub::signal_mask{1, 0, capture_status::ok}},
   };
   // Every capture status for every captured kind (ok and truncated with data above).
   for (const auto status : all_statuses) {
@@ -95,6 +97,7 @@ TEST_CASE("JSON of every value kind equals the nlohmann writer's byte for byte")
     values.push_back({"fds_" + s, ebpfpub::fd_pair{0xdead, -1, -1, status}});
     values.push_back({"how_" + s, ebpfpub::open_how{0xdead, 0, 0, 0, status}});
     values.push_back({"clone_" + s, ebpfpub::clone_args{0xdead, 0, 0, status}});
+    values.push_back({"sigset_" + s, ebpfpub::signal_mask{0xdead, 0, status}});
   }
   std::vector<ebpfpub::dynamic_argument> all;
   for (const auto& [name, value] : values) {

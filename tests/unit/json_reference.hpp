@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <ebpfpub/ebpfpub.hpp>
+#include <ebpfpub/symbols/symbols.hpp>
 
 namespace ebpfpub::test::reference {
 
@@ -132,6 +133,13 @@ struct value_json {
     return {{"flags", v.flags}, {"mode", v.mode}, {"resolve", v.resolve}};
   }
   json operator()(const ebpfpub::custom_value&) const { return "custom"; }
+  json operator()(const ebpfpub::signal_mask& v) const {
+    if (v.status != ebpfpub::capture_status::ok) return capture_json(v.status, v.address);
+    json names = json::array();
+    for (unsigned bit = 0; bit < 64; ++bit)
+      if (v.mask >> bit & 1) names.push_back(std::string(ebpfpub::symbols::signal_name(bit + 1)));
+    return {{"mask", v.mask}, {"signals", names}};
+  }
   json operator()(const ebpfpub::clone_args& v) const {
     if (v.status != ebpfpub::capture_status::ok) return capture_json(v.status, v.address);
     return {{"flags", v.flags}, {"exit_signal", v.exit_signal}};

@@ -53,6 +53,9 @@ void append_text(fmt::memory_buffer& out, const user_string_array& v);
 void append_text(fmt::memory_buffer& out, const fd_pair& v);
 void append_text(fmt::memory_buffer& out, const open_how& v);
 void append_text(fmt::memory_buffer& out, const clone_args& v);
+/// As strace prints a sigset: `[USR1 USR2]`, `[]`, and `~[RTMIN RT_1]` (the signals not
+/// set) when 2/3 or more of the 64 are.
+void append_text(fmt::memory_buffer& out, const signal_mask& v);
 void append_text(fmt::memory_buffer& out, const socket_address& v);
 void append_text(fmt::memory_buffer& out, const custom_value& v);
 void append_text(fmt::memory_buffer& out, capture_status v);
@@ -111,6 +114,7 @@ struct fmt::formatter<ebpfpub::user_string_array> : ebpfpub::detail::text_format
 template <> struct fmt::formatter<ebpfpub::fd_pair> : ebpfpub::detail::text_formatter<ebpfpub::fd_pair> {};
 template <> struct fmt::formatter<ebpfpub::open_how> : ebpfpub::detail::text_formatter<ebpfpub::open_how> {};
 template <> struct fmt::formatter<ebpfpub::clone_args> : ebpfpub::detail::text_formatter<ebpfpub::clone_args> {};
+template <> struct fmt::formatter<ebpfpub::signal_mask> : ebpfpub::detail::text_formatter<ebpfpub::signal_mask> {};
 template <>
 struct fmt::formatter<ebpfpub::socket_address> : ebpfpub::detail::text_formatter<ebpfpub::socket_address> {};
 template <> struct fmt::formatter<ebpfpub::custom_value> : ebpfpub::detail::text_formatter<ebpfpub::custom_value> {};

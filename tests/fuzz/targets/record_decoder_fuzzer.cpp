@@ -1,7 +1,7 @@
 // Feeds arbitrary bytes to the record decoder, against plans of a string-capturing and
-// an at-enter syscall, and openat with fd identities (its dfd's and the returned fd's,
-// decoded with their paths looked up in a path cache): it must return an event or an
-// error, never crash or over-read.
+// an at-enter syscall, openat with fd identities (its dfd's and the returned fd's,
+// decoded with their paths looked up in a path cache) and a signal-mask-capturing one: it
+// must return an event or an error, never crash or over-read.
 // The event is then printed as text and JSON, which must stay one safe line each. A
 // process context block is given resolved parts made from its own bytes (the executable's
 // name as its path, a cgroup path built from it and the container that path names), so the
@@ -30,9 +30,17 @@ std::vector<ebpfpub::plan> make_plans() {
   ebpfpub::syscall_description exit_group{"exit_group",
                                           {{"error_code", "int", 16, 8, arg_kind::integer, 4, true}},
                                           16};
+  // Signal masks by type: an 8-byte capture each, decoded into signal_mask (plan 3).
+  ebpfpub::syscall_description rt_sigprocmask{"rt_sigprocmask",
+                                              {{"how", "int", 16, 8, arg_kind::integer, 4, true},
+                                               {"nset", "sigset_t *", 24, 8, arg_kind::user_pointer, 8, false},
+                                               {"oset", "sigset_t *", 32, 8, arg_kind::user_pointer, 8, false},
+                                               {"sigsetsize", "size_t", 40, 8, arg_kind::integer, 8, false}},
+                                              16};
   return {ebpfpub::make_generic_plan(openat, {.string_size = 64}),
           ebpfpub::make_generic_plan(exit_group, {}),
-          ebpfpub::make_generic_plan(openat, {.string_size = 64, .fd_identity = true})};
+          ebpfpub::make_generic_plan(openat, {.string_size = 64, .fd_identity = true}),
+          ebpfpub::make_generic_plan(rt_sigprocmask, {})};
 }
 
 // An identity's text fields stay within the record's fields.
