@@ -267,10 +267,14 @@ located_capture locate_capture(capture_context& cc, std::uint8_t index) {
     bool present;
   };
   std::vector<arrival> arrivals;
-  llvm::Value* at = b.getInt64(record::header_size + 8 * plan.syscall.arguments.size());
-  // Captures follow the arguments in plan order, each at most once; walking one header
-  // per capture the plan has reaches any of them. The bound on `at` is a branch of its
-  // own: the verifier learns a range only from a compare that a jump depends on.
+  std::uint64_t first = record::header_size + 8 * plan.syscall.arguments.size();
+  if (!p.options.context.fields.empty()) first += record::capture_header_size + record::context_size;
+  llvm::Value* at = b.getInt64(first);
+  // Captures follow the arguments (and the process context block, when one is selected:
+  // the enter program writes it first, at a fixed size) in plan order, each at most once;
+  // walking one header per capture the plan has reaches any of them. The bound on `at` is
+  // a branch of its own: the verifier learns a range only from a compare that a jump
+  // depends on.
   for (std::size_t step = 0; step < plan.captures.size() && storage >= record::capture_header_size;
        ++step) {
     auto* look = p.block("capture_header");

@@ -287,3 +287,28 @@ TEST_CASE(
   CHECK(message("execve.filename endswith \"/curl\"").find("execve is not traced") !=
         std::string::npos);
 }
+
+TEST_CASE("a string filter finds its capture after a process context block") {
+  // The enter program writes the context block right after the arguments, before the
+  // captures: the filter's walk to the path must step over it (one context field, one
+  // capture: a walk that counted the block as a capture never reached the path).
+  static ebpfpub::test::scratch_dir dir;
+  const auto base = dir.path.string();
+  const std::vector<std::string> paths = {base + "/etc/passwd", base + "/x", base + "/etc/hosts"};
+  const auto fields = GENERATE(ebpfpub::context_fields{} | ebpfpub::context_field::executable,
+                               ebpfpub::context_fields::all());
+  ebpfpub::tracer_options options;
+  options.context = fields;
+  const auto run = run_filtered<sys::openat>(
+      {fmt::format("openat.filename startswith \"{}/etc/\"", base)}, paths.size(),
+      [&] {
+        for (const auto& p : paths) ::syscall(SYS_openat, AT_FDCWD, p.c_str(), O_RDONLY);
+        return 0;
+      },
+      options);
+  std::vector<std::string> seen;
+  for (const auto& e : run.events) seen.push_back(e.args.filename.value);
+  CHECK(seen == std::vector<std::string>{paths[0], paths[2]});
+  CHECK(run.stats.filtered == 1);
+  for (const auto& e : run.events) CHECK_FALSE(e.header.context.fields.empty());
+}
