@@ -45,6 +45,10 @@ expected<void> session::add(plan p, deliveries::handler handler) {
 expected<void> session::add_filter(std::string_view text) {
   // The programs are generated from the filters at start().
   if (started_) return error(errc::invalid_argument, "tracer: cannot add a filter after start()");
+  if (options_.summary)
+    return error(errc::invalid_argument,
+                 "tracer_options::summary: filter expressions are not applied in summary mode yet; "
+                 "count without them, or record events to filter them");
   return filters_.add(text, plans());
 }
 
@@ -65,6 +69,9 @@ expected<void> session::prepare(injected_faults& faults) {
   if (options_.summary && !options_.context.empty())
     return error(errc::invalid_argument, "tracer: context has no effect in summary mode, which sends no "
                                          "event; leave tracer_options::context empty");
+  if (options_.summary && options_.capture.fd_identity)
+    return error(errc::invalid_argument, "tracer: fd identities have no effect in summary mode, which "
+                                         "sends no event; leave tracer_options::capture.fd_identity off");
   // BTF offsets first: a kernel that lacks one fails before any map exists.
   auto context = context_layout_for(options_.context);
   if (!context) return context.error();
@@ -131,12 +138,11 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
                  "summary mode yet; count without them, or record events to filter them");
   // Summary programs read the result where the syscall's own exit tracepoint puts it:
   // summary mode attaches per syscall.
-  auto mode = attach_mode_for_tests(options_.attach);
-  if (summary_maps_ && mode == attach_mode::dispatch)
+  if (summary_maps_ && options_.attach == attach_mode::dispatch)
     return error(errc::invalid_argument,
                  "tracer_options::attach: summary mode attaches per syscall; use attach_mode::tracepoints "
                  "or attach_mode::automatic with tracer_options::summary");
-  if (summary_maps_) mode = attach_mode::tracepoints;
+  const auto mode = summary_maps_ ? attach_mode::tracepoints : attach_mode_for_tests(options_.attach);
   auto dispatch = resolve_dispatch(mode, plans());
   if (!dispatch) return dispatch.error();
   std::optional<dispatch_tables> tables;
