@@ -22,6 +22,10 @@ struct capture_context {
 /// Bytes a capture may write into the entry beyond its header: the verifier checks the
 /// whole destination range of a read, whatever it actually returns.
 std::uint32_t capture_reserve(const capture& c);
+
+/// Whether an enter capture that faults is read again at exit (its retry bit): strings
+/// and string arrays of a plan sent at exit. Filters on it wait for exit.
+bool retryable(const plan& p, std::uint8_t index, const capture& c);
 /// The longest element of a string array read in one go, with its NUL.
 std::uint32_t array_item_bytes(const capture& c);
 

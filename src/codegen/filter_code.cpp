@@ -118,21 +118,38 @@ llvm::Value* combine(capture_context& cc, const checked_expression& e) {
 
 }  // namespace
 
-filter_parts split_filter(const checked_expression& e) {
+namespace {
+// Whether `e` tests a string that enter may leave to exit's second read: decided at enter,
+// such a test would see no capture and reject a call that matches.
+bool reads_retried_string(const checked_expression& e, const plan& p) {
+  if (e.type != filter::expression::kind::comparison) {
+    for (const auto& o : e.operands)
+      if (reads_retried_string(o, p)) return true;
+    return false;
+  }
+  const auto& s = e.test.source;
+  return s.type == source::string_capture && s.capture < p.captures.size() &&
+         retryable(p, s.capture, p.captures[s.capture]);
+}
+}  // namespace
+
+filter_parts split_filter(const checked_expression& e, const plan& p) {
   filter_parts parts;
   const bool is_and = e.type == filter::expression::kind::all_of;
   if (is_and && e.operands.empty()) return parts;
+  const auto at_enter = [&](const checked_expression& o) { return o.at_enter && !reads_retried_string(o, p); };
   if (!is_and) {
-    (e.at_enter ? parts.enter : parts.exit) = e;
+    (at_enter(e) ? parts.enter : parts.exit) = e;
     return parts;
   }
   // The parts of an `and` that enter can decide drop the call there; the rest wait.
   for (const auto& o : e.operands) {
-    auto& part = o.at_enter ? parts.enter : parts.exit;
+    const bool enter = at_enter(o);
+    auto& part = enter ? parts.enter : parts.exit;
     if (!part) {
       part.emplace();
       part->type = filter::expression::kind::all_of;
-      part->at_enter = o.at_enter;
+      part->at_enter = enter;
     }
     part->operands.push_back(o);
   }

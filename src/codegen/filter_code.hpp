@@ -21,9 +21,11 @@ struct filter_parts {
   std::optional<filter::checked_expression> exit;
 };
 
-/// Splits `e` (an `and` of the filters on one syscall) into what enter can decide and
-/// what must wait for exit. An empty `and` (no filter) gives no parts.
-filter_parts split_filter(const filter::checked_expression& e);
+/// Splits `e` (an `and` of the filters on `p`, one syscall's) into what enter can decide
+/// and what must wait for exit. An empty `and` (no filter) gives no parts. A test on a
+/// string that enter may have to leave to exit (a page the caller has not touched yet:
+/// captures.hpp, retryable) waits for exit, where that string is read again first.
+filter_parts split_filter(const filter::checked_expression& e, const plan& p);
 
 /// Whether `e` reads a captured string or socket address (then it runs after the
 /// captures; otherwise before them, so a rejected call copies nothing from user memory).

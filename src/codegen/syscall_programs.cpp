@@ -39,7 +39,7 @@ void store_duration(bpf_builder& b, llvm::Value* entry) {
 
 filter_parts filter_of(const codegen_options& options, const target& t) {
   if (t.index >= options.expressions.size()) return {};
-  return split_filter(options.expressions[t.index]);
+  return split_filter(options.expressions[t.index], *t.p);
 }
 
 // Continues only when the call passes `e`; a rejected call is counted as filtered and,

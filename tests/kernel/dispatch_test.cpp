@@ -262,10 +262,14 @@ TEST_CASE("every syscall loads and attaches in dispatch mode, plans of one shape
   CHECK(getppids[0].header.exit_code == ::getpid());
   CHECK(getppids[0].header.thread_id == child_pid);
   const auto pid = std::to_string(child_pid), uid = std::to_string(::getuid());
-  // Between the read of the go byte and exit_group: the body's calls, in order.
+  // Between the read of the go byte and exit_group: the body's calls, in order. A
+  // sanitized build's runtime adds its own on the way out (ASan: sigaltstack), which are
+  // not the body's.
   auto first = std::find(calls.begin(), calls.end(), "getpid " + pid);
   REQUIRE(first != calls.end());
-  CHECK(std::vector<std::string>(first, calls.end()) ==
+  std::vector<std::string> body(first, calls.end());
+  std::erase_if(body, [](const std::string& c) { return c.starts_with("sigaltstack "); });
+  CHECK(body ==
         std::vector<std::string>{"getpid " + pid, "rmdir -2 /nonexistent-ebpfpub/a",
                                  "chdir -2 /nonexistent-ebpfpub/b", "getuid " + uid,
                                  "getppid " + std::to_string(::getpid()), "exit_group 0"});

@@ -253,7 +253,7 @@ TEST_CASE(
   ebpfpub::test::program_run unknown(
       {tracer_path, "-t", "openat", "--context", "exe,bogus", "--", "/bin/true"});
   CHECK(unknown.finish() != 0);
-  CHECK(unknown.err().find("expected a list of exe, ppid, cgroup, container, ns, all") !=
+  CHECK(unknown.err().find("expected a list of fd, exe, ppid, cgroup, container, ns, all") !=
         std::string::npos);
 }
 

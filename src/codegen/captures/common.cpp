@@ -7,8 +7,6 @@
 #include "codegen/captures.hpp"
 
 namespace ebpfpub::detail {
-namespace {
-
 // A string in a page the caller has not touched yet (a string literal after fork, a
 // fresh file mapping) cannot be read at enter: the programs may not fault pages in. By
 // exit the kernel has read it, so it is read again then.
@@ -16,8 +14,6 @@ bool retryable(const plan& p, std::uint8_t index, const capture& c) {
   return (c.op == capture_op::string || c.op == capture_op::string_array) &&
          c.when == syscall_phase::enter && !p.emit_at_enter && index < record::max_retried_captures;
 }
-
-}  // namespace
 
 std::uint32_t array_item_bytes(const capture& c) { return std::min<std::uint32_t>(c.max_bytes, 4096) + 1; }
 
