@@ -77,18 +77,44 @@ struct StringMaker<owned_objects> {
 };
 }  // namespace Catch
 
+// One attach mode's session, what it owns once started, and the failures to inject into
+// its start(): the kernel objects are counted, so each fault index names a real object.
+struct attach_case {
+  ebpfpub::attach_mode mode;
+  const char* fault;
+};
+
+// Tracepoints: four maps (storage, counters, ring, process filter), six programs
+// (mkdir's and rmdir's enter and exit, fork and exit tracking), six links with their perf
+// events. Dispatch: the same four maps, the two program arrays and the number -> plan
+// array; eight programs (the same six and the two dispatchers); four links (the two sched
+// tracepoints' with their perf events, then the two raw tracepoints').
+owned_objects started_objects(ebpfpub::attach_mode mode) {
+  if (mode == ebpfpub::attach_mode::dispatch) return {8, 7, 4, 2};
+  return {6, 4, 6, 6};
+}
+
 TEST_CASE("a start() that fails at any map, program or attachment leaves nothing behind, and a "
-          "second start() records the child's mkdir and rmdir") {
-  // The session below has four maps (storage, counters, ring, process filter) and six
-  // programs (mkdir's and rmdir's enter and exit, fork and exit tracking).
-  const auto fault = GENERATE(as<std::string>{}, "map:1", "map:2", "map:3", "map:4", "program:1",
-                              "program:4", "program:6", "attach:1", "attach:3", "attach:6");
-  INFO("EBPFPUB_TEST_FAIL=" << fault);
+          "second start() records the child's mkdir and rmdir, in both attach modes") {
+  using enum ebpfpub::attach_mode;
+  const auto c = GENERATE(values<attach_case>({
+      {tracepoints, "map:1"}, {tracepoints, "map:2"}, {tracepoints, "map:3"},
+      {tracepoints, "map:4"}, {tracepoints, "program:1"}, {tracepoints, "program:4"},
+      {tracepoints, "program:6"}, {tracepoints, "attach:1"}, {tracepoints, "attach:3"},
+      {tracepoints, "attach:6"},
+      {dispatch, "map:1"}, {dispatch, "map:5"}, {dispatch, "map:6"}, {dispatch, "map:7"},
+      {dispatch, "program:1"}, {dispatch, "program:4"}, {dispatch, "program:7"},
+      {dispatch, "program:8"}, {dispatch, "attach:1"}, {dispatch, "attach:3"},
+      {dispatch, "attach:4"}}));
+  const std::string fault = c.fault;
+  INFO("attach mode " << (c.mode == dispatch ? "dispatch" : "tracepoints")
+                      << ", EBPFPUB_TEST_FAIL=" << fault);
   ebpfpub::test::scratch_dir dir;
   const auto path = (dir.path / "made").string();
   auto child = mkdir_rmdir(path);
 
   ebpfpub::tracer_options options;
+  options.attach = c.mode;
   options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
   auto tracer = ebpfpub::tracer::create(options);
   REQUIRE(tracer);
@@ -108,8 +134,10 @@ TEST_CASE("a start() that fails at any map, program or attachment leaves nothing
     } else if (fault.starts_with("program")) {
       CHECK(started.error().code() == ebpfpub::errc::verifier_rejected);
       CHECK(message.find("invalid read from stack") != std::string::npos);
-    } else {
+    } else if (c.mode == tracepoints || fault == "attach:1") {
       CHECK(message.starts_with("opening a perf event on tracepoint"));
+    } else {
+      CHECK(message.starts_with("attaching to raw tracepoint ebpfpub_missing"));
     }
   }
   CHECK(owned() == before);
@@ -117,9 +145,11 @@ TEST_CASE("a start() that fails at any map, program or attachment leaves nothing
 
   auto started = tracer->start();
   if (!started) FAIL(started.error().what());
-  CHECK(started->programs == 6);
-  CHECK(owned() == owned_objects{before.programs + 6, before.maps + 4, before.links + 6,
-                                 before.perf_events + 6});
+  CHECK(started->attached == c.mode);
+  const auto made = started_objects(c.mode);
+  CHECK(started->programs == made.programs);
+  CHECK(owned() == owned_objects{before.programs + made.programs, before.maps + made.maps,
+                                 before.links + made.links, before.perf_events + made.perf_events});
   child.go();
   CHECK(child.wait() == 0);
   for (int i = 0; i < 50 && seen.size() < 2; ++i) REQUIRE(tracer->poll(std::chrono::milliseconds(100)));
@@ -128,6 +158,7 @@ TEST_CASE("a start() that fails at any map, program or attachment leaves nothing
   CHECK(stats.events() == 2);
   CHECK(stats.lost() == 0);
   tracer->stop();
+  // The four maps the plans were prepared with stay for the next start().
   CHECK(owned() == owned_objects{before.programs, before.maps + 4, before.links, before.perf_events});
 }
 
@@ -166,60 +197,4 @@ TEST_CASE("a start() that fails after prepare() keeps the prepared maps and take
   CHECK(child.wait() == 0);
   for (int i = 0; i < 50 && seen.empty(); ++i) REQUIRE(tracer->poll(std::chrono::milliseconds(100)));
   CHECK(seen == std::vector<std::string>{"mkdir " + path});
-}
-
-TEST_CASE("in dispatch mode a start() that fails at any map, program or attachment leaves "
-          "nothing behind, and a second start() records the child's mkdir and rmdir") {
-  // Four maps as above, the two program arrays and the number -> plan array; eight
-  // programs (mkdir's and rmdir's enter and exit, fork and exit tracking, the two
-  // dispatchers); four links (the two sched tracepoints' with their perf events, then the
-  // two raw tracepoints').
-  const auto fault = GENERATE(as<std::string>{}, "map:1", "map:5", "map:6", "map:7", "program:1", "program:4",
-                              "program:7", "program:8", "attach:1", "attach:3", "attach:4");
-  INFO("EBPFPUB_TEST_FAIL=" << fault);
-  ebpfpub::test::scratch_dir dir;
-  const auto path = (dir.path / "made").string();
-  auto child = mkdir_rmdir(path);
-
-  ebpfpub::tracer_options options;
-  options.attach = ebpfpub::attach_mode::dispatch;
-  options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
-  auto tracer = ebpfpub::tracer::create(options);
-  REQUIRE(tracer);
-  std::vector<std::string> seen;
-  REQUIRE(tracer->trace<sys::mkdir>([&](const auto& e) { seen.push_back("mkdir " + e.args.pathname.value); }));
-  REQUIRE(tracer->trace<sys::rmdir>([&](const auto& e) { seen.push_back("rmdir " + e.args.pathname.value); }));
-  const auto before = owned();
-  {
-    environment_variable fail("EBPFPUB_TEST_FAIL", fault);
-    auto started = tracer->start();
-    REQUIRE_FALSE(started);
-    const auto& message = started.error().message();
-    INFO(message);
-    if (fault.starts_with("map")) {
-      CHECK(message.find("(EBPFPUB_TEST_FAIL)") != std::string::npos);
-    } else if (fault.starts_with("program")) {
-      CHECK(started.error().code() == ebpfpub::errc::verifier_rejected);
-    } else if (fault == "attach:1") {
-      CHECK(message.starts_with("opening a perf event on tracepoint"));
-    } else {
-      CHECK(message.starts_with("attaching to raw tracepoint ebpfpub_missing"));
-    }
-  }
-  CHECK(owned() == before);
-
-  auto started = tracer->start();
-  if (!started) FAIL(started.error().what());
-  CHECK(started->attached == ebpfpub::attach_mode::dispatch);
-  CHECK(started->programs == 8);
-  CHECK(owned() == owned_objects{before.programs + 8, before.maps + 7, before.links + 4,
-                                 before.perf_events + 2});
-  child.go();
-  CHECK(child.wait() == 0);
-  for (int i = 0; i < 50 && seen.size() < 2; ++i) REQUIRE(tracer->poll(std::chrono::milliseconds(100)));
-  CHECK(seen == std::vector<std::string>{"mkdir " + path, "rmdir " + path});
-  CHECK(tracer->stats().events() == 2);
-  CHECK(tracer->stats().lost() == 0);
-  tracer->stop();
-  CHECK(owned() == owned_objects{before.programs, before.maps + 4, before.links, before.perf_events});
 }
