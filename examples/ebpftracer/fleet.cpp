@@ -77,8 +77,8 @@ void fleet::finish([[maybe_unused]] const ebpfpub::statistics& stats,
   state_->stream->account(stats);
   if (auto ok = state_->stream->flush(timeout); !ok) fmt::print(stderr, "ebpftracer: {}\n", ok.error().what());
   for (const auto& [url, st] : state_->stream->sink_stats())
-    fmt::print(stderr, "  sink {}: {} delivered, {} retried, {} dropped ({} calls)\n", url, st.delivered,
-               st.retried, st.dropped, st.dropped_events);
+    fmt::print(stderr, "  sink {}: {} delivered, {} retried, {} dropped ({} calls), {} gap records lost and resent\n",
+               url, st.delivered, st.retried, st.dropped, st.dropped_events, st.gap_records_lost);
 #endif
 }
 

@@ -49,7 +49,7 @@ class file_transport final : public transport {
       if (!fd_) {
         // The file could not be reopened: these records are lost, and say so.
         for (; i < batch.size(); ++i)
-          log_->lost(batch[i].seq, batch[i].events, "sink_write_failed");
+          log_->lost(lost_span::of(batch[i]), "sink_write_failed");
         return;
       }
       buffer_.clear();
@@ -67,7 +67,7 @@ class file_transport final : public transport {
         log_->delivered(i - first);
       } else {
         for (std::size_t j = first; j < i; ++j)
-          log_->lost(batch[j].seq, batch[j].events, "sink_write_failed");
+          log_->lost(lost_span::of(batch[j]), "sink_write_failed");
       }
     }
   }

@@ -12,9 +12,9 @@
 namespace ebpfpub::sinks::detail {
 namespace {
 
+// The opaque of each message: what its delivery report settles.
 struct delivery {
-  std::uint64_t seq;
-  std::uint64_t events;
+  lost_span span;
 };
 
 class kafka_transport final : public transport {
@@ -73,7 +73,7 @@ class kafka_transport final : public transport {
 
   void send(std::vector<outgoing_record>& batch, const std::atomic<bool>& stopping) override {
     for (auto& r : batch) {
-      auto* d = new delivery{r.seq, r.events};
+      auto* d = new delivery{lost_span::of(r)};
       for (;;) {
         const int rc = rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
                                         r.json.data(), r.json.size(), key_.data(), key_.size(), d);
@@ -88,7 +88,7 @@ class kafka_transport final : public transport {
           rd_kafka_poll(rk_, 10);
           continue;
         }
-        log_->lost(d->seq, d->events, "sink_delivery_failed");
+        log_->lost(d->span, "sink_delivery_failed");
         delete d;
         break;
       }
@@ -107,7 +107,7 @@ class kafka_transport final : public transport {
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
       self->log_->delivered(1);
     else
-      self->log_->lost(d->seq, d->events, "sink_delivery_failed");
+      self->log_->lost(d->span, "sink_delivery_failed");
     delete d;
     --self->pending_;
     self->log_->wake();

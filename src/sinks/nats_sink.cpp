@@ -104,7 +104,7 @@ class nats_transport final : public transport {
         if (!f.records.empty() && payload_.size() + batch[i].json.size() + 1 > batch_bytes_) break;
         payload_ += batch[i].json;
         payload_ += '\n';
-        f.records.emplace_back(batch[i].seq, batch[i].events);
+        f.records.push_back(lost_span::of(batch[i]));
       }
       natsMsg* m = nullptr;
       if (natsMsg_Create(&m, subject_.c_str(), nullptr, payload_.data(),
@@ -113,7 +113,7 @@ class nats_transport final : public transport {
         continue;
       }
       const auto id =
-          fmt::format("{}{}-{}", id_prefix_, f.records.front().first, f.records.back().first);
+          fmt::format("{}{}-{}", id_prefix_, f.records.front().last, f.records.back().last);
       natsMsgHeader_Set(m, "Nats-Msg-Id", id.c_str());
       {
         std::lock_guard lock(mutex_);
@@ -151,7 +151,7 @@ class nats_transport final : public transport {
 
  private:
   struct flight {
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> records;  // seq, events
+    std::vector<lost_span> records;  // one per record, in seq order
     unsigned attempts = 0;
   };
 
@@ -181,7 +181,7 @@ class nats_transport final : public transport {
   }
 
   void give_up(const flight& f) {
-    for (const auto& [seq, events] : f.records) log_->lost(seq, events, "sink_delivery_failed");
+    for (const auto& span : f.records) log_->lost(span, "sink_delivery_failed");
   }
 
   static void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {

@@ -25,7 +25,10 @@ struct pending_gap {
   std::uint64_t events = 0;
   std::uint64_t records = 0;
   std::string reason;
+  bool resent = false;  // holds a gap record that was lost: wait for the back-off
 };
+
+constexpr std::chrono::milliseconds first_backoff{100}, last_backoff{5000};
 
 }  // namespace
 
@@ -61,7 +64,7 @@ class sink_queue final : public delivery_log {
     std::unique_lock lock(mutex_);
     ++stats_.offered;
     if (stopping_ || queue_.size() >= options_.queue_records) {
-      note_loss(r.seq, r.events, "sink_queue_full");
+      note_loss(lost_span::of(r), "sink_queue_full");
       return false;
     }
     const bool was_empty = queue_.empty();
@@ -101,15 +104,16 @@ class sink_queue final : public delivery_log {
   void delivered(std::uint64_t records) override {
     std::lock_guard lock(mutex_);
     stats_.delivered += records;
+    backoff_ = std::chrono::milliseconds(0);  // the destination takes records again
   }
   void retried(std::uint64_t sends) override {
     std::lock_guard lock(mutex_);
     stats_.retried += sends;
   }
-  void lost(std::uint64_t seq, std::uint64_t events, std::string_view reason) override {
+  void lost(const lost_span& span, std::string_view reason) override {
     {
       std::lock_guard lock(mutex_);
-      note_loss(seq, events, reason);
+      note_loss(span, reason);
     }
     wake_.notify_one();
   }
@@ -120,17 +124,36 @@ class sink_queue final : public delivery_log {
 
  private:
   // Holds mutex_.
-  void note_loss(std::uint64_t seq, std::uint64_t events, std::string_view reason) {
-    ++stats_.dropped;
-    stats_.dropped_events += events;
-    if (!gaps_.empty() && gaps_.back().reason == reason && gaps_.back().last + 1 == seq) {
+  // A lost gap record comes back with the range it replaced, not just its own seq: a gap
+  // over its seq alone would count every call of the range while the records of the
+  // range that a broker stored after all ("possibly persisted" when its acknowledgement
+  // timed out) arrive outside it, and the consumer would count them twice.
+  // A lost gap record's calls were counted when its records were dropped; and while the
+  // destination keeps refusing, resending it at once would spin: it waits for a back-off.
+  void note_loss(const lost_span& span, std::string_view reason) {
+    if (span.gap) {
+      ++stats_.gap_records_lost;
+      backoff_ = std::clamp(backoff_ * 2, first_backoff, last_backoff);
+      resend_after_ = std::chrono::steady_clock::now() + backoff_;
+    } else {
+      ++stats_.dropped;
+      stats_.dropped_events += span.events;
+    }
+    if (!gaps_.empty() && gaps_.back().reason == reason && gaps_.back().last + 1 == span.first) {
       auto& g = gaps_.back();
-      g.last = seq;
-      g.events += events;
-      ++g.records;
+      g.last = span.last;
+      g.events += span.events;
+      g.records += span.records;
+      g.resent = g.resent || span.gap;
       return;
     }
-    gaps_.push_back({seq, seq, events, 1, std::string(reason)});
+    gaps_.push_back({span.first, span.last, span.events, span.records, std::string(reason), span.gap});
+  }
+
+  // Holds mutex_. Whether the pending gap records wait for the back-off.
+  bool gaps_held() const {
+    if (stopping_ || std::chrono::steady_clock::now() >= resend_after_) return false;
+    return std::any_of(gaps_.begin(), gaps_.end(), [](const pending_gap& g) { return g.resent; });
   }
 
   void run() {
@@ -142,8 +165,9 @@ class sink_queue final : public delivery_log {
       // Closing: one more round for what is queued. A destination that fails then would
       // only turn each gap record into another, so what it loses stays in the counters.
       if (stop && last_round_done) break;
-      if (queue_.empty() && gaps_.empty()) {
-        if (stop) break;
+      const bool send_gaps = !gaps_.empty() && !gaps_held();
+      if (queue_.empty() && !send_gaps) {
+        if (stop && gaps_.empty()) break;
         busy_ = true;
         lock.unlock();
         transport_->service();
@@ -151,7 +175,13 @@ class sink_queue final : public delivery_log {
         busy_ = false;
         idle_.notify_all();
         if (!queue_.empty() || !gaps_.empty() || stopping_) continue;
-        // While the broker owes acknowledgements, come back soon to resend what failed.
+        // While the broker owes acknowledgements, come back soon to resend what failed;
+        // held gap records at the end of their back-off.
+        if (!gaps_.empty()) {
+          wake_.wait_until(lock, std::min(resend_after_, std::chrono::steady_clock::now() +
+                                                             std::chrono::milliseconds(500)));
+          continue;
+        }
         const auto wait = transport_->pending() > 0 ? std::chrono::milliseconds(20)
                                                     : std::chrono::milliseconds(500);
         wake_.wait_for(lock, wait);
@@ -161,12 +191,15 @@ class sink_queue final : public delivery_log {
       queue_.clear();
       // A gap follows the records queued before the loss it reports (their seqs are
       // lower), so a reader of one file sees the stream in order.
-      for (const auto& g : gaps_) {
-        batch.push_back({g.last, g.events,
-                         gap_json(host_json_, g.first, g.last, g.events, g.records, g.reason)});
-        ++stats_.gap_records;
+      if (send_gaps) {
+        for (const auto& g : gaps_) {
+          batch.push_back({g.last, g.events,
+                           gap_json(host_json_, g.first, g.last, g.events, g.records, g.reason),
+                           g.first, g.records});
+          ++stats_.gap_records;
+        }
+        gaps_.clear();
       }
-      gaps_.clear();
       busy_ = true;
       lock.unlock();
       transport_->send(batch, stopping_);
@@ -187,6 +220,8 @@ class sink_queue final : public delivery_log {
   std::condition_variable idle_;  // flush(): the thread finished a round
   std::deque<outgoing_record> queue_;
   std::deque<pending_gap> gaps_;
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point resend_after_{};
   std::string host_json_ = "{}";
   sink_statistics stats_;
   bool busy_ = false;

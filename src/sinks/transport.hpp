@@ -14,6 +14,20 @@
 
 namespace ebpfpub::sinks::detail {
 
+/// What a record given up stood for: the seqs a gap for it must cover ([first, last]; one
+/// seq for an event, the whole range for a sink gap record), the calls and the records.
+struct lost_span {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  std::uint64_t events = 0;
+  std::uint64_t records = 1;
+  bool gap = false;  ///< a sink's own gap record
+  static lost_span of(const outgoing_record& r) {
+    if (r.replaces == 0) return {r.seq, r.seq, r.events, 1, false};
+    return {r.replaces_from, r.seq, r.events, r.replaces, true};
+  }
+};
+
 /// Where a transport reports; every call is thread-safe.
 class delivery_log {
  public:
@@ -21,7 +35,7 @@ class delivery_log {
   virtual void delivered(std::uint64_t records) = 0;
   virtual void retried(std::uint64_t sends) = 0;
   /// A record given up: the sink puts a gap record for it in its stream.
-  virtual void lost(std::uint64_t seq, std::uint64_t events, std::string_view reason) = 0;
+  virtual void lost(const lost_span& span, std::string_view reason) = 0;
   /// Something changed that the sink's thread or a flush() waits for.
   virtual void wake() = 0;
 };

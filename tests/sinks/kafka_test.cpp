@@ -1,3 +1,5 @@
+
+
 // End to end through librdkafka's mock cluster: a MOCK Kafka broker (librdkafka's
 // protocol-level implementation, listening on loopback), not a real Kafka; Debian has no
 // Kafka broker package. The traced child's events go through the Kafka sink's idempotent
@@ -213,4 +215,43 @@ TEST_CASE(
     CHECK(gaps == 0);
     CHECK(h["duplicates"] == 0);
   }
+}
+
+TEST_CASE(
+    "a gap record that the mock Kafka cluster refuses in turn is replaced by one over the "
+    "same records: the consumer accounts for every seq once",
+    "[sinks][kafka]") {
+  mock_cluster cluster(1);
+  const auto topic = kafka_topic(cluster);
+  const std::string url = "kafka://" + cluster.bootstraps() + "/" + topic;
+  auto s = stream::create(stream_options{.host_name = "regap-" + t::random_name()});
+  REQUIRE(s);
+  REQUIRE(s->add_sink(url + "?retries=1"));
+  for (int i = 0; i < 10; ++i)
+    s->publish_json(fmt::format(R"({{"timestamp":{},"syscall":"getppid"}})", i));
+  REQUIRE(s->flush(std::chrono::seconds(20)));
+  // ApiKey 0 is Produce. The next two produce requests fail for good: the first carries
+  // records 10-19, the second the gap record that replaces them. The third, with the gap
+  // record for that gap record, goes through; it must cover 10-19, not its own seq alone.
+  rd_kafka_mock_push_request_errors(cluster.get(), 0, 2, RD_KAFKA_RESP_ERR_INVALID_RECORD,
+                                    RD_KAFKA_RESP_ERR_INVALID_RECORD);
+  for (int i = 10; i < 20; ++i)
+    s->publish_json(fmt::format(R"({{"timestamp":{},"syscall":"getppid"}})", i));
+  REQUIRE(s->flush(std::chrono::seconds(20)));
+  const auto stats = s->sink_stats().at(0).second;
+  CHECK(stats.delivered == 11);  // records 0-9 and the last gap record
+  CHECK(stats.dropped == 10);  // records 10-19
+  CHECK(stats.dropped_events == 10);
+  CHECK(stats.gap_records == 2);
+  CHECK(stats.gap_records_lost == 1);
+
+  const auto consumed = t::run_consumer(url);
+  REQUIRE(consumed.lines.size() == 1);
+  INFO(consumed.lines[0]);
+  const auto h = json::parse(consumed.lines[0]);
+  CHECK(h["events"] == 10);
+  CHECK(h["gap_count"] == 10);
+  CHECK(h["gaps"]["sink_delivery_failed"] == 10);
+  CHECK(h["last_seq"] == 19);
+  CHECK(h["complete"] == true);
 }

@@ -24,6 +24,12 @@ struct outgoing_record {
   /// Traced calls this record accounts for: 1 for an event, the count of a gap record.
   std::uint64_t events = 1;
   std::string json;
+  /// A sink's own gap record: the first seq and the number of records it replaces (0: an
+  /// event or a kernel gap, which replace nothing). A gap record that is lost in turn is
+  /// replaced by one over the same range, so the consumer can still tell which of those
+  /// records arrived after all.
+  std::uint64_t replaces_from = 0;
+  std::uint64_t replaces = 0;
 };
 
 /// What a sink did with the records offered to it.
@@ -34,6 +40,10 @@ struct sink_statistics {
   std::uint64_t dropped = 0;         ///< records lost here (queue full, delivery given up)
   std::uint64_t dropped_events = 0;  ///< traced calls those records accounted for
   std::uint64_t gap_records = 0;     ///< sink-side gap records this sink added to its stream
+  /// Gap records lost in turn. Each is sent again over the same records, after a back-off
+  /// (0.1 s doubling to 5 s while they keep failing); its calls stay counted once, in
+  /// dropped_events, and it is not counted in dropped.
+  std::uint64_t gap_records_lost = 0;
 };
 
 /// Settings every sink shares; a URL's query may override them (`?queue=65536`).
