@@ -36,6 +36,46 @@ struct reader {
   }
 };
 
+// The executable's dentry name into the block's exe_name (cut to 31 bytes and a NUL). A
+// name shorter than 40 bytes (nearly every executable's) lives in the dentry itself
+// (d_shortname), which d_name.name then points to: four typed 8-byte loads copy it, where
+// bpf_probe_read_kernel_str() cost a helper call (~30 ns here). The dentry pointer came
+// through mm, which the verifier does not trust (PTR_UNTRUSTED), so it lets a load span
+// several of the char array's elements. A longer name is read through its pointer.
+void emit_executable_name(reader& r, llvm::Value* dentry) {
+  namespace off = record::context_offset;
+  auto& p = r.p;
+  auto& b = p.b;
+  const auto& l = p.options.context;
+  const std::uint32_t field = r.data + off::exe_name;
+  auto* name = r.pointer(dentry, l.dentry_name, "exe_name");
+  if (l.dentry_inline_name == 0) {
+    b.CreateProbeReadKernelStr(b.CreateBytePointer(r.entry, b.getInt64(field)),
+                               record::context_name_size, name);
+    return;
+  }
+  auto* inline_name = b.CreateBytePointer(dentry, b.getInt64(l.dentry_inline_name));
+  auto* copy = p.block("exe_name_inline");
+  auto* read = p.block("exe_name_elsewhere");
+  auto* after = p.block("exe_name_done");
+  b.CreateCondBr(b.CreateICmpEQ(b.CreatePtrToInt(name, b.getInt64Ty()),
+                                b.CreatePtrToInt(inline_name, b.getInt64Ty())),
+                 copy, read);
+  b.SetInsertPoint(copy);
+  static_assert(record::context_name_size % 8 == 0 && record::context_name_size <= 40);
+  for (std::uint32_t at = 0; at < record::context_name_size; at += 8)
+    b.CreateStoreAt(r.load(b.getInt64Ty(), dentry, l.dentry_inline_name + at, "exe_name_word"),
+                    r.entry, field + at);
+  // As the helper would: a longer name is cut and still ends in a NUL.
+  b.CreateStoreAt(b.getInt8(0), r.entry, field + record::context_name_size - 1);
+  b.CreateBr(after);
+  b.SetInsertPoint(read);
+  b.CreateProbeReadKernelStr(b.CreateBytePointer(r.entry, b.getInt64(field)),
+                             record::context_name_size, name);
+  b.CreateBr(after);
+  b.SetInsertPoint(after);
+}
+
 }  // namespace
 
 std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t at) {
@@ -69,10 +109,7 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
                     data + off::exe_inode);
     r.field32(off::exe_device, r.pointer(inode, l.inode_sb, "exe_sb"), l.sb_dev, "s_dev");
     auto* dentry = r.pointer(file, l.file_dentry, "exe_dentry");
-    auto* name = r.pointer(dentry, l.dentry_name, "exe_name");
-    // A name longer than the field is cut; the NUL the helper always writes ends it.
-    b.CreateProbeReadKernelStr(b.CreateBytePointer(entry, b.getInt64(data + off::exe_name)),
-                               record::context_name_size, name);
+    emit_executable_name(r, dentry);
   }
   if (fields.has(context_field::namespaces)) {
     auto* nsproxy = r.pointer(task, l.task_nsproxy, "nsproxy");
