@@ -110,6 +110,8 @@ struct context_layout {
   std::uint32_t nsproxy_mnt_ns = 0, nsproxy_net_ns = 0, mnt_ns_inum = 0, net_inum = 0;
   std::uint32_t cred_user_ns = 0, user_ns_inum = 0;
   std::uint32_t pid_level = 0, pid_numbers = 0, upid_size = 0, upid_ns = 0, pid_ns_inum = 0;
+  /// task->cgroups->dfl_cgrp->kn->id: the cgroup v2 id, as bpf_get_current_cgroup_id().
+  std::uint32_t task_cgroups = 0, css_set_dfl_cgrp = 0, cgroup_kn = 0, kernfs_node_id = 0;
 };
 
 /// The filters as the programs apply them.

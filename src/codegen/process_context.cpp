@@ -7,9 +7,12 @@
 // plain load where a bpf_probe_read_kernel() call cost a helper call each (measured:
 // benchmarks/run, docs/context.md). A step from a NULL pointer (a kernel thread has no
 // mm) faults inside that load, which the kernel's exception table turns into 0: the field
-// reads as 0 and no branch is needed. Only the pid namespace's step indexes an array by
-// a value read at run time (numbers[level]), which a typed load may not do: the first
-// levels are unrolled into typed loads, deeper ones take two bpf_probe_read_kernel() calls.
+// reads as 0 and no branch is needed. The cgroup id too is read by loads rather than by
+// bpf_get_current_cgroup_id(), and the executable's name from the dentry's inline copy.
+// Only the pid namespace's step indexes an array by a value read at run time
+// (numbers[level]), which a typed load may not do: the first levels are unrolled into
+// typed loads, deeper ones take two bpf_probe_read_kernel() calls; and a name of 40 bytes
+// or more is read through its pointer by bpf_probe_read_kernel_str().
 
 #include "codegen/process_context.hpp"
 
@@ -95,9 +98,17 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
   b.CreateStoreAt(b.getInt32(fields.bits()), entry, data + off::fields);
 
   reader r{p, entry, data};
-  if (fields.wants_cgroup_id())
-    b.CreateStoreAt(b.CreateGetCurrentCgroupId(), entry, data + off::cgroup_id);
   auto* task = b.CreateGetCurrentTaskBtf();
+  if (fields.wants_cgroup_id()) {
+    // What bpf_get_current_cgroup_id() returns (cgroup_id(task_dfl_cgroup(current))), by
+    // typed loads: the helper call cost ~30 ns here (benchmarks/program_cost), the loads
+    // a few. The css_set is RCU-protected, and a tracepoint program runs under RCU.
+    auto* css_set = r.pointer(task, l.task_cgroups, "css_set");
+    auto* cgroup = r.pointer(css_set, l.css_set_dfl_cgrp, "dfl_cgrp");
+    auto* kn = r.pointer(cgroup, l.cgroup_kn, "kn");
+    b.CreateStoreAt(r.load(b.getInt64Ty(), kn, l.kernfs_node_id, "cgroup_id"), entry,
+                    data + off::cgroup_id);
+  }
   if (fields.has(context_field::parent))
     r.field32(off::parent_pid, r.pointer(task, l.task_real_parent, "real_parent"), l.task_tgid,
               "parent_tgid");

@@ -89,6 +89,12 @@ expected<context_layout> context_layout_for(context_fields fields) {
     offset(l.task_real_parent, "task_struct", "real_parent");
     offset(l.task_tgid, "task_struct", "tgid");
   }
+  if (fields.wants_cgroup_id()) {
+    offset(l.task_cgroups, "task_struct", "cgroups");
+    offset(l.css_set_dfl_cgrp, "css_set", "dfl_cgrp");
+    offset(l.cgroup_kn, "cgroup", "kn");
+    offset(l.kernfs_node_id, "kernfs_node", "id");
+  }
   if (fields.has(context_field::executable)) {
     offset(l.task_mm, "task_struct", "mm");
     offset(l.mm_exe_file, "mm_struct", "exe_file");
