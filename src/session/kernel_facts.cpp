@@ -10,6 +10,7 @@
 #include <ebpfpub/context/cgroup.hpp>
 
 #include "kernel/kernel.hpp"
+#include "session/test_faults.hpp"
 
 namespace ebpfpub::detail {
 
@@ -107,7 +108,7 @@ expected<context_layout> context_layout_for(context_fields fields) {
     // Optional: without it every name is read through its pointer (a helper call).
     for (const char* inline_name : {"d_shortname", "d_iname"})
       if (auto o = kernel_member_offset("dentry", inline_name); o && !l.dentry_inline_name)
-        l.dentry_inline_name = *o;
+        l.dentry_inline_name = helper_reads_for_tests() ? 0 : *o;
   }
   if (fields.has(context_field::namespaces)) {
     offset(l.task_nsproxy, "task_struct", "nsproxy");
@@ -249,7 +250,7 @@ expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
   l.unix_address_len = at({{"unix_address", "len"}});
   l.unix_address_name = at({{"unix_address", "name"}});
   if (missing) return *missing;
-  if (untyped_cast_works()) {
+  if (!helper_reads_for_tests() && untyped_cast_works()) {
     l.rdonly_cast = *kernel_btf_id("bpf_rdonly_cast", BTF_KIND_FUNC);
     if (auto file = kernel_btf_id("file", BTF_KIND_STRUCT)) l.file_type = *file;
     else l.rdonly_cast = 0;
