@@ -19,6 +19,17 @@ llvm::CallInst* bpf_builder::CreateHelperCall(bpf_func_id id, llvm::Type* result
   return CreateCall(type, callee, widened, name);
 }
 
+llvm::CallInst* bpf_builder::CreateKfuncCall(std::uint32_t btf_id, llvm::Type* result,
+                                             llvm::ArrayRef<llvm::Value*> args,
+                                             const llvm::Twine& name) {
+  return CreateHelperCall(static_cast<bpf_func_id>(kfunc_call_marker + btf_id), result, args, name);
+}
+
+llvm::Value* bpf_builder::CreateRdonlyCast(std::uint32_t kfunc_id, llvm::Value* object,
+                                           std::uint32_t type_id) {
+  return CreateKfuncCall(kfunc_id, getPtrTy(), {object, getInt64(type_id)}, "cast");
+}
+
 llvm::Value* bpf_builder::CreateMapPointer(int fd) {
   auto* pseudo = llvm::Intrinsic::getDeclaration(&module_, llvm::Intrinsic::bpf_pseudo);
   auto* value = CreateCall(pseudo, {getInt64(BPF_PSEUDO_MAP_FD), getInt64(fd)}, "map");

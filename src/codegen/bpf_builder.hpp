@@ -23,6 +23,18 @@ class bpf_builder : public llvm::IRBuilder<> {
   llvm::CallInst* CreateHelperCall(bpf_func_id id, llvm::Type* result,
                                    llvm::ArrayRef<llvm::Value*> args, const llvm::Twine& name = "");
 
+  /// Calls kernel function (kfunc) `btf_id` of the running kernel's BTF. The BPF back end
+  /// only emits helper calls, so the call goes out as a helper call to `btf_id` plus
+  /// kfunc_call_marker, an id no helper has; the compiler turns it into a kfunc call
+  /// (src_reg BPF_PSEUDO_KFUNC_CALL, imm the BTF id) when it takes the instructions out.
+  static constexpr std::uint32_t kfunc_call_marker = 1u << 30;
+  llvm::CallInst* CreateKfuncCall(std::uint32_t btf_id, llvm::Type* result,
+                                  llvm::ArrayRef<llvm::Value*> args, const llvm::Twine& name = "");
+  /// bpf_rdonly_cast(object, type_id) (kfunc `kfunc_id`): `object` as a read-only pointer
+  /// to the kernel's BTF type `type_id` (0: untyped memory), whose loads the verifier
+  /// makes fault-tolerant plain loads. The verifier replaces the call by a register move.
+  llvm::Value* CreateRdonlyCast(std::uint32_t kfunc_id, llvm::Value* object, std::uint32_t type_id);
+
   /// A pointer to the map behind `fd` (`ld_imm64` with BPF_PSEUDO_MAP_FD), through the
   /// llvm.bpf.pseudo intrinsic, so the program needs no relocation at load time.
   llvm::Value* CreateMapPointer(int fd);

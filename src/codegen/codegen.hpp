@@ -89,6 +89,11 @@ struct fd_layout {
   std::uint32_t unix_peer = 0;         // unix_sock.peer
   std::uint32_t unix_address_len = 0;  // unix_address.len
   std::uint32_t unix_address_name = 0; // unix_address.name (a struct sockaddr_un)
+  /// BTF ids of the kfunc bpf_rdonly_cast and of struct file, when this kernel lets
+  /// bpf_rdonly_cast make untyped memory readable (Linux 6.16 on): the slot fd[fd] and the
+  /// file behind it are then read with typed loads. 0: helper calls instead.
+  std::uint32_t rdonly_cast = 0;
+  std::uint32_t file_type = 0;
 };
 
 /// Byte offsets in the running kernel's structures (from its BTF) that the enter programs
@@ -99,9 +104,14 @@ struct context_layout {
   std::uint32_t task_cred = 0, task_thread_pid = 0;
   std::uint32_t mm_exe_file = 0, file_inode = 0, file_dentry = 0, inode_ino = 0, inode_sb = 0;
   std::uint32_t sb_dev = 0, dentry_name = 0;
+  /// dentry.d_shortname (d_iname before Linux 6.14), where a short name is kept inline;
+  /// 0 when the kernel has neither: the name is then read through d_name.name.
+  std::uint32_t dentry_inline_name = 0;
   std::uint32_t nsproxy_mnt_ns = 0, nsproxy_net_ns = 0, mnt_ns_inum = 0, net_inum = 0;
   std::uint32_t cred_user_ns = 0, user_ns_inum = 0;
   std::uint32_t pid_level = 0, pid_numbers = 0, upid_size = 0, upid_ns = 0, pid_ns_inum = 0;
+  /// task->cgroups->dfl_cgrp->kn->id: the cgroup v2 id, as bpf_get_current_cgroup_id().
+  std::uint32_t task_cgroups = 0, css_set_dfl_cgrp = 0, cgroup_kn = 0, kernfs_node_id = 0;
 };
 
 /// The filters as the programs apply them.

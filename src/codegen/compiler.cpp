@@ -140,6 +140,13 @@ expected<generated_code> generate_programs(std::span<const plan> plans, const pr
       code.instructions.resize(contents->size() / sizeof(bpf_insn));
       std::memcpy(code.instructions.data(), contents->data(),
                   code.instructions.size() * sizeof(bpf_insn));
+      // Kernel function calls went out as helper calls to marked ids (CreateKfuncCall).
+      for (auto& insn : code.instructions)
+        if (insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == 0 &&
+            static_cast<std::uint32_t>(insn.imm) >= bpf_builder::kfunc_call_marker) {
+          insn.imm = static_cast<std::int32_t>(static_cast<std::uint32_t>(insn.imm) - bpf_builder::kfunc_call_marker);
+          insn.src_reg = BPF_PSEUDO_KFUNC_CALL;
+        }
       result.programs.push_back(std::move(code));
       found = true;
       break;

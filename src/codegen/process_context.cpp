@@ -7,9 +7,12 @@
 // plain load where a bpf_probe_read_kernel() call cost a helper call each (measured:
 // benchmarks/run, docs/context.md). A step from a NULL pointer (a kernel thread has no
 // mm) faults inside that load, which the kernel's exception table turns into 0: the field
-// reads as 0 and no branch is needed. Only the pid namespace's step indexes an array by
-// a value read at run time (numbers[level]), which a typed load may not do: the first
-// levels are unrolled into typed loads, deeper ones take two bpf_probe_read_kernel() calls.
+// reads as 0 and no branch is needed. The cgroup id too is read by loads rather than by
+// bpf_get_current_cgroup_id(), and the executable's name from the dentry's inline copy.
+// Only the pid namespace's step indexes an array by a value read at run time
+// (numbers[level]), which a typed load may not do: the first levels are unrolled into
+// typed loads, deeper ones take two bpf_probe_read_kernel() calls; and a name of 40 bytes
+// or more is read through its pointer by bpf_probe_read_kernel_str().
 
 #include "codegen/process_context.hpp"
 
@@ -36,6 +39,46 @@ struct reader {
   }
 };
 
+// The executable's dentry name into the block's exe_name (cut to 31 bytes and a NUL). A
+// name shorter than 40 bytes (nearly every executable's) lives in the dentry itself
+// (d_shortname), which d_name.name then points to: four typed 8-byte loads copy it, where
+// bpf_probe_read_kernel_str() cost a helper call (~30 ns here). The dentry pointer came
+// through mm, which the verifier does not trust (PTR_UNTRUSTED), so it lets a load span
+// several of the char array's elements. A longer name is read through its pointer.
+void emit_executable_name(reader& r, llvm::Value* dentry) {
+  namespace off = record::context_offset;
+  auto& p = r.p;
+  auto& b = p.b;
+  const auto& l = p.options.context;
+  const std::uint32_t field = r.data + off::exe_name;
+  auto* name = r.pointer(dentry, l.dentry_name, "exe_name");
+  if (l.dentry_inline_name == 0) {
+    b.CreateProbeReadKernelStr(b.CreateBytePointer(r.entry, b.getInt64(field)),
+                               record::context_name_size, name);
+    return;
+  }
+  auto* inline_name = b.CreateBytePointer(dentry, b.getInt64(l.dentry_inline_name));
+  auto* copy = p.block("exe_name_inline");
+  auto* read = p.block("exe_name_elsewhere");
+  auto* after = p.block("exe_name_done");
+  b.CreateCondBr(b.CreateICmpEQ(b.CreatePtrToInt(name, b.getInt64Ty()),
+                                b.CreatePtrToInt(inline_name, b.getInt64Ty())),
+                 copy, read);
+  b.SetInsertPoint(copy);
+  static_assert(record::context_name_size % 8 == 0 && record::context_name_size <= 40);
+  for (std::uint32_t at = 0; at < record::context_name_size; at += 8)
+    b.CreateStoreAt(r.load(b.getInt64Ty(), dentry, l.dentry_inline_name + at, "exe_name_word"),
+                    r.entry, field + at);
+  // As the helper would: a longer name is cut and still ends in a NUL.
+  b.CreateStoreAt(b.getInt8(0), r.entry, field + record::context_name_size - 1);
+  b.CreateBr(after);
+  b.SetInsertPoint(read);
+  b.CreateProbeReadKernelStr(b.CreateBytePointer(r.entry, b.getInt64(field)),
+                             record::context_name_size, name);
+  b.CreateBr(after);
+  b.SetInsertPoint(after);
+}
+
 }  // namespace
 
 std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t at) {
@@ -55,9 +98,17 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
   b.CreateStoreAt(b.getInt32(fields.bits()), entry, data + off::fields);
 
   reader r{p, entry, data};
-  if (fields.wants_cgroup_id())
-    b.CreateStoreAt(b.CreateGetCurrentCgroupId(), entry, data + off::cgroup_id);
   auto* task = b.CreateGetCurrentTaskBtf();
+  if (fields.wants_cgroup_id()) {
+    // What bpf_get_current_cgroup_id() returns (cgroup_id(task_dfl_cgroup(current))), by
+    // typed loads: the helper call cost ~30 ns here (benchmarks/program_cost), the loads
+    // a few. The css_set is RCU-protected, and a tracepoint program runs under RCU.
+    auto* css_set = r.pointer(task, l.task_cgroups, "css_set");
+    auto* cgroup = r.pointer(css_set, l.css_set_dfl_cgrp, "dfl_cgrp");
+    auto* kn = r.pointer(cgroup, l.cgroup_kn, "kn");
+    b.CreateStoreAt(r.load(b.getInt64Ty(), kn, l.kernfs_node_id, "cgroup_id"), entry,
+                    data + off::cgroup_id);
+  }
   if (fields.has(context_field::parent))
     r.field32(off::parent_pid, r.pointer(task, l.task_real_parent, "real_parent"), l.task_tgid,
               "parent_tgid");
@@ -69,10 +120,7 @@ std::uint32_t emit_process_context(program& p, llvm::Value* entry, std::uint32_t
                     data + off::exe_inode);
     r.field32(off::exe_device, r.pointer(inode, l.inode_sb, "exe_sb"), l.sb_dev, "s_dev");
     auto* dentry = r.pointer(file, l.file_dentry, "exe_dentry");
-    auto* name = r.pointer(dentry, l.dentry_name, "exe_name");
-    // A name longer than the field is cut; the NUL the helper always writes ends it.
-    b.CreateProbeReadKernelStr(b.CreateBytePointer(entry, b.getInt64(data + off::exe_name)),
-                               record::context_name_size, name);
+    emit_executable_name(r, dentry);
   }
   if (fields.has(context_field::namespaces)) {
     auto* nsproxy = r.pointer(task, l.task_nsproxy, "nsproxy");

@@ -364,6 +364,15 @@ expected<std::uint32_t> kernel_struct_size(std::string_view type) {
   return btf__type_by_id(types, static_cast<std::uint32_t>(id))->size;
 }
 
+expected<std::uint32_t> kernel_btf_id(std::string_view name, std::uint32_t kind) {
+  const btf* types = vmlinux_btf();
+  if (!types) return no_btf();
+  const std::string wanted(name);
+  const int id = btf__find_by_name_kind(types, wanted.c_str(), kind);
+  if (id < 0) return error(errc::not_found, fmt::format("the kernel's BTF has no {}", name));
+  return static_cast<std::uint32_t>(id);
+}
+
 expected<void> check_bpf_access() {
   // The cheapest real use: create and drop a one-entry array.
   const unique_fd probe(bpf_map_create(BPF_MAP_TYPE_ARRAY, "ebpfpub_probe", 4, 4, 1, nullptr));

@@ -93,6 +93,10 @@ expected<std::uint32_t> kernel_member_offset(std::string_view type, std::string_
 /// sizeof(struct `type`) in the running kernel.
 expected<std::uint32_t> kernel_struct_size(std::string_view type);
 
+/// The id in the running kernel's BTF of the type or function `name` of BTF kind `kind`
+/// (BTF_KIND_STRUCT, BTF_KIND_FUNC), or an error naming it.
+expected<std::uint32_t> kernel_btf_id(std::string_view name, std::uint32_t kind);
+
 /// Number of possible CPUs (per-CPU maps have this many copies).
 std::uint32_t possible_cpus();
 

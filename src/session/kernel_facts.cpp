@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <optional>
 
-#include <fmt/format.h>
-
+#include <bpf/bpf.h>
+#include <linux/btf.h>
 #include <fmt/format.h>
 
 #include <ebpfpub/context/cgroup.hpp>
 
 #include "kernel/kernel.hpp"
+#include "session/test_faults.hpp"
 
 namespace ebpfpub::detail {
 
@@ -89,6 +90,12 @@ expected<context_layout> context_layout_for(context_fields fields) {
     offset(l.task_real_parent, "task_struct", "real_parent");
     offset(l.task_tgid, "task_struct", "tgid");
   }
+  if (fields.wants_cgroup_id()) {
+    offset(l.task_cgroups, "task_struct", "cgroups");
+    offset(l.css_set_dfl_cgrp, "css_set", "dfl_cgrp");
+    offset(l.cgroup_kn, "cgroup", "kn");
+    offset(l.kernfs_node_id, "kernfs_node", "id");
+  }
   if (fields.has(context_field::executable)) {
     offset(l.task_mm, "task_struct", "mm");
     offset(l.mm_exe_file, "mm_struct", "exe_file");
@@ -98,6 +105,10 @@ expected<context_layout> context_layout_for(context_fields fields) {
     offset(l.inode_sb, "inode", "i_sb");
     offset(l.sb_dev, "super_block", "s_dev");
     offset(l.dentry_name, "dentry", "d_name.name");
+    // Optional: without it every name is read through its pointer (a helper call).
+    for (const char* inline_name : {"d_shortname", "d_iname"})
+      if (auto o = kernel_member_offset("dentry", inline_name); o && !l.dentry_inline_name)
+        l.dentry_inline_name = helper_reads_for_tests() ? 0 : *o;
   }
   if (fields.has(context_field::namespaces)) {
     offset(l.task_nsproxy, "task_struct", "nsproxy");
@@ -154,6 +165,31 @@ expected<void> cgroup_filter(const filter_options& filter, filter_code& code) {
 }  // namespace ebpfpub::detail
 
 namespace ebpfpub::detail {
+namespace {
+
+// Whether bpf_rdonly_cast(p, 0) gives memory a program may read (Linux 6.16 on; earlier
+// kernels take a struct type only), asked of the verifier with the smallest program that
+// does it: r0 = *(u64 *)bpf_rdonly_cast(0, 0); return 0. Asked once per process.
+bool untyped_cast_works() {
+  static const bool works = [] {
+    auto cast = kernel_btf_id("bpf_rdonly_cast", BTF_KIND_FUNC);
+    if (!cast) return false;
+    const bpf_insn probe[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 0},
+        {BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0},
+        {BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, static_cast<std::int32_t>(*cast)},
+        {BPF_LDX | BPF_MEM | BPF_DW, 0, 0, 0, 0},
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    const unique_fd loaded(bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "ebpfpub_cast", "GPL", probe,
+                                         sizeof(probe) / sizeof(probe[0]), nullptr));
+    return static_cast<bool>(loaded);
+  }();
+  return works;
+}
+
+}  // namespace
 
 expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
   const bool wanted = std::any_of(plans.begin(), plans.end(), [](const plan& p) {
@@ -214,6 +250,11 @@ expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
   l.unix_address_len = at({{"unix_address", "len"}});
   l.unix_address_name = at({{"unix_address", "name"}});
   if (missing) return *missing;
+  if (!helper_reads_for_tests() && untyped_cast_works()) {
+    l.rdonly_cast = *kernel_btf_id("bpf_rdonly_cast", BTF_KIND_FUNC);
+    if (auto file = kernel_btf_id("file", BTF_KIND_STRUCT)) l.file_type = *file;
+    else l.rdonly_cast = 0;
+  }
   return l;
 }
 

@@ -58,4 +58,9 @@ attach_mode attach_mode_for_tests(attach_mode mode) {
   return mode;
 }
 
+bool helper_reads_for_tests() {
+  const char* forced = std::getenv("EBPFPUB_TEST_READS");
+  return forced && std::string_view(forced) == "helpers";
+}
+
 }  // namespace ebpfpub::detail

@@ -13,6 +13,12 @@
 // And, so that the whole kernel suite runs in each attach mode:
 //
 //   EBPFPUB_TEST_ATTACH=dispatch|tracepoints  what attach_mode::automatic resolves to
+//
+// And, so that the fd identity and process context suites also run the walk a kernel
+// before 6.16 gets (this one takes the typed loads):
+//
+//   EBPFPUB_TEST_READS=helpers  no bpf_rdonly_cast and no inline dentry names: the
+//                               programs read from fd[fd] on, and every name, by helper
 
 #include <cstdint>
 #include <string_view>
@@ -52,5 +58,8 @@ class injected_faults {
 
 /// `mode`, or when it is automatic, what EBPFPUB_TEST_ATTACH asks for instead.
 attach_mode attach_mode_for_tests(attach_mode mode);
+
+/// Whether EBPFPUB_TEST_READS=helpers asks for the helper-call reads of older kernels.
+bool helper_reads_for_tests();
 
 }  // namespace ebpfpub::detail

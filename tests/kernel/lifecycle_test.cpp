@@ -6,12 +6,14 @@
 #include <vector>
 
 #include <bpf/bpf.h>
+#include <linux/btf.h>
 #include <sys/syscall.h>
 
 #include <ebpfpub/ebpfpub.hpp>
 
 #include "kernel/kernel.hpp"
 #include "codegen/codegen.hpp"
+#include "session/kernel_facts.hpp"
 #include "support/child.hpp"
 #include "support/process.hpp"
 
@@ -166,23 +168,29 @@ TEST_CASE("generated programs call no helper that writes memory or changes kerne
                               BPF_FUNC_get_current_task, BPF_FUNC_probe_read_user,
                               BPF_FUNC_probe_read_kernel, BPF_FUNC_probe_read_user_str,
                               BPF_FUNC_ringbuf_output, BPF_FUNC_ringbuf_query,
-                              BPF_FUNC_task_storage_get, BPF_FUNC_get_current_task_btf};
+                              BPF_FUNC_task_storage_get, BPF_FUNC_get_current_task_btf,
+                              BPF_FUNC_probe_read_kernel_str};
+  // The one kernel function: a cast the verifier turns into a register move.
+  const auto rdonly_cast = ebpfpub::detail::kernel_btf_id("bpf_rdonly_cast", BTF_KIND_FUNC);
   auto tracer = ebpfpub::tracer::create();
   REQUIRE(tracer);
   auto names = tracer->available_syscalls();
   REQUIRE(names);
   // Two sessions: every syscall with the generic serializer, and every specialization.
-  std::vector<ebpfpub::plan> generic, specialized;
+  // And every syscall with fd identities and every context field, which read the kernel's
+  // structures.
+  std::vector<ebpfpub::plan> generic, specialized, enriched;
   for (const auto& name : *names) {
     auto d = ebpfpub::describe_syscall(ebpfpub::tracefs::open().value(), name);
     REQUIRE(d);
     generic.push_back(ebpfpub::make_generic_plan(*d, {}));
+    enriched.push_back(ebpfpub::make_generic_plan(*d, {.fd_identity = true}));
   }
   ebpfpub::serializers::specialized::for_each([&]<typename S>() {
     specialized.push_back(ebpfpub::serializer<S>::make_plan({.capture_envp = true}));
   });
   for (auto kind : {ebpfpub::event_map_kind::task_storage, ebpfpub::event_map_kind::hash})
-  for (const auto* session : {&generic, &specialized}) {
+  for (const auto* session : {&generic, &specialized, &enriched}) {
     const auto& plans = *session;
     ebpfpub::detail::program_maps maps{.output_fd = 10, .counters_fd = 11, .storage_kind = kind, .seed_fd = 13};
     for (const auto& p : plans) {
@@ -193,6 +201,11 @@ TEST_CASE("generated programs call no helper that writes memory or changes kerne
     options.filter.process_map_fd = 14;
     options.filter.user_ids = {1};
     options.exec = {true, 8, 16, 24, 32, 40};
+    if (session == &enriched) {
+      options.fd = ebpfpub::detail::fd_layout_for(plans).value();
+      options.context = ebpfpub::detail::context_layout_for(ebpfpub::context_fields::from_bits(31)).value();
+      CHECK(options.fd.rdonly_cast != 0);  // this kernel (6.18) casts: the typed walk is checked
+    }
     auto code = ebpfpub::detail::generate_programs(plans, maps, options);
     if (!code) FAIL(code.error().what());
     for (const auto& program : code->programs)
@@ -200,6 +213,10 @@ TEST_CASE("generated programs call no helper that writes memory or changes kerne
         if (insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == 0) {
           INFO(program.name << " calls helper " << insn.imm);
           CHECK(allowed.count(insn.imm) == 1);
+        } else if (insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == BPF_PSEUDO_KFUNC_CALL) {
+          INFO(program.name << " calls kernel function " << insn.imm);
+          REQUIRE(rdonly_cast);
+          CHECK(static_cast<std::uint32_t>(insn.imm) == *rdonly_cast);
         }
   }
 }

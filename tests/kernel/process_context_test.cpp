@@ -270,3 +270,35 @@ TEST_CASE("a process context in summary mode, which sends no event, is refused")
         "tracer: context has no effect in summary mode, which sends no event; leave "
         "tracer_options::context empty");
 }
+
+TEST_CASE(
+    "an executable's name is the kernel's, cut to 31 bytes, whether its dentry keeps it inline "
+    "or not") {
+  // 12 bytes and 35 fit the dentry's inline 40 (read by typed loads; 35 is cut), 50 does
+  // not (read through its pointer, and cut).
+  const auto length = GENERATE(std::size_t{12}, std::size_t{35}, std::size_t{50});
+  ebpfpub::test::scratch_dir dir;
+  const auto name = random_name(length);
+  const auto copy = dir.path / name;
+  std::filesystem::copy_file("/bin/true", copy);
+  std::filesystem::permissions(copy, std::filesystem::perms::owner_all);
+  struct stat st {};
+  REQUIRE(::stat(copy.c_str(), &st) == 0);
+  std::vector<std::unique_ptr<child_process>> children;
+  children.push_back(std::make_unique<child_process>([&] {
+    ::execl(copy.c_str(), name.c_str(), static_cast<char*>(nullptr));
+    return 127;
+  }));
+  ebpfpub::tracer_options options;
+  options.context = context_field::executable;
+  auto seen = openats_of(options, children);
+  INFO("name of " << length << " bytes");
+  const auto& events = seen[children[0]->pid()];
+  REQUIRE(!events.empty());  // the loader opens ld.so.cache and libc
+  for (const auto& h : events) {
+    CHECK(h.context.executable_device == st.st_dev);
+    CHECK(h.context.executable_inode == st.st_ino);
+    REQUIRE(h.context.executable);
+    CHECK(h.context.executable->name == name.substr(0, 31));
+  }
+}
