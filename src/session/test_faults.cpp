@@ -58,4 +58,10 @@ attach_mode attach_mode_for_tests(attach_mode mode) {
   return mode;
 }
 
+ring_write ring_write_for_tests(ring_write write) {
+  const char* forced = std::getenv("EBPFPUB_TEST_RING_WRITE");
+  if (write != ring_write::staged || !forced) return write;
+  return std::string_view(forced) == "reserved" ? ring_write::reserved : write;
+}
+
 }  // namespace ebpfpub::detail
