@@ -72,7 +72,7 @@ struct capture {
   /// Enter strings only: the memory the pointer names is still the caller's, and still
   /// holds what the call was given, when the call returns (an input path: the kernel
   /// copies it and leaves it). A ring session may then read it at exit, straight into
-  /// the record's ring slot (resource_options::ring_write), instead of at enter. Set for
+  /// the record's ring slot (resource_options::write), instead of at enter. Set for
   /// `const char *` arguments; not for memory the call replaces (execve's path).
   bool readable_at_exit = false;
 
