@@ -1,7 +1,7 @@
 // The tracing side of the benchmarks, with ebpfpub: trace SYSCALLS system-wide, decode
 // every event into its typed form, count, and on SIGINT print what was delivered and lost.
 //
-//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--sample S] [--summary] [--attach MODE] [--context BITS]
+//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [--ring-write staged|reserved] [-p N] [--sample S] [--summary] [--attach MODE] [--context BITS]
 //   bench_tracer --startup   time generate/load/attach for the default set and all syscalls
 //                            (all: in both attach modes)
 //
@@ -103,7 +103,7 @@ int startup() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--startup") return startup();
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [-p N] [--rate-limit N] [--summary] [--fd-identity] [--filter EXPR]... [--attach tracepoints|dispatch|automatic] [--context BITS] | --startup\n");
+    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [--ring-write staged|reserved] [-p N] [--rate-limit N] [--summary] [--fd-identity] [--filter EXPR]... [--attach tracepoints|dispatch|automatic] [--context BITS] | --startup\n");
     return 2;
   }
   ebpfpub::tracer_options options;
@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
     if (a == "--json") json = true;
     else if (a == "--transport" && i + 1 < argc)
       options.resources.output = std::string(argv[++i]) == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
+    else if (a == "--ring-write" && i + 1 < argc)
+      options.resources.write = std::string(argv[++i]) == "reserved" ? ebpfpub::ring_write::reserved : ebpfpub::ring_write::staged;
     else if (a == "--sample" && i + 1 < argc) sample = std::atof(argv[++i]);
     else if (a == "--summary") options.summary = true;
     else if (a == "-p" && i + 1 < argc) options.resources.output_pages_log2 = static_cast<std::uint32_t>(std::atoi(argv[++i]));

@@ -117,6 +117,7 @@ measure() {
     baseline) run_workload "$syscall" "$n" 1 "$length"; return ;;
     ebpfpub) start_tracer ebpfpub "$bench/bench_tracer" "$syscall" --attach tracepoints ;;
     dispatch) start_tracer ebpfpub "$bench/bench_tracer" "$syscall" --attach dispatch ;;
+    reserved) start_tracer ebpfpub "$bench/bench_tracer" "$syscall" --attach tracepoints --ring-write reserved ;;
     reference) start_tracer reference "$bench/ref_loader" "$bench/ref.bpf.o" "$syscall" ;;
     single) start_tracer single "$bench/ref_loader" "$bench/ref_single.bpf.o" "$syscall" ;;
     bpftrace) start_tracer bpftrace bpftrace -e "$(bpftrace_program "$syscall")" ;;

@@ -84,6 +84,12 @@ parsed_options parse_options(int argc, const char* const* argv) {
       ->capture_default_str()->check(CLI::IsMember({"task_storage", "hash"}));
   app.add_option("--transport", s.transport, "How events reach us: ring or perf")
       ->capture_default_str()->check(CLI::IsMember({"ring", "perf"}));
+  app.add_option("--ring-write", s.ring_write,
+                 "staged: enter stages the record and exit copies its used bytes (two copies of a "
+                 "path; compact, fastest for short paths); reserved: exit writes each record "
+                 "straight into a ring slot of its largest size and reads paths then (one copy, "
+                 "for long paths; fewer events fit the ring)")
+      ->capture_default_str()->check(CLI::IsMember({"staged", "reserved"}));
   app.add_option("--attach", s.attach,
                  "tracepoints: a program pair per syscall (untraced calls cost nothing; many take "
                  "seconds to stop); dispatch: one pair on raw_syscalls, by syscall number (fast to "
@@ -167,6 +173,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
   }
 
   res.output = s.transport == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
+  res.write = s.ring_write == "reserved" ? ebpfpub::ring_write::reserved : ebpfpub::ring_write::staged;
   options.attach = s.attach == "dispatch"      ? ebpfpub::attach_mode::dispatch
                    : s.attach == "tracepoints" ? ebpfpub::attach_mode::tracepoints
                                                : ebpfpub::attach_mode::automatic;

@@ -14,6 +14,7 @@ namespace ebpftracer {
 struct settings {
   std::string list;
   std::string transport = "ring";
+  std::string ring_write = "staged";
   std::string attach = "automatic";
   std::string event_map = "task_storage";
   std::string format = "text";

@@ -308,6 +308,7 @@ void add_member_capture(plan& p, const plan_options& o) {
   } else if constexpr (std::is_same_v<M, user_string>) {
     c.op = capture_op::string;
     c.max_bytes = o.string_size;
+    c.readable_at_exit = true;  // a const char *: the kernel copies it and leaves it
   } else if constexpr (std::is_same_v<M, user_string_array>) {
     c.op = capture_op::string_array;
     c.max_bytes = o.argv_size;

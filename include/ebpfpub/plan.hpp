@@ -69,6 +69,12 @@ struct capture {
   /// (openat's new fd, accept's). `argument` is then `returned_value`, which names no
   /// argument.
   bool of_return_value = false;
+  /// Enter strings only: the memory the pointer names is still the caller's, and still
+  /// holds what the call was given, when the call returns (an input path: the kernel
+  /// copies it and leaves it). A ring session may then read it at exit, straight into
+  /// the record's ring slot (resource_options::write), instead of at enter. Set for
+  /// `const char *` arguments; not for memory the call replaces (execve's path).
+  bool readable_at_exit = false;
 
   /// The `argument` of a capture of the return value.
   static constexpr std::uint8_t returned_value = 0xff;

@@ -127,6 +127,23 @@ llvm::Value* bpf_builder::CreateRingbufOutput(int map_fd, llvm::Value* data, llv
                           {CreateMapPointer(map_fd), data, size, flags}, "sent");
 }
 
+llvm::Value* bpf_builder::CreateRingbufReserve(int map_fd, std::uint64_t size) {
+  return CreateHelperCall(BPF_FUNC_ringbuf_reserve, getPtrTy(),
+                          {CreateMapPointer(map_fd), getInt64(size), getInt64(0)}, "slot");
+}
+
+void bpf_builder::CreateRingbufSubmit(llvm::Value* data, llvm::Value* flags) {
+  CreateHelperCall(BPF_FUNC_ringbuf_submit, getVoidTy(), {data, flags});
+}
+
+void bpf_builder::CreateRingbufDiscard(llvm::Value* data) {
+  CreateHelperCall(BPF_FUNC_ringbuf_discard, getVoidTy(), {data, getInt64(0)});
+}
+
+llvm::Value* bpf_builder::CreateProbeReadKernel(llvm::Value* dst, llvm::Value* size, llvm::Value* src) {
+  return CreateHelperCall(BPF_FUNC_probe_read_kernel, getInt64Ty(), {dst, size, src}, "read_kernel");
+}
+
 llvm::Value* bpf_builder::CreatePerfEventOutput(llvm::Value* ctx, int map_fd, llvm::Value* data,
                                                 llvm::Value* size) {
   return CreateHelperCall(BPF_FUNC_perf_event_output, getInt64Ty(),

@@ -79,6 +79,14 @@ class bpf_builder : public llvm::IRBuilder<> {
   // long bpf_ringbuf_output(void *ringbuf, void *data, u64 size, u64 flags)
   llvm::Value* CreateRingbufOutput(int map_fd, llvm::Value* data, llvm::Value* size,
                                    llvm::Value* flags);
+  // void *bpf_ringbuf_reserve(void *ringbuf, u64 size, u64 flags): null when there is no room
+  llvm::Value* CreateRingbufReserve(int map_fd, std::uint64_t size);
+  // void bpf_ringbuf_submit(void *data, u64 flags)
+  void CreateRingbufSubmit(llvm::Value* data, llvm::Value* flags);
+  // void bpf_ringbuf_discard(void *data, u64 flags)
+  void CreateRingbufDiscard(llvm::Value* data);
+  // long bpf_probe_read_kernel(void *dst, u32 size, const void *unsafe_ptr), a run-time size
+  llvm::Value* CreateProbeReadKernel(llvm::Value* dst, llvm::Value* size, llvm::Value* src);
   // long bpf_perf_event_output(void *ctx, struct bpf_map *map, u64 flags, void *data, u64 size)
   llvm::Value* CreatePerfEventOutput(llvm::Value* ctx, int map_fd, llvm::Value* data,
                                      llvm::Value* size);

@@ -26,11 +26,23 @@ std::uint32_t capture_reserve(const capture& c);
 /// Whether an enter capture that faults is read again at exit (its retry bit): strings
 /// and string arrays of a plan sent at exit. Filters on it wait for exit.
 bool retryable(const plan& p, std::uint8_t index, const capture& c);
+/// The largest record written straight into a ring slot: each record of a plan takes
+/// its entry's full size of ring, so past this, staging (a copy, but only the used
+/// bytes) is kinder to the ring than a slot (docs/resources.md, "Ring space per event").
+inline constexpr std::uint32_t max_slot_bytes = 16 * 1024;
+/// Whether the exit program of `t` writes its record straight into a reserved ring slot
+/// (ring transport, ring_write::reserved, a plan sent at exit, an entry of at most
+/// max_slot_bytes).
+bool writes_into_slot(const codegen_options& o, const target& t);
+/// Whether enter capture `index` is left to the exit program, which reads it into the
+/// slot: a string the plan says is readable at exit, of a plan that writes into a slot.
+/// It is retryable too, so a filter on it already waits for exit.
+bool read_at_exit(const codegen_options& o, const target& t, std::uint8_t index, const capture& c);
 /// The longest element of a string array read in one go, with its NUL.
 std::uint32_t array_item_bytes(const capture& c);
 
 /// Runs the plan's captures of `phase`, in order (skipping, at exit, those that want a
-/// successful call when it failed).
+/// successful call when it failed). Enter captures read_at_exit() run at exit instead.
 void emit_captures(capture_context& cc, syscall_phase phase);
 
 /// At exit: reads again each enter capture that faulted at enter (its retry bit is set

@@ -35,6 +35,9 @@ struct program_maps {
   int counters_fd = -1;
   std::vector<int> storage_fd;             ///< per plan: its in-flight map
   std::vector<std::uint32_t> storage_size; ///< per plan: that map's value size
+  /// Per plan: its own largest record (its entry_size(); a shared map's values may be
+  /// larger), the size of the ring slot its exit program reserves.
+  std::vector<std::uint32_t> record_size;
   event_map_kind storage_kind = event_map_kind::task_storage;
   /// Hash storage only: a per-CPU array whose one zeroed value seeds new entries.
   int seed_fd = -1;
@@ -171,6 +174,7 @@ struct codegen_options {
   /// `and` of every filter on the syscall (an empty `and`: every call passes).
   std::vector<filter::checked_expression> expressions;
   transport output = transport::ring;
+  ring_write write = ring_write::staged;  ///< ring only; perf is always staged
   std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)
   std::uint64_t wakeup_bytes = 0;  ///< ring: wake the reader once this much data waits
   bool keep_ir = false;            ///< keep the module's text (tracer::ir(), and tests)

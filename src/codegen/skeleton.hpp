@@ -24,6 +24,9 @@ struct target {
   std::uint16_t index;
   int storage_fd;
   std::uint32_t storage_size;
+  /// The plan's own largest record: the ring slot its exit program reserves (at most
+  /// storage_size; a shared map's entries are sized for the largest plan).
+  std::uint32_t record_size;
   /// A program shared by several plans of the same shape (dispatch mode) learns its
   /// plan's index when it runs (an i32); `index` is then the first plan's.
   llvm::Value* runtime_index = nullptr;

@@ -48,13 +48,7 @@ class hash_storage final : public storage_strategy {
 class ring_transport final : public transport_strategy {
  public:
   llvm::Value* output(program& p, llvm::Value* data, llvm::Value* size) const override {
-    auto& b = p.b;
-    // A wakeup per event costs more than the rest of the work (DESIGN.md): wake the
-    // reader only once enough data waits; it also polls on a short timeout.
-    auto* waiting = b.CreateRingbufQuery(p.maps.output_fd, BPF_RB_AVAIL_DATA);
-    auto* flags = b.CreateSelect(b.CreateICmpUGE(waiting, b.getInt64(p.options.wakeup_bytes)),
-                                 b.getInt64(BPF_RB_FORCE_WAKEUP), b.getInt64(BPF_RB_NO_WAKEUP));
-    return b.CreateRingbufOutput(p.maps.output_fd, data, size, flags);
+    return p.b.CreateRingbufOutput(p.maps.output_fd, data, size, ring_wakeup(p));
   }
 };
 
@@ -75,6 +69,55 @@ std::unique_ptr<storage_strategy> make_storage(event_map_kind kind) {
 std::unique_ptr<transport_strategy> make_transport(transport kind) {
   if (kind == transport::perf) return std::make_unique<perf_transport>();
   return std::make_unique<ring_transport>();
+}
+
+llvm::Value* ring_wakeup(program& p) {
+  auto& b = p.b;
+  // A wakeup per event costs more than the rest of the work (DESIGN.md): wake the
+  // reader only once enough data waits; it also polls on a short timeout.
+  auto* waiting = b.CreateRingbufQuery(p.maps.output_fd, BPF_RB_AVAIL_DATA);
+  return b.CreateSelect(b.CreateICmpUGE(waiting, b.getInt64(p.options.wakeup_bytes)),
+                        b.getInt64(BPF_RB_FORCE_WAKEUP), b.getInt64(BPF_RB_NO_WAKEUP));
+}
+
+llvm::Value* reserve_slot(program& p, const target& t, llvm::Value* entry, llvm::Value* size,
+                          std::uint32_t fixed) {
+  auto& b = p.b;
+  // bpf_ringbuf_reserve takes a constant size: the plan's largest record. A variable
+  // one (bpf_ringbuf_reserve_dynptr) would need the strings' lengths before reading them.
+  auto* slot = b.CreateRingbufReserve(p.maps.output_fd, t.record_size);
+  auto* full = p.block("ring_full");
+  auto* reserved = p.block("reserved");
+  b.CreateCondBr(b.CreateIsNull(slot), full, reserved);
+  b.SetInsertPoint(full);
+  count_loss(p, t, loss_reason::output_full);
+  b.CreateBr(p.done);
+  b.SetInsertPoint(reserved);
+  if (fixed != 0) {
+    // Header and arguments only: a dozen loads and stores beat a helper call.
+    for (std::uint32_t at = 0; at < fixed; at += 8)
+      b.CreateStoreAt(b.CreateLoadAt(b.getInt64Ty(), entry, at), slot, at);
+    return slot;
+  }
+  // The verifier needs the size bounded by the slot; it always is, by construction.
+  auto* copy = p.block("copy_entry");
+  auto* discard = discard_block(p, slot);
+  b.CreateCondBr(b.CreateICmpULE(size, b.getInt64(t.record_size)), copy, discard);
+  b.SetInsertPoint(copy);
+  // Kernel memory we own (the entry): the read cannot fault.
+  b.CreateProbeReadKernel(slot, size, entry);
+  return slot;
+}
+
+llvm::BasicBlock* discard_block(program& p, llvm::Value* slot) {
+  auto& b = p.b;
+  auto* here = b.GetInsertBlock();
+  auto* discard = p.block("discard");
+  b.SetInsertPoint(discard);
+  b.CreateRingbufDiscard(slot);
+  b.CreateBr(p.done);
+  b.SetInsertPoint(here);
+  return discard;
 }
 
 void send_record(program& p, const transport_strategy& transport, const target& t,

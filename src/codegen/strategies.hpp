@@ -31,4 +31,19 @@ std::unique_ptr<transport_strategy> make_transport(transport kind);
 void send_record(program& p, const transport_strategy& transport, const target& t,
                  llvm::Value* entry, llvm::Value* size);
 
+/// The ring's flags for a record sent now: wake the reader only once
+/// options.wakeup_bytes wait (a wakeup per event costs more than the rest of the work).
+llvm::Value* ring_wakeup(program& p);
+
+/// A record written straight into the ring (ring_write::reserved): reserves a slot of
+/// the target's record_size and copies into it the entry's first `size` bytes (header,
+/// arguments, and what enter captured), of which the first `fixed` are known to be all
+/// there is (unrolled loads and stores, no helper call) unless `fixed` is 0. Returns the
+/// slot; when the ring has no room it counts an output_full loss and the builder goes
+/// on at `p.done`. Every path from here on must submit or discard the slot.
+llvm::Value* reserve_slot(program& p, const target& t, llvm::Value* entry, llvm::Value* size,
+                          std::uint32_t fixed);
+/// A block that discards `slot` and ends at `p.done`: where a filter's drop goes.
+llvm::BasicBlock* discard_block(program& p, llvm::Value* slot);
+
 }  // namespace ebpfpub::detail

@@ -45,7 +45,8 @@ filter_parts filter_of(const codegen_options& options, const target& t) {
 // Continues only when the call passes `e`; a rejected call is counted as filtered and,
 // when its exit is still to come, its entry is left in flight with size 0, which tells
 // the exit program to release it quietly (not as an exit without its enter).
-void apply_filter(capture_context& cc, const filter::checked_expression& e, bool mark_entry) {
+void apply_filter(capture_context& cc, const filter::checked_expression& e, bool mark_entry,
+                  llvm::BasicBlock* dropped = nullptr) {
   auto& p = cc.p;
   auto& b = p.b;
   auto* pass = emit_filter(cc, e);
@@ -55,8 +56,20 @@ void apply_filter(capture_context& cc, const filter::checked_expression& e, bool
   b.SetInsertPoint(drop);
   if (mark_entry) b.CreateStoreAt(b.getInt32(0), cc.entry, record::offset::size);
   count_loss(p, cc.t, loss_reason::filtered);
-  b.CreateBr(p.done);
+  b.CreateBr(dropped ? dropped : p.done);
   b.SetInsertPoint(keep);
+}
+
+// The bytes enter leaves in the entry when they are only the header and the argument
+// slots (no process context, every enter capture read at exit); 0 when they vary.
+std::uint32_t fixed_enter_bytes(const codegen_options& options, const target& t) {
+  if (!options.context.fields.empty()) return 0;
+  const auto& plan = *t.p;
+  for (std::size_t i = 0; i < plan.captures.size(); ++i) {
+    const auto& c = plan.captures[i];
+    if (c.when == syscall_phase::enter && !read_at_exit(options, t, static_cast<std::uint8_t>(i), c)) return 0;
+  }
+  return record::header_size + 8 * static_cast<std::uint32_t>(plan.syscall.arguments.size());
 }
 
 // `name` is "enter_<syscall>", or for a program `shared` by plans of one shape
@@ -67,6 +80,8 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   const auto& plan = *t.p;
   auto p = begin_program(b, maps, options, name, true, self_counter, with.arguments.get());
   if (shared) t.runtime_index = with.arguments->run_time_index(p, syscall_phase::enter);
+  // What enter keeps must fit the ring slot exit copies it into.
+  if (writes_into_slot(options, t)) t.storage_size = t.record_size;
   // exit and exit_group have no result: a result filter never passes them.
   if (plan.emit_at_enter && options.filter.result != result_filter::any) {
     b.CreateBr(p.done);
@@ -168,18 +183,26 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
       b.CreateCondBr(want_failed ? failed : b.CreateNot(failed), keep, p.done);
       b.SetInsertPoint(keep);
     }
-    b.CreateStoreAt(ret, entry, record::offset::exit_code);
-    store_duration(b, entry);
     auto* cursor = b.CreateZExt(b.CreateLoadAt(b.getInt32Ty(), entry, record::offset::size),
                                 b.getInt64Ty());
+    // The record is completed in the entry and copied out (staged), or copied into a
+    // ring slot now and completed there, exit's captures read straight into it.
+    const bool into_slot = writes_into_slot(options, t);
+    auto* record = into_slot ? reserve_slot(p, t, entry, cursor, fixed_enter_bytes(options, t)) : entry;
+    auto* dropped = into_slot ? discard_block(p, record) : nullptr;
+    target out = t;
+    if (into_slot) out.storage_size = t.record_size;
+    b.CreateStoreAt(ret, record, record::offset::exit_code);
+    store_duration(b, record);
     b.CreateStore(cursor, p.cursor);
-    capture_context cc{p, t, entry, ret};
+    capture_context cc{p, out, record, ret};
     emit_retries(cc, flags);
     emit_captures(cc, syscall_phase::exit);
-    if (filter.exit) apply_filter(cc, *filter.exit, false);
+    if (filter.exit) apply_filter(cc, *filter.exit, false, dropped);
     auto* size = b.CreateLoad(b.getInt64Ty(), p.cursor, "size");
-    b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), entry, record::offset::size);
-    send_record(p, *with.transport, t, entry, size);
+    b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), record, record::offset::size);
+    if (into_slot) b.CreateRingbufSubmit(record, ring_wakeup(p));
+    else send_record(p, *with.transport, t, entry, size);
     b.CreateBr(p.done);
     b.SetInsertPoint(next);
   }
@@ -271,7 +294,9 @@ void generate_session_programs(bpf_builder& builder, std::span<const plan> plans
                         make_argument_source(options)};
   const auto kind = with.arguments->kind();
   auto target_of = [&](std::size_t i) {
-    return target{&plans[i], static_cast<std::uint16_t>(i), maps.storage_fd.at(i), maps.storage_size.at(i)};
+    // Maps made without record sizes (by hand, in tests): records as large as entries.
+    const auto record = i < maps.record_size.size() ? maps.record_size[i] : maps.storage_size.at(i);
+    return target{&plans[i], static_cast<std::uint16_t>(i), maps.storage_fd.at(i), maps.storage_size.at(i), record};
   };
   // Which plans complete at each exit tracepoint: the syscall's own, then those that
   // name it as an alias. std::map: programs come out in a stable order.

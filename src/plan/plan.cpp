@@ -55,7 +55,8 @@ plan make_generic_plan(syscall_description syscall, const plan_options& options)
       p.captures.push_back({.argument = static_cast<std::uint8_t>(i),
                             .op = capture_op::string,
                             .when = syscall_phase::enter,
-                            .max_bytes = options.string_size});
+                            .max_bytes = options.string_size,
+                            .readable_at_exit = true});
     // At enter: close's fd is gone by exit, dup2's newfd names another file.
     if (kind == arg_kind::fd && options.fd_identity)
       p.captures.push_back(fd_identity_capture(static_cast<std::uint8_t>(i)));

@@ -71,6 +71,7 @@ expected<session_maps> session_maps::create(std::span<const plan> plans, const m
   }
   for (std::size_t i = 0; i < plans.size(); ++i) {
     maps.storage_size.push_back(sizes.entry[i]);
+    maps.record_size.push_back(sizes.record[i]);
     if (!plans[i].private_storage) {
       maps.storage_fd.push_back(s.storage_.front().fd.get());
       continue;

@@ -126,6 +126,7 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   codegen.fd = *fd;
   codegen.context = context_;
   codegen.output = res.output;
+  codegen.write = ring_write_for_tests(res.write);
   codegen.filter = maps_->filter();
   codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
   codegen.wakeup_bytes = sizes_->output_map / 4;

@@ -39,9 +39,11 @@ map_sizes size_maps(std::span<const plan> plans, const resource_options& resourc
                      context_bytes);
   }
   if (s.shared_entry > 0) ++s.storage_maps;
-  for (const auto& p : plans)
-    s.entry.push_back(p.private_storage ? entry_size(p, resources.buffer_count, context_bytes)
-                                        : s.shared_entry);
+  for (const auto& p : plans) {
+    const auto own = entry_size(p, resources.buffer_count, context_bytes);
+    s.entry.push_back(p.private_storage ? own : s.shared_entry);
+    s.record.push_back(own);
+  }
   s.largest_entry = std::max(s.shared_entry, largest_private);
   s.counter_slots = static_cast<std::uint32_t>(plans.size()) * loss_reason_count + global_counter_slots;
 

@@ -19,6 +19,8 @@ struct map_sizes {
   std::uint32_t shared_entry = 0;
   /// Per plan: the value size of the storage map it uses (shared or its own).
   std::vector<std::uint32_t> entry;
+  /// Per plan: its own largest record (its ring slot when exit writes into one).
+  std::vector<std::uint32_t> record;
   /// The largest entry of any storage map (the hash storage's seed value).
   std::uint32_t largest_entry = 0;
   /// Storage maps in all: the shared one (when used) and one per private plan.

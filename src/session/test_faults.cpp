@@ -63,4 +63,10 @@ bool helper_reads_for_tests() {
   return forced && std::string_view(forced) == "helpers";
 }
 
+ring_write ring_write_for_tests(ring_write write) {
+  const char* forced = std::getenv("EBPFPUB_TEST_RING_WRITE");
+  if (write != ring_write::staged || !forced) return write;
+  return std::string_view(forced) == "reserved" ? ring_write::reserved : write;
+}
+
 }  // namespace ebpfpub::detail

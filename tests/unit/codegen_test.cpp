@@ -25,6 +25,18 @@ ebpfpub::detail::program_maps fake_maps(const std::vector<ebpfpub::plan>& plans)
   return maps;
 }
 
+// The text of function `name` in the module's IR.
+std::string function_ir(const std::string& ir, const std::string& name) {
+  const auto at = ir.find("@" + name + "(");
+  if (at == std::string::npos) return {};
+  const auto start = ir.rfind("define", at);
+  return ir.substr(start, ir.find("\n}\n", at) - start);
+}
+
+bool calls(const std::string& function, int helper) {
+  return function.find("inttoptr (i64 " + std::to_string(helper) + " to ptr)") != std::string::npos;
+}
+
 }  // namespace
 
 TEST_CASE("openat and exit_group compile to the programs their plans need") {
@@ -77,4 +89,53 @@ TEST_CASE("the in-flight entry has room for the header, the arguments and each c
   const auto rename = ebpfpub::serializer<sys::renameat2>::make_plan({.string_size = 100});
   CHECK(ebpfpub::detail::entry_size(rename, 4) == 48 + 40 + 2 * (8 + 104));
   CHECK(ebpfpub::detail::entry_size(rename, 1) == 48 + 40 + 8 + 104);
+}
+
+TEST_CASE("a path is read at exit into a reserved ring slot, or staged at enter and copied out") {
+  // Helpers: 114 probe_read_user_str, 130 ringbuf_output, 131 ringbuf_reserve, 132 submit.
+  constexpr int read_str = 114, output = 130, reserve = 131, submit = 132;
+  SECTION("ring_write::reserved: enter keeps the pointer, exit reads into the slot") {
+    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({.string_size = 4096})};
+    auto code = generate_programs(plans, fake_maps(plans),
+                                  {.output = ebpfpub::transport::ring, .write = ebpfpub::ring_write::reserved,
+                                   .keep_ir = true});
+    if (!code) FAIL(code.error().what());
+    const auto enter = function_ir(code->ir, "enter_openat");
+    const auto exit = function_ir(code->ir, "exit_openat");
+    CHECK_FALSE(calls(enter, read_str));
+    CHECK(calls(exit, read_str));
+    CHECK(calls(exit, reserve));
+    CHECK(calls(exit, submit));
+    CHECK_FALSE(calls(exit, output));
+    // The slot is the plan's largest record: 48 + 4 * 8 + 8 + 4104 bytes.
+    CHECK(exit.find("i64 4192, i64 0)") != std::string::npos);
+  }
+  SECTION("ring_write::staged: enter reads into the entry, exit copies it out") {
+    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({.string_size = 4096})};
+    auto code = generate_programs(plans, fake_maps(plans),
+                                  {.output = ebpfpub::transport::ring, .write = ebpfpub::ring_write::staged,
+                                   .keep_ir = true});
+    if (!code) FAIL(code.error().what());
+    CHECK(calls(function_ir(code->ir, "enter_openat"), read_str));
+    CHECK(calls(function_ir(code->ir, "exit_openat"), output));
+    CHECK_FALSE(calls(function_ir(code->ir, "exit_openat"), reserve));
+  }
+  SECTION("a record over max_slot_bytes is staged: a slot of its size would waste the ring") {
+    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({.string_size = 20000})};
+    auto code = generate_programs(plans, fake_maps(plans),
+                                  {.output = ebpfpub::transport::ring, .write = ebpfpub::ring_write::reserved,
+                                   .keep_ir = true});
+    if (!code) FAIL(code.error().what());
+    CHECK(calls(function_ir(code->ir, "enter_openat"), read_str));
+    CHECK_FALSE(calls(function_ir(code->ir, "exit_openat"), reserve));
+  }
+  SECTION("perf buffers are always staged") {
+    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({})};
+    auto code = generate_programs(plans, fake_maps(plans),
+                                  {.output = ebpfpub::transport::perf, .write = ebpfpub::ring_write::reserved,
+                                   .keep_ir = true});
+    if (!code) FAIL(code.error().what());
+    CHECK(calls(function_ir(code->ir, "enter_openat"), read_str));
+    CHECK_FALSE(calls(function_ir(code->ir, "exit_openat"), reserve));
+  }
 }

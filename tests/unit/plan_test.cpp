@@ -15,7 +15,8 @@ TEST_CASE("the generic plan captures every const char * at enter and nothing els
   CHECK_FALSE(p.emit_at_enter);
   REQUIRE(p.captures.size() == 2);
   CHECK(p.captures[0] == ebpfpub::capture{.argument = 1, .op = capture_op::string,
-                                          .when = syscall_phase::enter, .max_bytes = 4096});
+                                          .when = syscall_phase::enter, .max_bytes = 4096,
+                                          .readable_at_exit = true});
   CHECK(p.captures[1].argument == 3);
   CHECK(ebpfpub::check_plan(p));
 }
@@ -50,6 +51,17 @@ TEST_CASE("sendmsg reads the address msg->msg_name points to, msg->msg_namelen l
   CHECK(r.captures[0].indirect);
   CHECK(ebpfpub::check_plan(p));
   CHECK(ebpfpub::check_plan(r));
+}
+
+TEST_CASE("an input path is readable at exit, execve's path is not: the new image replaces it") {
+  CHECK(ebpfpub::serializer<sys::openat>::make_plan({}).captures.at(0).readable_at_exit);
+  CHECK(ebpfpub::serializer<sys::mkdir>::make_plan({}).captures.at(0).readable_at_exit);
+  CHECK(ebpfpub::serializer<sys::newfstatat>::make_plan({}).captures.at(0).readable_at_exit);
+  const auto execve = ebpfpub::serializer<sys::execve>::make_plan({});
+  REQUIRE(execve.captures.size() >= 2);
+  CHECK(execve.captures[0].op == capture_op::string);
+  CHECK_FALSE(execve.captures[0].readable_at_exit);
+  CHECK_FALSE(execve.captures[1].readable_at_exit);  // argv
 }
 
 TEST_CASE("the compile-time and run-time paths produce the same plan") {

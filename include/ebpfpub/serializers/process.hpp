@@ -29,8 +29,12 @@ struct exec {
     p.private_storage = true;
     // A path or argv the caller has not touched since fork (a string literal) cannot be
     // read at enter; after a successful exec the new image holds the same bytes.
+    // The path is gone with the old image by exit: it is read at enter.
     for (auto& c : p.captures)
-      if (c.argument == Argv - 1) c.image = exec_image::filename;
+      if (c.argument == Argv - 1) {
+        c.image = exec_image::filename;
+        c.readable_at_exit = false;
+      }
     p.captures.push_back(string_array(Argv, o, exec_image::argv));
     if (S::name == std::string_view("execveat")) p.exit_aliases.push_back("execve");
     if (o.capture_envp) p.captures.push_back(string_array(Argv + 1, o, exec_image::envp));

@@ -15,6 +15,15 @@ bool retryable(const plan& p, std::uint8_t index, const capture& c) {
          c.when == syscall_phase::enter && !p.emit_at_enter && index < record::max_retried_captures;
 }
 
+bool writes_into_slot(const codegen_options& o, const target& t) {
+  return o.output == transport::ring && o.write == ring_write::reserved && !o.summary &&
+         !t.p->emit_at_enter && t.record_size <= max_slot_bytes;
+}
+
+bool read_at_exit(const codegen_options& o, const target& t, std::uint8_t index, const capture& c) {
+  return c.readable_at_exit && writes_into_slot(o, t) && retryable(*t.p, index, c);
+}
+
 std::uint32_t array_item_bytes(const capture& c) { return std::min<std::uint32_t>(c.max_bytes, 4096) + 1; }
 
 std::uint32_t capture_reserve(const capture& c) {
@@ -39,8 +48,11 @@ void emit_captures(capture_context& cc, syscall_phase phase) {
   const auto& plan = *cc.t.p;
   for (std::size_t i = 0; i < plan.captures.size(); ++i) {
     const auto& c = plan.captures[i];
-    if (c.when != phase) continue;
     const auto index = static_cast<std::uint8_t>(i);
+    // A string read at exit is read as at enter, only later: the pointer the call was
+    // given, its bytes as they are when the call returns.
+    const bool deferred = read_at_exit(cc.p.options, cc.t, index, c);
+    if ((deferred ? syscall_phase::exit : c.when) != phase) continue;
     llvm::BasicBlock* skip = nullptr;
     if (c.only_if_success && cc.ret) {
       auto* run = cc.p.block("capture_on_success");
@@ -72,7 +84,8 @@ void emit_retries(capture_context& cc, llvm::Value* flags) {
   for (std::size_t i = 0; i < plan.captures.size(); ++i) {
     const auto index = static_cast<std::uint8_t>(i);
     const auto& c = plan.captures[i];
-    if (!retryable(plan, index, c)) continue;
+    // A string read at exit was not read at enter: it has no retry bit.
+    if (!retryable(plan, index, c) || read_at_exit(p.options, cc.t, index, c)) continue;
     auto* retry = p.block("retry");
     auto* next = p.block("after_retry");
     auto* bit = b.CreateAnd(flags, b.getInt8(record::retry_bit(index)));
