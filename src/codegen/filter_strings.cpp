@@ -228,16 +228,28 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
 
   const auto& capture = cc.t.p->captures.at(c.source.capture);
   auto where = locate_capture(cc, c.source.capture);
-  auto* found = p.block("string_found");
-  auto* join = p.block("string_tested");
-  auto* missing = b.GetInsertBlock();
-  b.CreateCondBr(where.present, found, join);
-  b.SetInsertPoint(found);
-  auto* length = b.CreateZExt(
-      b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(4))),
-      b.getInt64Ty(), "string_length");
-  auto* status = b.CreateLoadAt(b.getInt8Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(1)));
-  found_string str{cc, capture, where.offset, length, status};
+  // A string that was not captured (NULL, faulted, no room) passes no test, `!=` neither.
+  return when_present(p, where.present, "string", [&] {
+    auto* length = b.CreateZExt(
+        b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(4))),
+        b.getInt64Ty(), "string_length");
+    auto* status =
+        b.CreateLoadAt(b.getInt8Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(1)));
+    return string_test_at(cc, c, capture, where.offset, length, status);
+  });
+}
+
+llvm::Value* string_test_at(capture_context& cc, const checked_comparison& c, const capture& capture,
+                            llvm::Value* at, llvm::Value* length, llvm::Value* status) {
+  auto& p = cc.p;
+  auto& b = p.b;
+  const bool negate = c.op == comparison_op::ne;
+  std::vector<std::string_view> values;
+  if (c.operand.type == filter::value::kind::set)
+    for (const auto& item : c.operand.items) values.push_back(item.text);
+  else
+    values.push_back(c.operand.text);
+  found_string str{cc, capture, at, length, status};
   llvm::Value* result = nullptr;
   switch (c.op) {
     case comparison_op::eq:
@@ -260,21 +272,13 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
           any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_suffix(ch, values[0]); });
       break;
     case comparison_op::contains:
-      result = emit_contains(cc, capture, where.offset, length, values.front());
+      result = emit_contains(cc, capture, at, length, values.front());
       break;
     default:
       assert(false && "not a string comparison");
       result = b.getFalse();
   }
-  if (negate) result = b.CreateNot(result);
-  auto* found_end = b.GetInsertBlock();
-  b.CreateBr(join);
-  b.SetInsertPoint(join);
-  // A string that was not captured (NULL, faulted, no room) passes no test, `!=` neither.
-  auto* matched = b.CreatePHI(b.getInt1Ty(), 2, "string_matches");
-  matched->addIncoming(b.getFalse(), missing);
-  matched->addIncoming(result, found_end);
-  return matched;
+  return negate ? b.CreateNot(result) : result;
 }
 
 }  // namespace ebpfpub::detail

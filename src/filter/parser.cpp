@@ -188,7 +188,11 @@ class parser {
     if (parts.size() > 3 || std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); }))
       return unexpected("a field: name, syscall.name or syscall.name.member");
     if (parts.size() == 1) c.field.name = parts[0];
-    else {
+    else if (parts.size() == 2 && (parts[0] == "exe" || parts[0] == "executable")) {
+      // The caller's executable (a context field), not a syscall: no syscall is so named.
+      c.field.name = "exe";
+      c.field.member = parts[1];
+    } else {
       c.field.syscall = parts[0];
       c.field.name = parts[1];
       if (parts.size() == 3) c.field.member = parts[2];

@@ -11,7 +11,8 @@
 
 namespace ebpfpub::detail {
 
-expected<void> session_filters::add(std::string_view text, const std::vector<plan>& plans) {
+expected<void> session_filters::add(std::string_view text, const std::vector<plan>& plans,
+                                    context_fields context) {
   auto parsed = filter::parse(text);
   if (!parsed) return parsed.error();
   auto syscall = filter::syscall_of(*parsed, text);
@@ -24,10 +25,10 @@ expected<void> session_filters::add(std::string_view text, const std::vector<pla
           errc::invalid_argument,
           fmt::format("filter: {} is not traced; trace it before adding a filter on it\n{}",
                       *syscall, filter::caret(text, {0, text.size()})));
-    if (auto checked = filter::check(*parsed, *it, text); !checked) return checked.error();
+    if (auto checked = filter::check(*parsed, *it, text, context); !checked) return checked.error();
   } else {
     for (const auto& p : plans)
-      if (auto checked = filter::check(*parsed, p, text); !checked) return checked.error();
+      if (auto checked = filter::check(*parsed, p, text, context); !checked) return checked.error();
   }
   added_.push_back({std::string(text), std::move(*parsed), std::move(*syscall)});
   return {};
@@ -60,7 +61,9 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
   switch (c.source.type) {
     case source::comm:
       return {};  // 16 bytes: two compares per value stay cheap enough
-    case source::string_capture: {
+    case source::string_capture:
+    case source::context_string:
+    case source::fd_string: {
       std::size_t longest = 1;
       for (const auto& item : items) longest = std::max(longest, item.text.size());
       const auto key_size = static_cast<std::uint32_t>((longest + 7) / 8 * 8);
@@ -77,7 +80,8 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
       set_maps_.push_back(std::move(*m));
       return {};
     }
-    case source::sockaddr_address: {
+    case source::sockaddr_address:
+    case source::fd_address: {
       auto m = create_set_map(name, sizeof(address_set_key), entries, true);
       if (!m) return m.error();
       for (const auto& item : items) {
@@ -107,8 +111,55 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
   }
 }
 
+namespace {
+
+// Keys and values of the maps `e`'s sets of more than unrolled_set_items values become.
+std::uint64_t planned_set_bytes(const filter::checked_expression& e) {
+  std::uint64_t bytes = 0;
+  for (const auto& o : e.operands) bytes += planned_set_bytes(o);
+  const auto& c = e.test;
+  if (e.type != filter::expression::kind::comparison || c.op != filter::comparison_op::in ||
+      c.operand.type != filter::value::kind::set || c.operand.items.size() <= filter::unrolled_set_items ||
+      c.source.type == source::comm)
+    return bytes;
+  std::size_t key = 8;
+  switch (c.source.type) {
+    case source::string_capture:
+    case source::context_string:
+    case source::fd_string: {
+      std::size_t longest = 1;
+      for (const auto& item : c.operand.items) longest = std::max(longest, item.text.size());
+      key = (longest + 7) / 8 * 8;
+      break;
+    }
+    case source::sockaddr_address:
+    case source::fd_address:
+      key = sizeof(address_set_key);
+      break;
+    default:
+      break;
+  }
+  return bytes + c.operand.items.size() * (key + 1);  // one byte of value each
+}
+
+}  // namespace
+
+std::uint64_t session_filters::set_map_bytes(const std::vector<plan>& plans, context_fields context) const {
+  std::uint64_t bytes = 0;
+  if (!set_maps_.empty()) {
+    for (const auto& m : set_maps_) bytes += map_memory(m.fd.get());
+    return bytes;
+  }
+  for (const auto& p : plans)
+    for (const auto& f : added_) {
+      if (!f.syscall.empty() && f.syscall != p.syscall.name) continue;
+      if (auto checked = filter::check(f.parsed, p, f.text, context)) bytes += planned_set_bytes(*checked);
+    }
+  return bytes;
+}
+
 expected<std::vector<filter::checked_expression>> session_filters::for_plans(
-    const std::vector<plan>& plans) {
+    const std::vector<plan>& plans, context_fields context) {
   std::vector<filter::checked_expression> out;
   set_maps_.clear();
   if (added_.empty()) return out;
@@ -118,7 +169,7 @@ expected<std::vector<filter::checked_expression>> session_filters::for_plans(
     all.type = filter::expression::kind::all_of;
     for (const auto& f : added_) {
       if (!f.syscall.empty() && f.syscall != p.syscall.name) continue;
-      auto checked = filter::check(f.parsed, p, f.text);
+      auto checked = filter::check(f.parsed, p, f.text, context);
       if (!checked) return checked.error();
       all.at_enter = all.at_enter && checked->at_enter;
       all.operands.push_back(std::move(*checked));
