@@ -115,6 +115,45 @@ struct found_string {
     require_bytes_at(ch, cc.entry, b.CreateAdd(data(), d), s);
   }
 
+  // Some prefix (or, `suffix`, some suffix) in an LPM trie keyed by a u32 bit count and
+  // `key_size` bytes: the prefixes as written, the suffixes reversed. The key is the
+  // string's first bytes (a prefix test is exact on a truncated capture), or its last
+  // ones reversed (the whole string is needed), at most key_size of them: the trie finds
+  // a stored prefix of that key when there is one.
+  void require_affix_in_map(chain& ch, int map_fd, std::uint32_t key_size, bool suffix) {
+    auto& p = cc.p;
+    auto& b = p.b;
+    auto* key_type = llvm::ArrayType::get(b.getInt64Ty(), key_size / 8 + 1);
+    auto* key = p.entry_alloca(key_type, suffix ? "suffix_key" : "prefix_key");
+    const std::uint32_t most = std::min<std::uint32_t>(key_size, c.max_bytes);
+    if (suffix) ch.require(whole());
+    ch.require(b.CreateICmpULE(length, b.getInt64(c.max_bytes)));
+    b.CreateStore(llvm::ConstantAggregateZero::get(key_type), key);
+    auto* used = b.CreateSelect(b.CreateICmpULT(length, b.getInt64(most)), length, b.getInt64(most), "key_bytes");
+    b.CreateStoreAt(b.CreateTrunc(b.CreateShl(used, b.getInt64(3)), b.getInt32Ty()), key, std::uint64_t{0});
+    if (!suffix) {
+      // long bpf_probe_read_kernel(void *dst, u32 size, const void *unsafe_ptr)
+      b.CreateHelperCall(BPF_FUNC_probe_read_kernel, b.getInt64Ty(),
+                         {b.CreateBytePointer(key, b.getInt64(4)), used, b.CreateBytePointer(cc.entry, data())});
+    } else {
+      // key[4 + i] = s[length - 1 - i], unrolled: each store at a constant stack offset.
+      // The branch that ends the copy at the string's start tests the load's own offset
+      // (unsigned: past the start it wraps), so the verifier bounds that very register.
+      auto* copied = p.block("suffix_copied");
+      for (std::uint32_t i = 0; i < most; ++i) {
+        auto* more = p.block("suffix_byte");
+        auto* from = b.CreateSub(length, b.getInt64(std::uint64_t{i} + 1), "suffix_from");
+        b.CreateCondBr(b.CreateICmpUGT(from, b.getInt64(c.max_bytes - 1 - i)), copied, more);
+        b.SetInsertPoint(more);
+        auto* byte = b.CreateLoadAt(b.getInt8Ty(), cc.entry, b.CreateAdd(data(), from));
+        b.CreateStoreAt(byte, key, std::uint64_t{4} + i);
+      }
+      b.CreateBr(copied);
+      b.SetInsertPoint(copied);
+    }
+    ch.require(b.CreateIsNotNull(b.CreateMapLookup(map_fd, key)));
+  }
+
   // In a hash map keyed by the strings zero-padded to `key_size`: the captured bytes are
   // copied into such a zeroed key (bpf_probe_read_kernel of `length` bytes, which a branch
   // bounds) and looked up.
@@ -264,13 +303,21 @@ llvm::Value* string_test_at(capture_context& cc, const checked_comparison& c, co
             p, values.size(), [&](std::size_t i, chain& ch) { str.require_equal(ch, values[i]); });
       break;
     case comparison_op::starts_with:
-      result =
-          any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_prefix(ch, values[0]); });
+    case comparison_op::ends_with: {
+      const bool suffix = c.op == comparison_op::ends_with;
+      if (c.set_map >= 0)
+        result = any_alternative(p, 1, [&](std::size_t, chain& ch) {
+          str.require_affix_in_map(ch, c.set_map, c.set_key_size, suffix);
+        });
+      else
+        result = any_alternative(p, values.size(), [&](std::size_t i, chain& ch) {
+          if (suffix)
+            str.require_suffix(ch, values[i]);
+          else
+            str.require_prefix(ch, values[i]);
+        });
       break;
-    case comparison_op::ends_with:
-      result =
-          any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_suffix(ch, values[0]); });
-      break;
+    }
     case comparison_op::contains:
       result = emit_contains(cc, capture, at, length, values.front());
       break;

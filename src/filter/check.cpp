@@ -238,7 +238,7 @@ class checker {
         const auto bits = v.type == value::kind::constant && !v.negated ? detail::file_kind_bits(v.text)
                                                                          : std::nullopt;
         if (!bits)
-          return fail(v.where, fmt::format("{}.kind is a file kind: one of {}", c.field.name,
+          return fail(v.where, fmt::format("{}.{}.kind is a file kind: one of {}", c.field.syscall, c.field.name,
                                            detail::file_kind_list()));
         out.type = value::kind::integer;
         out.integer = *bits;
@@ -265,8 +265,12 @@ class checker {
         out.integer = static_cast<std::int64_t>(detail::kernel_device(static_cast<std::uint64_t>(out.integer)));
       return out;
     };
-    if (c.op != comparison_op::in) {
-      if (c.operand.type == value::kind::set) return fail(c.operand.where, "a set needs 'in'");
+    const bool affix = c.op == comparison_op::starts_with || c.op == comparison_op::ends_with;
+    if (affix && c.operand.type == value::kind::set && s.type == source::comm)
+      return fail(c.operand.where, "comm takes one prefix or suffix: write comm startswith \"a\" or ...");
+    if (c.op != comparison_op::in && !(affix && c.operand.type == value::kind::set)) {
+      if (c.operand.type == value::kind::set)
+        return fail(c.operand.where, "a set needs 'in' (or startswith, endswith on a string)");
       return one(c.operand);
     }
     if (c.operand.type != value::kind::set) {

@@ -209,7 +209,9 @@ class parser {
       return unexpected("a comparison (== != < <= > >= & startswith endswith contains in)");
     c.op = op->second;
     if (auto ok = advance(); !ok) return ok.error();
-    auto operand = c.op == comparison_op::in ? set_value() : single_value();
+    // `in {...}`, and a set of prefixes or suffixes: `startswith {"/etc/", "/usr/"}`.
+    const bool affix = c.op == comparison_op::starts_with || c.op == comparison_op::ends_with;
+    auto operand = c.op == comparison_op::in || (affix && is("{")) ? set_value() : single_value();
     if (!operand) return operand.error();
     c.operand = std::move(*operand);
     c.where = join(c.field.where, c.operand.where);

@@ -38,6 +38,21 @@ namespace {
 
 using source = filter::operand_source::kind;
 
+// A set compared through a map: `in`, `startswith` or `endswith` on more than
+// unrolled_set_items values (comm's stay unrolled).
+bool is_map_set(const filter::checked_comparison& c) {
+  const bool affix = c.op == filter::comparison_op::starts_with || c.op == filter::comparison_op::ends_with;
+  return (c.op == filter::comparison_op::in || affix) && c.operand.type == filter::value::kind::set &&
+         c.operand.items.size() > filter::unrolled_set_items && c.source.type != source::comm;
+}
+
+// A prefix or suffix trie's key bytes: the longest value, rounded up to 8.
+std::uint32_t affix_key_size(const filter::checked_comparison& c) {
+  std::size_t longest = 1;
+  for (const auto& item : c.operand.items) longest = std::max(longest, item.text.size());
+  return static_cast<std::uint32_t>((longest + 7) / 8 * 8);
+}
+
 expected<void> put(const map& m, const void* key) {
   const std::uint8_t one = 1;
   if (bpf_map_update_elem(m.fd.get(), key, &one, BPF_ANY) != 0)
@@ -51,13 +66,32 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
   for (auto& o : e.operands)
     if (auto ok = make_set_maps(o); !ok) return ok;
   auto& c = e.test;
-  if (e.type != filter::expression::kind::comparison || c.op != filter::comparison_op::in ||
-      c.operand.type != filter::value::kind::set ||
-      c.operand.items.size() <= filter::unrolled_set_items)
-    return {};
+  if (e.type != filter::expression::kind::comparison || !is_map_set(c)) return {};
   const auto& items = c.operand.items;
   const auto entries = static_cast<std::uint32_t>(items.size());
   const auto name = fmt::format("ebpfpub_set{}", set_maps_.size());
+  if (c.op != filter::comparison_op::in) {
+    // Prefixes (or suffixes, reversed) in an LPM trie: a u32 bit count, then the bytes.
+    const bool suffix = c.op == filter::comparison_op::ends_with;
+    const auto key_size = affix_key_size(c);
+    auto m = create_set_map(name, 4 + key_size, entries, true);
+    if (!m) return m.error();
+    std::vector<std::uint8_t> key(4 + key_size);
+    for (const auto& item : items) {
+      std::fill(key.begin(), key.end(), 0);
+      const auto bits = static_cast<std::uint32_t>(8 * item.text.size());
+      std::memcpy(key.data(), &bits, 4);
+      if (suffix)
+        std::copy(item.text.rbegin(), item.text.rend(), key.begin() + 4);
+      else
+        std::copy(item.text.begin(), item.text.end(), key.begin() + 4);
+      if (auto ok = put(*m, key.data()); !ok) return ok;
+    }
+    c.set_key_size = key_size;
+    c.set_map = m->fd.get();
+    set_maps_.push_back(std::move(*m));
+    return {};
+  }
   switch (c.source.type) {
     case source::comm:
       return {};  // 16 bytes: two compares per value stay cheap enough
@@ -118,10 +152,8 @@ std::uint64_t planned_set_bytes(const filter::checked_expression& e) {
   std::uint64_t bytes = 0;
   for (const auto& o : e.operands) bytes += planned_set_bytes(o);
   const auto& c = e.test;
-  if (e.type != filter::expression::kind::comparison || c.op != filter::comparison_op::in ||
-      c.operand.type != filter::value::kind::set || c.operand.items.size() <= filter::unrolled_set_items ||
-      c.source.type == source::comm)
-    return bytes;
+  if (e.type != filter::expression::kind::comparison || !is_map_set(c)) return bytes;
+  if (c.op != filter::comparison_op::in) return bytes + c.operand.items.size() * (4 + affix_key_size(c) + 1);
   std::size_t key = 8;
   switch (c.source.type) {
     case source::string_capture:

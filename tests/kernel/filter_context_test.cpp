@@ -193,14 +193,22 @@ TEST_CASE("filters on the process context pass exactly the calls of the matching
 }
 
 TEST_CASE("a cgroup filter takes the cgroup's path or its id, and passes the calls made in it") {
-  auto resolver = ebpfpub::cgroup_resolver::create();
-  REQUIRE(resolver);
-  const auto name = "/ebpfpub-filter-" + random_name();
-  ebpfpub::test::test_cgroup scope(std::filesystem::path(resolver->mount_point()) / name.substr(1));
-  const auto id = resolver->id_of(name).value();
+  // One cgroup for every generated row: made once, on the first run.
+  static const std::string mount = [] {
+    auto resolver = ebpfpub::cgroup_resolver::create();
+    REQUIRE(resolver);
+    return resolver->mount_point();
+  }();
+  static const std::string name = "/ebpfpub-filter-" + random_name();
+  static ebpfpub::test::test_cgroup scope(std::filesystem::path(mount) / name.substr(1));
+  static const auto id = [] {
+    auto resolver = ebpfpub::cgroup_resolver::create();
+    REQUIRE(resolver);
+    return resolver->id_of(name).value();
+  }();
   const auto [filter, expected] = GENERATE_COPY(table<std::string, std::vector<int>>({
       {fmt::format("cgroup == \"{}\" and getpriority.who >= 1", name), {1, 7, 100}},
-      {fmt::format("cgroup == \"{}{}\"", resolver->mount_point(), name), whos},
+      {fmt::format("cgroup == \"{}{}\"", mount, name), whos},
       {fmt::format("cgroup_id == {}", id), whos},
       {fmt::format("cgroup != \"{}\"", name), {}},
       {fmt::format("cgroup in {{1, {}}} and getpriority.who == 0", id), {0}},

@@ -125,7 +125,19 @@ TEST_CASE("filters on the context fields and fd identities pass the verifier") {
       "connect.fd.remote_address in {10.0.0.0/8, 10.1.0.0/16, 172.16.0.0/12, 192.168.0.0/16, "
       "127.0.0.2/32, 127.1.0.0/16, 100.64.0.0/10, 169.254.0.0/16, 198.18.0.0/15, 203.0.113.0/24, "
       "198.51.100.0/24, 192.0.2.0/24, 224.0.0.0/4, 240.0.0.0/4, fd00::/8, fe80::/10, 2001:db8::/32}",
-      fmt::format("openat.dfd.name in {}", long_set(20)));
+      fmt::format("openat.dfd.name in {}", long_set(20)),
+      // sets of prefixes and suffixes: unrolled, then LPM tries (suffixes reversed in the
+      // program), up to the longest value
+      "openat.filename startswith {\"/etc/\", \"/usr/\"}", "openat.filename endswith {\".so\", \".conf\"}",
+      fmt::format("openat.filename startswith {}", long_set(20)),
+      fmt::format("openat.filename endswith {}", long_set(1000)),
+      fmt::format("openat.filename endswith {{\"{}\", {}", std::string(ebpfpub::filter::max_string_bytes, 'x'),
+                  long_set(20).substr(1)),
+      fmt::format("openat.filename startswith {{\"{}\", {}", std::string(ebpfpub::filter::max_string_bytes, 'x'),
+                  long_set(20).substr(1)),
+      fmt::format("openat.dfd.name endswith {} or exe.name startswith {{\"a0\", \"a1\", \"a2\", \"a3\", "
+                  "\"a4\", \"a5\", \"a6\", \"a7\", \"a8\", \"a9\", \"b0\", \"b1\", \"b2\", \"b3\", \"b4\", "
+                  "\"b5\", \"bash\"}}", long_set(17)));
   INFO(filter);
   ebpfpub::tracer_options options;
   options.context = ebpfpub::context_fields::all();
