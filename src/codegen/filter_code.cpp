@@ -138,6 +138,23 @@ bool reads_retried_string(const checked_expression& e, const plan& p) {
 }
 }  // namespace
 
+namespace {
+// The operands of an `and`, with the `and`s among them opened: the session's `and` of the
+// filters holds each filter's own top-level `and`, whose parts must split as well.
+void add_conjuncts(const checked_expression& e, std::vector<const checked_expression*>& out) {
+  if (e.type != filter::expression::kind::all_of) {
+    out.push_back(&e);
+    return;
+  }
+  for (const auto& o : e.operands) add_conjuncts(o, out);
+}
+std::vector<const checked_expression*> conjuncts(const checked_expression& e) {
+  std::vector<const checked_expression*> out;
+  add_conjuncts(e, out);
+  return out;
+}
+}  // namespace
+
 filter_parts split_filter(const checked_expression& e, const plan& p) {
   filter_parts parts;
   const bool is_and = e.type == filter::expression::kind::all_of;
@@ -148,15 +165,15 @@ filter_parts split_filter(const checked_expression& e, const plan& p) {
     return parts;
   }
   // The parts of an `and` that enter can decide drop the call there; the rest wait.
-  for (const auto& o : e.operands) {
-    const bool enter = at_enter(o);
+  for (const auto* o : conjuncts(e)) {
+    const bool enter = at_enter(*o);
     auto& part = enter ? parts.enter : parts.exit;
     if (!part) {
       part.emplace();
       part->type = filter::expression::kind::all_of;
       part->at_enter = enter;
     }
-    part->operands.push_back(o);
+    part->operands.push_back(*o);
   }
   return parts;
 }
@@ -204,14 +221,14 @@ std::array<std::optional<checked_expression>, filter_stage_count> by_stage(const
     out[static_cast<std::size_t>(stage_of(e))] = e;
     return out;
   }
-  for (const auto& o : e.operands) {
-    auto& part = out[static_cast<std::size_t>(stage_of(o))];
+  for (const auto* o : conjuncts(e)) {
+    auto& part = out[static_cast<std::size_t>(stage_of(*o))];
     if (!part) {
       part.emplace();
       part->type = filter::expression::kind::all_of;
       part->at_enter = e.at_enter;
     }
-    part->operands.push_back(o);
+    part->operands.push_back(*o);
   }
   return out;
 }

@@ -111,3 +111,27 @@ TEST_CASE("prefixes and suffixes in a map at the bound match, one byte past it i
   REQUIRE_FALSE(suffix_added);
   CHECK_THAT(suffix_added.error().what(), Catch::Matchers::Contains("the string is 129 bytes"));
 }
+
+TEST_CASE("memory() counts the filter set maps: their keys and values planned, the kernel's bytes measured") {
+  std::vector<std::string> paths, prefixes;
+  for (int i = 0; i < 1000; ++i) paths.push_back(fmt::format("/usr/lib/some/library/path-{:04}.so", i));  // 34 bytes
+  for (int i = 0; i < 20; ++i) prefixes.push_back(fmt::format("/usr/lib/some/library/dir-{:04}/", i));    // 31 bytes
+  auto t = ebpfpub::tracer::create({});
+  REQUIRE(t);
+  REQUIRE(t->trace<sys::openat>([](const auto&) {}));
+  CHECK(t->memory().filter_set_bytes == 0);
+  REQUIRE(t->add_filter("openat.filename in " + set_of(paths)));
+  REQUIRE(t->add_filter("openat.filename startswith " + set_of(prefixes)));
+  REQUIRE(t->add_filter("openat.filename startswith {\"/a\", \"/b\"}"));  // unrolled: no map
+  // Hash keys: 34 bytes padded to 40, a 1-byte value; trie keys: a 4-byte bit count and 32.
+  const auto planned = t->memory();
+  CHECK(planned.filter_set_bytes == 1000 * (40 + 1) + 20 * (4 + 32 + 1));
+  CHECK(planned.total() >= planned.filter_set_bytes + planned.counters_bytes);
+  REQUIRE(t->start());
+  const auto measured = t->memory();
+  CHECK(measured.measured);
+  // The kernel's accounting adds its element headers to the data.
+  CHECK(measured.filter_set_bytes > planned.filter_set_bytes);
+  CHECK(measured.total() >= measured.filter_set_bytes + measured.output_bytes);
+  t->stop();
+}
