@@ -88,6 +88,8 @@ void print_memory(std::FILE* out, const ebpfpub::memory_usage& memory, const ebp
   if (memory.summary_bytes != 0)
     fmt::print(out, " > Summary counters (-c): {} bytes (per CPU: each syscall's counts and histogram, errors by errno)\n",
                memory.summary_bytes);
+  if (memory.filter_set_bytes != 0)
+    fmt::print(out, " > Filter sets (--filter ... in {{more than 16}}): {} bytes\n", memory.filter_set_bytes);
   fmt::print(out, " > Total allocated up front: {} bytes\n\n", memory.total());
 }
 

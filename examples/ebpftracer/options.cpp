@@ -160,7 +160,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
                                "Count calls, errors by errno and durations in the kernel, print no event, and at "
                                "the end (Ctrl-C, --duration, the command's exit) print a table like strace -c "
                                "with p50/p99 and each syscall's latency histogram");
-  summary->excludes(format)->excludes(count)->excludes(sinks)->excludes("--filter")->excludes("--context");
+  summary->excludes(format)->excludes(count)->excludes(sinks)->excludes("--context");
   app.add_option("--interval", s.interval,
                  "With -c: also print the table every S seconds (counts since the start, not since the "
                  "last table)")

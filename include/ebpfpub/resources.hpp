@@ -101,8 +101,12 @@ struct memory_usage {
   std::uint64_t counters_bytes = 0;        ///< loss counters (per CPU)
   /// Summary mode only: the per-CPU counters of every syscall and the errno map.
   std::uint64_t summary_bytes = 0;
+  /// The maps of filter sets of more than filter::unrolled_set_items values
+  /// (tracer::add_filter): before start() the bytes of their keys and values, after it the
+  /// kernel's accounting of the maps start() made.
+  std::uint64_t filter_set_bytes = 0;
   std::uint64_t total() const {
-    return event_map_bytes + output_bytes + counters_bytes + summary_bytes;
+    return event_map_bytes + output_bytes + counters_bytes + summary_bytes + filter_set_bytes;
   }
 };
 

@@ -42,6 +42,9 @@ number_type type_of(const filter::operand_source& s) {
       return {64, true};
     case source::argument:
       return {s.width >= 1 && s.width <= 8 ? 8u * s.width : 64u, s.is_signed};
+    case source::context_number:
+    case source::fd_number:
+      return {s.width >= 1 && s.width <= 8 ? 8u * s.width : 64u, false};
     default:
       return {32, false};
   }
@@ -98,7 +101,9 @@ llvm::Value* combine(capture_context& cc, const checked_expression& e) {
       const auto s = e.test.source.type;
       if (is_number(s)) return emit_number_test(cc, e.test);
       if (s == source::comm || s == source::string_capture) return emit_string_test(cc, e.test);
-      return emit_sockaddr_test(cc, e.test);
+      if (s == source::sockaddr_family || s == source::sockaddr_port || s == source::sockaddr_address)
+        return emit_sockaddr_test(cc, e.test);
+      return emit_field_test(cc, e.test);
     }
     case filter::expression::kind::negation:
       return b.CreateNot(combine(cc, e.operands.at(0)));
@@ -133,6 +138,23 @@ bool reads_retried_string(const checked_expression& e, const plan& p) {
 }
 }  // namespace
 
+namespace {
+// The operands of an `and`, with the `and`s among them opened: the session's `and` of the
+// filters holds each filter's own top-level `and`, whose parts must split as well.
+void add_conjuncts(const checked_expression& e, std::vector<const checked_expression*>& out) {
+  if (e.type != filter::expression::kind::all_of) {
+    out.push_back(&e);
+    return;
+  }
+  for (const auto& o : e.operands) add_conjuncts(o, out);
+}
+std::vector<const checked_expression*> conjuncts(const checked_expression& e) {
+  std::vector<const checked_expression*> out;
+  add_conjuncts(e, out);
+  return out;
+}
+}  // namespace
+
 filter_parts split_filter(const checked_expression& e, const plan& p) {
   filter_parts parts;
   const bool is_and = e.type == filter::expression::kind::all_of;
@@ -143,15 +165,15 @@ filter_parts split_filter(const checked_expression& e, const plan& p) {
     return parts;
   }
   // The parts of an `and` that enter can decide drop the call there; the rest wait.
-  for (const auto& o : e.operands) {
-    const bool enter = at_enter(o);
+  for (const auto* o : conjuncts(e)) {
+    const bool enter = at_enter(*o);
     auto& part = enter ? parts.enter : parts.exit;
     if (!part) {
       part.emplace();
       part->type = filter::expression::kind::all_of;
       part->at_enter = enter;
     }
-    part->operands.push_back(o);
+    part->operands.push_back(*o);
   }
   return parts;
 }
@@ -167,10 +189,89 @@ bool reads_captures(const checked_expression& e) {
     case source::sockaddr_family:
     case source::sockaddr_port:
     case source::sockaddr_address:
+    case source::fd_number:
+    case source::fd_kind:
+    case source::fd_address:
+    case source::fd_string:
       return true;
     default:
       return false;
   }
+}
+
+namespace {
+bool reads_context(const checked_expression& e) {
+  if (e.type != filter::expression::kind::comparison) {
+    for (const auto& o : e.operands)
+      if (reads_context(o)) return true;
+    return false;
+  }
+  return e.test.source.type == source::context_number || e.test.source.type == source::context_string;
+}
+}  // namespace
+
+filter_stage stage_of(const checked_expression& e) {
+  if (reads_captures(e)) return filter_stage::captures;
+  return reads_context(e) ? filter_stage::context : filter_stage::numbers;
+}
+
+std::array<std::optional<checked_expression>, filter_stage_count> by_stage(const checked_expression& e) {
+  std::array<std::optional<checked_expression>, filter_stage_count> out;
+  if (e.type != filter::expression::kind::all_of) {
+    out[static_cast<std::size_t>(stage_of(e))] = e;
+    return out;
+  }
+  for (const auto* o : conjuncts(e)) {
+    auto& part = out[static_cast<std::size_t>(stage_of(*o))];
+    if (!part) {
+      part.emplace();
+      part->type = filter::expression::kind::all_of;
+      part->at_enter = e.at_enter;
+    }
+    part->operands.push_back(*o);
+  }
+  return out;
+}
+
+llvm::Value* when_present(program& p, llvm::Value* present, const char* what,
+                          const std::function<llvm::Value*()>& test) {
+  auto& b = p.b;
+  auto* found = p.block((std::string(what) + "_found").c_str());
+  auto* join = p.block((std::string(what) + "_tested").c_str());
+  auto* missing = b.GetInsertBlock();
+  b.CreateCondBr(present, found, join);
+  b.SetInsertPoint(found);
+  auto* result = test();
+  auto* found_end = b.GetInsertBlock();
+  b.CreateBr(join);
+  b.SetInsertPoint(join);
+  auto* matched = b.CreatePHI(b.getInt1Ty(), 2, std::string(what) + "_matches");
+  matched->addIncoming(b.getFalse(), missing);
+  matched->addIncoming(result, found_end);
+  return matched;
+}
+
+filter_parts filter_of(const codegen_options& options, const target& t) {
+  if (t.index >= options.expressions.size()) return {};
+  return split_filter(options.expressions[t.index], *t.p);
+}
+
+// Continues only when the call passes `e`; a rejected call is counted as filtered and,
+// when its exit is still to come, its entry is left in flight with size 0, which tells
+// the exit program to release it quietly (not as an exit without its enter).
+void apply_filter(capture_context& cc, const checked_expression& e, bool mark_entry,
+                  llvm::BasicBlock* dropped) {
+  auto& p = cc.p;
+  auto& b = p.b;
+  auto* pass = emit_filter(cc, e);
+  auto* keep = p.block("filter_passed");
+  auto* drop = p.block("filtered");
+  b.CreateCondBr(pass, keep, drop);
+  b.SetInsertPoint(drop);
+  if (mark_entry) b.CreateStoreAt(b.getInt32(0), cc.entry, record::offset::size);
+  count_loss(p, cc.t, loss_reason::filtered);
+  b.CreateBr(dropped ? dropped : p.done);
+  b.SetInsertPoint(keep);
 }
 
 llvm::Value* emit_filter(capture_context& cc, const checked_expression& e) {
@@ -268,72 +369,6 @@ llvm::Value* any_alternative(program& p, std::size_t count,
   phi->addIncoming(b.getFalse(), missed);
   phi->addIncoming(b.getTrue(), found);
   return phi;
-}
-
-located_capture locate_capture(capture_context& cc, std::uint8_t index) {
-  auto& p = cc.p;
-  auto& b = p.b;
-  const auto& plan = *cc.t.p;
-  const std::uint32_t storage = cc.t.storage_size;
-  const std::uint32_t reserve = capture_reserve(plan.captures.at(index));
-  auto* filled = b.CreateLoad(b.getInt64Ty(), p.cursor, "filled");
-  auto* join = p.block("located");
-  struct arrival {
-    llvm::BasicBlock* from;
-    llvm::Value* offset;
-    bool present;
-  };
-  std::vector<arrival> arrivals;
-  std::uint64_t first = record::header_size + 8 * plan.syscall.arguments.size();
-  if (!p.options.context.fields.empty()) first += record::capture_header_size + record::context_size;
-  llvm::Value* at = b.getInt64(first);
-  // Captures follow the arguments (and the process context block, when one is selected:
-  // the enter program writes it first, at a fixed size) in plan order, each at most once;
-  // walking one header per capture the plan has reaches any of them. The bound on `at` is
-  // a branch of its own: the verifier learns a range only from a compare that a jump
-  // depends on.
-  for (std::size_t step = 0; step < plan.captures.size() && storage >= record::capture_header_size;
-       ++step) {
-    auto* look = p.block("capture_header");
-    arrivals.push_back({b.GetInsertBlock(), b.getInt64(0), false});
-    b.CreateCondBr(b.CreateICmpULE(at, b.getInt64(storage - record::capture_header_size)), look,
-                   join);
-    b.SetInsertPoint(look);
-    auto* which = b.CreateLoadAt(b.getInt8Ty(), cc.entry, at, "capture_index");
-    auto* length = b.CreateZExt(
-        b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(at, b.getInt64(4))), b.getInt64Ty());
-    // Bytes past the cursor are an older call's: a header there is not this call's.
-    auto* written =
-        b.CreateICmpULE(b.CreateAdd(at, b.getInt64(record::capture_header_size)), filled);
-    auto* hit = p.block("capture_hit");
-    auto* skip = p.block("capture_skip");
-    b.CreateCondBr(b.CreateAnd(written, b.CreateICmpEQ(which, b.getInt8(index))), hit, skip);
-    b.SetInsertPoint(hit);
-    if (reserve <= storage) {
-      auto* inside = p.block("capture_inside");
-      arrivals.push_back({hit, b.getInt64(0), false});
-      b.CreateCondBr(b.CreateICmpULE(at, b.getInt64(storage - reserve)), inside, join);
-      b.SetInsertPoint(inside);
-      arrivals.push_back({inside, at, true});
-    } else {
-      arrivals.push_back({hit, b.getInt64(0), false});
-    }
-    b.CreateBr(join);
-    b.SetInsertPoint(skip);
-    auto* padded = b.CreateAnd(b.CreateAdd(length, b.getInt64(7)), b.getInt64(~std::uint64_t{7}));
-    at = b.CreateAdd(at, b.CreateAdd(padded, b.getInt64(record::capture_header_size)),
-                     "next_header");
-  }
-  arrivals.push_back({b.GetInsertBlock(), b.getInt64(0), false});
-  b.CreateBr(join);
-  b.SetInsertPoint(join);
-  auto* present = b.CreatePHI(b.getInt1Ty(), static_cast<unsigned>(arrivals.size()), "captured");
-  auto* offset = b.CreatePHI(b.getInt64Ty(), static_cast<unsigned>(arrivals.size()), "capture_at");
-  for (const auto& a : arrivals) {
-    present->addIncoming(a.present ? b.getTrue() : b.getFalse(), a.from);
-    offset->addIncoming(a.offset, a.from);
-  }
-  return {present, offset};
 }
 
 }  // namespace ebpfpub::detail

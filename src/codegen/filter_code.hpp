@@ -5,6 +5,7 @@
 // in-flight entry holds; `and`, `or` and `not` combine their i1 results.
 
 #include <ebpfpub/filter/expression.hpp>
+#include <array>
 #include <functional>
 #include <optional>
 
@@ -27,9 +28,29 @@ struct filter_parts {
 /// captures.hpp, retryable) waits for exit, where that string is read again first.
 filter_parts split_filter(const filter::checked_expression& e, const plan& p);
 
-/// Whether `e` reads a captured string or socket address (then it runs after the
-/// captures; otherwise before them, so a rejected call copies nothing from user memory).
+/// Whether `e` reads a captured string, socket address or fd identity (then it runs after
+/// the captures; otherwise before them, so a rejected call copies nothing from user memory).
 bool reads_captures(const filter::checked_expression& e);
+
+/// When an enter part can run: on the header and arguments alone (before anything is
+/// read), on the process context block (after it is read), or on the captures (after
+/// them). A call rejected at an earlier stage pays for none of the later reads.
+enum class filter_stage : std::uint8_t { numbers, context, captures };
+inline constexpr std::size_t filter_stage_count = 3;
+filter_stage stage_of(const filter::checked_expression& e);
+/// An enter part split by stage: the `and` of its operands of each stage (indexed by
+/// filter_stage), or the whole of it at its own stage when it is no `and`.
+std::array<std::optional<filter::checked_expression>, filter_stage_count> by_stage(
+    const filter::checked_expression& e);
+
+/// The filter of target `t`'s plan (codegen_options::expressions), split by when it runs.
+filter_parts filter_of(const codegen_options& options, const target& t);
+
+/// Continues only when the call passes `e`; a rejected call is counted as filtered and,
+/// with `mark_entry` (its exit is still to come), its entry is left in flight with size 0,
+/// which tells the exit program to release it quietly (not as an exit without its enter).
+void apply_filter(capture_context& cc, const filter::checked_expression& e, bool mark_entry,
+                  llvm::BasicBlock* dropped = nullptr);
 
 /// Emits `e` on the entry `cc` fills; returns an i1 that is true when the call passes.
 /// The builder is left in the block where the result is known.
@@ -44,6 +65,37 @@ llvm::Value* emit_number_test(capture_context& cc, const filter::checked_compari
 llvm::Value* emit_string_test(capture_context& cc, const filter::checked_comparison& c);
 /// A comparison on a captured socket address's family, port or address.
 llvm::Value* emit_sockaddr_test(capture_context& cc, const filter::checked_comparison& c);
+/// A comparison on a field of the process context block or of an fd's identity
+/// (filter_fields.cpp).
+llvm::Value* emit_field_test(capture_context& cc, const filter::checked_comparison& c);
+
+/// `test()`'s result where `present` holds, false where it does not: the test's code runs
+/// only on the first path (a capture that is not there is not read). `!=` included: what
+/// is missing passes no comparison.
+llvm::Value* when_present(program& p, llvm::Value* present, const char* what,
+                          const std::function<llvm::Value*()>& test);
+
+/// A string comparison (==, !=, in, startswith, endswith, contains) on the string whose
+/// data follows a capture header at entry offset `at`: `length` bytes (i64), `status` (i8)
+/// as a capture header has it, bounded by `shape.max_bytes` for the verifier.
+llvm::Value* string_test_at(capture_context& cc, const filter::checked_comparison& c,
+                            const capture& shape, llvm::Value* at, llvm::Value* length,
+                            llvm::Value* status);
+
+/// An IP address in the entry: the family (i16, host order), and the address at `data`
+/// (an i64 entry offset) + `v4_at` (4 bytes) or + `v6_at` (16 bytes), in network order;
+/// `length` bytes of it are there, at most `max_bytes`.
+struct address_view {
+  llvm::Value* data;
+  llvm::Value* length;
+  llvm::Value* family;
+  std::uint32_t max_bytes;
+  std::uint32_t v4_at;
+  std::uint32_t v6_at;
+};
+/// `==`, `!=` or `in` on an address against CIDR blocks (unrolled, or the set's LPM trie).
+llvm::Value* address_test(capture_context& cc, const filter::checked_comparison& c,
+                          const address_view& a);
 
 /// `v` (already cut and extended to its type) against the comparison's number or set.
 llvm::Value* compare_number_operand(bpf_builder& b, llvm::Value* v,

@@ -115,6 +115,45 @@ struct found_string {
     require_bytes_at(ch, cc.entry, b.CreateAdd(data(), d), s);
   }
 
+  // Some prefix (or, `suffix`, some suffix) in an LPM trie keyed by a u32 bit count and
+  // `key_size` bytes: the prefixes as written, the suffixes reversed. The key is the
+  // string's first bytes (a prefix test is exact on a truncated capture), or its last
+  // ones reversed (the whole string is needed), at most key_size of them: the trie finds
+  // a stored prefix of that key when there is one.
+  void require_affix_in_map(chain& ch, int map_fd, std::uint32_t key_size, bool suffix) {
+    auto& p = cc.p;
+    auto& b = p.b;
+    auto* key_type = llvm::ArrayType::get(b.getInt64Ty(), key_size / 8 + 1);
+    auto* key = p.entry_alloca(key_type, suffix ? "suffix_key" : "prefix_key");
+    const std::uint32_t most = std::min<std::uint32_t>(key_size, c.max_bytes);
+    if (suffix) ch.require(whole());
+    ch.require(b.CreateICmpULE(length, b.getInt64(c.max_bytes)));
+    b.CreateStore(llvm::ConstantAggregateZero::get(key_type), key);
+    auto* used = b.CreateSelect(b.CreateICmpULT(length, b.getInt64(most)), length, b.getInt64(most), "key_bytes");
+    b.CreateStoreAt(b.CreateTrunc(b.CreateShl(used, b.getInt64(3)), b.getInt32Ty()), key, std::uint64_t{0});
+    if (!suffix) {
+      // long bpf_probe_read_kernel(void *dst, u32 size, const void *unsafe_ptr)
+      b.CreateHelperCall(BPF_FUNC_probe_read_kernel, b.getInt64Ty(),
+                         {b.CreateBytePointer(key, b.getInt64(4)), used, b.CreateBytePointer(cc.entry, data())});
+    } else {
+      // key[4 + i] = s[length - 1 - i], unrolled: each store at a constant stack offset.
+      // The branch that ends the copy at the string's start tests the load's own offset
+      // (unsigned: past the start it wraps), so the verifier bounds that very register.
+      auto* copied = p.block("suffix_copied");
+      for (std::uint32_t i = 0; i < most; ++i) {
+        auto* more = p.block("suffix_byte");
+        auto* from = b.CreateSub(length, b.getInt64(std::uint64_t{i} + 1), "suffix_from");
+        b.CreateCondBr(b.CreateICmpUGT(from, b.getInt64(c.max_bytes - 1 - i)), copied, more);
+        b.SetInsertPoint(more);
+        auto* byte = b.CreateLoadAt(b.getInt8Ty(), cc.entry, b.CreateAdd(data(), from));
+        b.CreateStoreAt(byte, key, std::uint64_t{4} + i);
+      }
+      b.CreateBr(copied);
+      b.SetInsertPoint(copied);
+    }
+    ch.require(b.CreateIsNotNull(b.CreateMapLookup(map_fd, key)));
+  }
+
   // In a hash map keyed by the strings zero-padded to `key_size`: the captured bytes are
   // copied into such a zeroed key (bpf_probe_read_kernel of `length` bytes, which a branch
   // bounds) and looked up.
@@ -228,16 +267,28 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
 
   const auto& capture = cc.t.p->captures.at(c.source.capture);
   auto where = locate_capture(cc, c.source.capture);
-  auto* found = p.block("string_found");
-  auto* join = p.block("string_tested");
-  auto* missing = b.GetInsertBlock();
-  b.CreateCondBr(where.present, found, join);
-  b.SetInsertPoint(found);
-  auto* length = b.CreateZExt(
-      b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(4))),
-      b.getInt64Ty(), "string_length");
-  auto* status = b.CreateLoadAt(b.getInt8Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(1)));
-  found_string str{cc, capture, where.offset, length, status};
+  // A string that was not captured (NULL, faulted, no room) passes no test, `!=` neither.
+  return when_present(p, where.present, "string", [&] {
+    auto* length = b.CreateZExt(
+        b.CreateLoadAt(b.getInt32Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(4))),
+        b.getInt64Ty(), "string_length");
+    auto* status =
+        b.CreateLoadAt(b.getInt8Ty(), cc.entry, b.CreateAdd(where.offset, b.getInt64(1)));
+    return string_test_at(cc, c, capture, where.offset, length, status);
+  });
+}
+
+llvm::Value* string_test_at(capture_context& cc, const checked_comparison& c, const capture& capture,
+                            llvm::Value* at, llvm::Value* length, llvm::Value* status) {
+  auto& p = cc.p;
+  auto& b = p.b;
+  const bool negate = c.op == comparison_op::ne;
+  std::vector<std::string_view> values;
+  if (c.operand.type == filter::value::kind::set)
+    for (const auto& item : c.operand.items) values.push_back(item.text);
+  else
+    values.push_back(c.operand.text);
+  found_string str{cc, capture, at, length, status};
   llvm::Value* result = nullptr;
   switch (c.op) {
     case comparison_op::eq:
@@ -252,29 +303,29 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
             p, values.size(), [&](std::size_t i, chain& ch) { str.require_equal(ch, values[i]); });
       break;
     case comparison_op::starts_with:
-      result =
-          any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_prefix(ch, values[0]); });
+    case comparison_op::ends_with: {
+      const bool suffix = c.op == comparison_op::ends_with;
+      if (c.set_map >= 0)
+        result = any_alternative(p, 1, [&](std::size_t, chain& ch) {
+          str.require_affix_in_map(ch, c.set_map, c.set_key_size, suffix);
+        });
+      else
+        result = any_alternative(p, values.size(), [&](std::size_t i, chain& ch) {
+          if (suffix)
+            str.require_suffix(ch, values[i]);
+          else
+            str.require_prefix(ch, values[i]);
+        });
       break;
-    case comparison_op::ends_with:
-      result =
-          any_alternative(p, 1, [&](std::size_t, chain& ch) { str.require_suffix(ch, values[0]); });
-      break;
+    }
     case comparison_op::contains:
-      result = emit_contains(cc, capture, where.offset, length, values.front());
+      result = emit_contains(cc, capture, at, length, values.front());
       break;
     default:
       assert(false && "not a string comparison");
       result = b.getFalse();
   }
-  if (negate) result = b.CreateNot(result);
-  auto* found_end = b.GetInsertBlock();
-  b.CreateBr(join);
-  b.SetInsertPoint(join);
-  // A string that was not captured (NULL, faulted, no room) passes no test, `!=` neither.
-  auto* matched = b.CreatePHI(b.getInt1Ty(), 2, "string_matches");
-  matched->addIncoming(b.getFalse(), missing);
-  matched->addIncoming(result, found_end);
-  return matched;
+  return negate ? b.CreateNot(result) : result;
 }
 
 }  // namespace ebpfpub::detail

@@ -9,6 +9,8 @@
 
 #include <ebpfpub/record.hpp>
 
+#include "codegen/argument_source.hpp"
+#include "codegen/filter_code.hpp"
 #include "codegen/rate_limit.hpp"
 
 namespace ebpfpub::detail {
@@ -109,17 +111,25 @@ void count_duration(program& p, llvm::Value* counters, llvm::Value* ns) {
 }  // namespace
 
 llvm::Function* summary_enter_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
-                                      const storage_strategy& storage, const target& t,
-                                      std::uint32_t self_counter) {
+                                      const storage_strategy& storage, const argument_source& arguments,
+                                      const target& t, std::uint32_t self_counter) {
   const auto& plan = *t.p;
-  auto p = begin_program(b, maps, options, fmt::format("enter_{}", plan.syscall.name), true, self_counter);
+  auto p = begin_program(b, maps, options, fmt::format("enter_{}", plan.syscall.name), true, self_counter,
+                         &arguments);
   // exit and exit_group have no result: a result filter never passes them.
   if (plan.emit_at_enter && options.filter.result != result_filter::any) {
     b.CreateBr(p.done);
     return p.finish();
   }
   if (options.filter.rate_limit_fd >= 0) emit_rate_limit(p, t);
-  if (plan.emit_at_enter) {
+  const auto filter = filter_of(options, t);
+  if (plan.emit_at_enter && filter.exit) {
+    // A test on the result of a call that has none never passes.
+    count_loss(p, t, loss_reason::filtered);
+    b.CreateBr(p.done);
+    return p.finish();
+  }
+  if (plan.emit_at_enter && !filter.enter) {
     // They never return: counted here, without a duration.
     add_at(p, counters_of(p, t), summary_value::calls, b.getInt64(1));
     b.CreateBr(p.done);
@@ -136,8 +146,26 @@ llvm::Function* summary_enter_program(bpf_builder& b, const program_maps& maps, 
   // Which plan and that it is in flight (the exit program must tell its own entry from
   // one an alias left), and when it began: nothing else.
   b.CreateStoreAt(b.getInt16(t.index), entry, record::offset::syscall);
-  b.CreateStoreAt(b.getInt8(record::in_flight), entry, record::offset::flags);
+  b.CreateStoreAt(b.getInt8(plan.emit_at_enter ? 0 : record::in_flight), entry, record::offset::flags);
   b.CreateStoreAt(b.CreateKtimeGetNs(), entry, record::offset::timestamp);
+  if (filter.enter || filter.exit) {
+    // What the filter reads: the header's ids and the argument slots, where the record
+    // programs keep them (filter_code.cpp reads them there). The size is the mark a
+    // rejection clears (0: the exit releases the entry without counting the call).
+    b.CreateStoreAt(b.getInt32(record::header_size), entry, record::offset::size);
+    b.CreateStoreAt(b.CreateTrunc(b.CreateLShr(p.pid_tgid, 32), b.getInt32Ty()), entry,
+                    record::offset::process_id);
+    b.CreateStoreAt(b.CreateTrunc(p.pid_tgid, b.getInt32Ty()), entry, record::offset::thread_id);
+    b.CreateStoreAt(b.CreateGetCurrentUidGid(), entry, record::offset::user_id);
+    const auto slots = arguments.arguments(p, plan.syscall);
+    for (std::size_t i = 0; i < slots.size(); ++i)
+      b.CreateStoreAt(slots[i], entry, record::offset::arguments + 8 * static_cast<std::uint32_t>(i));
+  }
+  if (filter.enter) {
+    capture_context cc{p, t, entry};
+    apply_filter(cc, *filter.enter, !plan.emit_at_enter);
+  }
+  if (plan.emit_at_enter) add_at(p, counters_of(p, t), summary_value::calls, b.getInt64(1));
   b.CreateBr(p.done);
   return p.finish();
 }
@@ -161,6 +189,14 @@ llvm::Function* summary_exit_program(bpf_builder& b, const program_maps& maps, c
 
     b.SetInsertPoint(matched);
     b.CreateStoreAt(b.getInt8(0), entry, record::offset::flags);
+    const auto filter = filter_of(options, t);
+    if (filter.enter) {
+      // Size 0: the enter program's filter rejected the call (and counted it).
+      auto* kept = p.block("kept_at_enter");
+      auto* enter_size = b.CreateLoadAt(b.getInt32Ty(), entry, record::offset::size);
+      b.CreateCondBr(b.CreateICmpEQ(enter_size, b.getInt32(0)), p.done, kept);
+      b.SetInsertPoint(kept);
+    }
     auto* ret = b.CreateLoadAt(b.getInt64Ty(), p.ctx, t.p->syscall.return_offset, "ret");
     auto* failed = b.CreateICmpSLT(ret, b.getInt64(0));
     if (options.filter.result != result_filter::any) {
@@ -168,6 +204,10 @@ llvm::Function* summary_exit_program(bpf_builder& b, const program_maps& maps, c
       const bool want_failed = options.filter.result == result_filter::failed;
       b.CreateCondBr(want_failed ? failed : b.CreateNot(failed), keep, p.done);
       b.SetInsertPoint(keep);
+    }
+    if (filter.exit) {
+      capture_context cc{p, t, entry, ret};
+      apply_filter(cc, *filter.exit, false);
     }
     auto* entered = b.CreateLoadAt(b.getInt64Ty(), entry, record::offset::timestamp, "entered");
     auto* ns = b.CreateSub(b.CreateKtimeGetNs(), entered, "duration");

@@ -37,8 +37,8 @@ struct errno_key {
 /// Summary mode's enter program of `t`: filters, rate limit, then the enter time in the
 /// in-flight entry; exit and exit_group (sent at enter) count the call here instead.
 llvm::Function* summary_enter_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
-                                      const storage_strategy& storage, const target& t,
-                                      std::uint32_t self_counter);
+                                      const storage_strategy& storage, const argument_source& arguments,
+                                      const target& t, std::uint32_t self_counter);
 
 /// Summary mode's program of exit tracepoint `syscall`: completes the in-flight entry of
 /// the first of `targets` that left one, and counts the call, its errno and duration.

@@ -6,7 +6,9 @@
 // and sends the record's used bytes with one copy. Between the two, the record's `size`
 // field is the write cursor.
 
+#include <array>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -35,29 +37,6 @@ struct strategies {
 void store_duration(bpf_builder& b, llvm::Value* entry) {
   auto* entered = b.CreateLoadAt(b.getInt64Ty(), entry, record::offset::timestamp, "entered");
   b.CreateStoreAt(b.CreateSub(b.CreateKtimeGetNs(), entered), entry, record::offset::duration);
-}
-
-filter_parts filter_of(const codegen_options& options, const target& t) {
-  if (t.index >= options.expressions.size()) return {};
-  return split_filter(options.expressions[t.index], *t.p);
-}
-
-// Continues only when the call passes `e`; a rejected call is counted as filtered and,
-// when its exit is still to come, its entry is left in flight with size 0, which tells
-// the exit program to release it quietly (not as an exit without its enter).
-void apply_filter(capture_context& cc, const filter::checked_expression& e, bool mark_entry,
-                  llvm::BasicBlock* dropped = nullptr) {
-  auto& p = cc.p;
-  auto& b = p.b;
-  auto* pass = emit_filter(cc, e);
-  auto* keep = p.block("filter_passed");
-  auto* drop = p.block("filtered");
-  b.CreateCondBr(pass, keep, drop);
-  b.SetInsertPoint(drop);
-  if (mark_entry) b.CreateStoreAt(b.getInt32(0), cc.entry, record::offset::size);
-  count_loss(p, cc.t, loss_reason::filtered);
-  b.CreateBr(dropped ? dropped : p.done);
-  b.SetInsertPoint(keep);
 }
 
 // The bytes enter leaves in the entry when they are only the header and the argument
@@ -114,13 +93,7 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   b.CreateStoreAt(b.getInt64(0), entry, record::offset::duration);  // stays 0 if sent at enter
   const auto slots = with.arguments->arguments(p, plan.syscall);
   for (std::uint32_t i = 0; i < argc; ++i) b.CreateStoreAt(slots[i], entry, record::offset::arguments + 8 * i);
-  std::uint32_t cursor = record::header_size + 8 * argc;
-  if (!options.context.fields.empty()) cursor = emit_process_context(p, entry, cursor);
-  b.CreateStore(b.getInt64(cursor), p.cursor);
   capture_context cc{p, t, entry};
-  // A filter on numbers alone runs before the captures: a rejected call reads nothing
-  // from user memory. One that needs the captured bytes runs after them. Either way it
-  // runs before any output space is taken.
   const auto filter = filter_of(options, t);
   const bool mark = !plan.emit_at_enter;
   if (plan.emit_at_enter && filter.exit) {
@@ -129,9 +102,23 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
     b.CreateBr(p.done);
     return p.finish();
   }
-  if (filter.enter && !reads_captures(*filter.enter)) apply_filter(cc, *filter.enter, mark);
+  // The filter runs in stages, each as soon as what it reads is there, so that a rejected
+  // call pays for no read after its stage: a part on the header and the arguments before
+  // anything else is read, a part on the process context after that block (it has a fixed
+  // place in the entry, so it can be read after the argument tests), a part on captured
+  // bytes after the captures. All of them before any output space is taken.
+  std::array<std::optional<filter::checked_expression>, filter_stage_count> stages;
+  if (filter.enter) stages = by_stage(*filter.enter);
+  const auto run_stage = [&](filter_stage s) {
+    if (const auto& part = stages[static_cast<std::size_t>(s)]) apply_filter(cc, *part, mark);
+  };
+  run_stage(filter_stage::numbers);
+  std::uint32_t cursor = record::header_size + 8 * argc;
+  if (!options.context.fields.empty()) cursor = emit_process_context(p, entry, cursor);
+  b.CreateStore(b.getInt64(cursor), p.cursor);
+  run_stage(filter_stage::context);
   emit_captures(cc, syscall_phase::enter);
-  if (filter.enter && reads_captures(*filter.enter)) apply_filter(cc, *filter.enter, mark);
+  run_stage(filter_stage::captures);
 
   auto* size = b.CreateLoad(b.getInt64Ty(), p.cursor, "size");
   b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), entry, record::offset::size);
@@ -318,7 +305,8 @@ void generate_session_programs(bpf_builder& builder, std::span<const plan> plans
   // Summary mode counts instead of sending records: its own programs, same pairing (on
   // per-syscall tracepoints only: the session never dispatches in summary mode).
   auto enter = [&](std::size_t i) {
-    return options.summary ? summary_enter_program(builder, maps, options, *with.storage, target_of(i), self_counter)
+    return options.summary ? summary_enter_program(builder, maps, options, *with.storage, *with.arguments, target_of(i),
+                                                   self_counter)
                            : enter_program(builder, maps, options, with, target_of(i), self_counter,
                                            "enter_" + plans[i].syscall.name, false);
   };

@@ -9,8 +9,11 @@
 
 #include <fmt/format.h>
 
+#include <ebpfpub/record.hpp>
 #include <ebpfpub/symbols/symbols.hpp>
 #include <ebpfpub/tracefs.hpp>
+
+#include "filter/context_fields.hpp"
 
 namespace ebpfpub::filter {
 namespace {
@@ -27,11 +30,15 @@ constexpr header_field header_fields[] = {
     {"uid", "user_id", source::user_id},       {"gid", "group_id", source::group_id},
     {"comm", "comm", source::comm},            {"exit_code", "ret", source::exit_code}};
 
-bool is_string(source s) { return s == source::comm || s == source::string_capture; }
+bool is_string(source s) {
+  return s == source::comm || s == source::string_capture || s == source::context_string ||
+         s == source::fd_string;
+}
 
 class checker {
  public:
-  checker(const plan& p, std::string_view text) : plan_(p), text_(text) {}
+  checker(const plan& p, std::string_view text, context_fields context)
+      : plan_(p), text_(text), context_(context) {}
 
   expected<checked_expression> run(const expression& e) {
     checked_expression out;
@@ -73,6 +80,8 @@ class checker {
       return fail(f.where, fmt::format("this filter is about {}, not {}", f.syscall, plan_.syscall.name));
     const auto& args = plan_.syscall.arguments;
     const auto it = std::find_if(args.begin(), args.end(), [&](const auto& a) { return a.name == f.name; });
+    const detail::field_error at_field = [&](std::string message) { return fail(f.where, std::move(message)); };
+    if (auto context = detail::resolve_context_field(f, context_, at_field)) return std::move(*context);
     // kill.pid is kill's argument; a bare pid is the caller's.
     for (const auto& h : header_fields)
       if ((f.name == h.name || f.name == h.alias) && (f.syscall.empty() || it == args.end())) {
@@ -82,7 +91,9 @@ class checker {
       }
     if (f.syscall.empty())
       return fail(f.where, fmt::format("unknown field {}: the header's are pid, tid, uid, gid, comm and "
-                                       "exit_code; an argument is written syscall.argument", f.name));
+                                       "exit_code; the process context's ppid, cgroup, mnt_ns, pid_ns, "
+                                       "net_ns, user_ns, exe.inode, exe.device and exe.name; an argument is "
+                                       "written syscall.argument", f.name));
     if (it == args.end())
       return fail(f.where, fmt::format("{} has no field {} (its fields: {})", plan_.syscall.name, f.name, field_list()));
     const auto index = static_cast<std::uint8_t>(it - args.begin());
@@ -98,6 +109,15 @@ class checker {
                                          "filtered on", plan_.syscall.name, f.name, plan_.serializer_name));
       return operand_source{kind, index, static_cast<std::uint8_t>(*c), 8, false, plan_.captures[*c].when};
     };
+    if (it->kind == arg_kind::fd && !f.member.empty()) {
+      const auto c = capture_of(capture_op::fd_identity);
+      if (!c)
+        return fail(f.where, fmt::format("{}.{}.{} is a field of the fd's identity, which this plan does not "
+                                         "read: set plan_options::fd_identity", plan_.syscall.name, f.name,
+                                         f.member));
+      return detail::resolve_fd_member(f.member, index, static_cast<std::uint8_t>(*c), plan_.captures[*c].when,
+                                       at_field);
+    }
     switch (it->kind) {
       case arg_kind::integer:
       case arg_kind::fd:
@@ -128,6 +148,7 @@ class checker {
     if (s.type == source::exit_code) return symbols::find_set("errno");
     if (s.type == source::sockaddr_family) return symbols::find_set("address_families");
     if (s.type == source::argument) return symbols::of_argument(plan_.syscall.name, c.field.name);
+    if (const auto set = detail::symbols_of(s); !set.empty()) return symbols::find_set(set);
     return nullptr;
   }
 
@@ -174,7 +195,10 @@ class checker {
 
   expected<value> typed_operand(const comparison& c, const operand_source& s) const {
     const bool strings = is_string(s.type);
-    const bool address = s.type == source::sockaddr_address;
+    const bool address = s.type == source::sockaddr_address || s.type == source::fd_address;
+    // Named, not ordered: a kind or a cgroup is equal or not.
+    const bool by_name = s.type == source::fd_kind ||
+                         (s.type == source::context_number && s.offset == record::context_offset::cgroup_id);
     const auto op_allowed = [&] {
       switch (c.op) {
         case comparison_op::eq:
@@ -184,7 +208,7 @@ class checker {
         case comparison_op::le:
         case comparison_op::gt:
         case comparison_op::ge:
-        case comparison_op::bits: return !strings && !address;
+        case comparison_op::bits: return !strings && !address && !by_name;
         case comparison_op::starts_with:
         case comparison_op::ends_with:
         case comparison_op::contains: return strings;
@@ -199,7 +223,7 @@ class checker {
       if (strings) {
         if (v.type != value::kind::string)
           return fail(v.where, fmt::format("{} is a string: compare it with a \"string\"", c.field.name));
-        const std::size_t bound = s.type == source::comm ? 15 : max_string_bytes;
+        const std::size_t bound = s.type == source::comm ? 15 : s.size > 0 ? s.size - 1u : max_string_bytes;
         if (v.text.size() > bound)
           return fail(v.where, fmt::format("the string is {} bytes; a filter compares at most {}", v.text.size(), bound));
         return out;
@@ -210,19 +234,43 @@ class checker {
                                            "or fd00::/8", c.field.name));
         return out;
       }
+      if (s.type == source::fd_kind) {
+        const auto bits = v.type == value::kind::constant && !v.negated ? detail::file_kind_bits(v.text)
+                                                                         : std::nullopt;
+        if (!bits)
+          return fail(v.where, fmt::format("{}.{}.kind is a file kind: one of {}", c.field.syscall, c.field.name,
+                                           detail::file_kind_list()));
+        out.type = value::kind::integer;
+        out.integer = *bits;
+        return out;
+      }
+      if (by_name && v.type == value::kind::string) {
+        // A cgroup by its path: the id it has now (a cgroup made later with the same
+        // path is another one).
+        auto id = detail::cgroup_id_of(v.text);
+        if (!id) return fail(v.where, fmt::format("cgroup {}", id.error().message()));
+        out.type = value::kind::integer;
+        out.integer = static_cast<std::int64_t>(*id);
+        return out;
+      }
       if (v.type == value::kind::constant) {
         auto n = constant(v, names_for(c, s));
         if (!n) return n.error();
         out.type = value::kind::integer;
         out.integer = *n;
-        return out;
-      }
-      if (v.type != value::kind::integer)
+      } else if (v.type != value::kind::integer) {
         return fail(v.where, fmt::format("{} is a number: compare it with a number or a constant", c.field.name));
+      }
+      if (s.device)
+        out.integer = static_cast<std::int64_t>(detail::kernel_device(static_cast<std::uint64_t>(out.integer)));
       return out;
     };
-    if (c.op != comparison_op::in) {
-      if (c.operand.type == value::kind::set) return fail(c.operand.where, "a set needs 'in'");
+    const bool affix = c.op == comparison_op::starts_with || c.op == comparison_op::ends_with;
+    if (affix && c.operand.type == value::kind::set && s.type == source::comm)
+      return fail(c.operand.where, "comm takes one prefix or suffix: write comm startswith \"a\" or ...");
+    if (c.op != comparison_op::in && !(affix && c.operand.type == value::kind::set)) {
+      if (c.operand.type == value::kind::set)
+        return fail(c.operand.where, "a set needs 'in' (or startswith, endswith on a string)");
       return one(c.operand);
     }
     if (c.operand.type != value::kind::set) {
@@ -241,12 +289,14 @@ class checker {
 
   const plan& plan_;
   std::string_view text_;
+  context_fields context_;
 };
 
 }  // namespace
 
-expected<checked_expression> check(const expression& e, const plan& p, std::string_view text) {
-  return checker(p, text).run(e);
+expected<checked_expression> check(const expression& e, const plan& p, std::string_view text,
+                                   context_fields context) {
+  return checker(p, text, context).run(e);
 }
 
 }  // namespace ebpfpub::filter

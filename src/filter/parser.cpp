@@ -188,7 +188,11 @@ class parser {
     if (parts.size() > 3 || std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); }))
       return unexpected("a field: name, syscall.name or syscall.name.member");
     if (parts.size() == 1) c.field.name = parts[0];
-    else {
+    else if (parts.size() == 2 && (parts[0] == "exe" || parts[0] == "executable")) {
+      // The caller's executable (a context field), not a syscall: no syscall is so named.
+      c.field.name = "exe";
+      c.field.member = parts[1];
+    } else {
       c.field.syscall = parts[0];
       c.field.name = parts[1];
       if (parts.size() == 3) c.field.member = parts[2];
@@ -205,7 +209,9 @@ class parser {
       return unexpected("a comparison (== != < <= > >= & startswith endswith contains in)");
     c.op = op->second;
     if (auto ok = advance(); !ok) return ok.error();
-    auto operand = c.op == comparison_op::in ? set_value() : single_value();
+    // `in {...}`, and a set of prefixes or suffixes: `startswith {"/etc/", "/usr/"}`.
+    const bool affix = c.op == comparison_op::starts_with || c.op == comparison_op::ends_with;
+    auto operand = c.op == comparison_op::in || (affix && is("{")) ? set_value() : single_value();
     if (!operand) return operand.error();
     c.operand = std::move(*operand);
     c.where = join(c.field.where, c.operand.where);

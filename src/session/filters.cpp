@@ -11,7 +11,8 @@
 
 namespace ebpfpub::detail {
 
-expected<void> session_filters::add(std::string_view text, const std::vector<plan>& plans) {
+expected<void> session_filters::add(std::string_view text, const std::vector<plan>& plans,
+                                    context_fields context) {
   auto parsed = filter::parse(text);
   if (!parsed) return parsed.error();
   auto syscall = filter::syscall_of(*parsed, text);
@@ -24,10 +25,10 @@ expected<void> session_filters::add(std::string_view text, const std::vector<pla
           errc::invalid_argument,
           fmt::format("filter: {} is not traced; trace it before adding a filter on it\n{}",
                       *syscall, filter::caret(text, {0, text.size()})));
-    if (auto checked = filter::check(*parsed, *it, text); !checked) return checked.error();
+    if (auto checked = filter::check(*parsed, *it, text, context); !checked) return checked.error();
   } else {
     for (const auto& p : plans)
-      if (auto checked = filter::check(*parsed, p, text); !checked) return checked.error();
+      if (auto checked = filter::check(*parsed, p, text, context); !checked) return checked.error();
   }
   added_.push_back({std::string(text), std::move(*parsed), std::move(*syscall)});
   return {};
@@ -36,6 +37,21 @@ expected<void> session_filters::add(std::string_view text, const std::vector<pla
 namespace {
 
 using source = filter::operand_source::kind;
+
+// A set compared through a map: `in`, `startswith` or `endswith` on more than
+// unrolled_set_items values (comm's stay unrolled).
+bool is_map_set(const filter::checked_comparison& c) {
+  const bool affix = c.op == filter::comparison_op::starts_with || c.op == filter::comparison_op::ends_with;
+  return (c.op == filter::comparison_op::in || affix) && c.operand.type == filter::value::kind::set &&
+         c.operand.items.size() > filter::unrolled_set_items && c.source.type != source::comm;
+}
+
+// A prefix or suffix trie's key bytes: the longest value, rounded up to 8.
+std::uint32_t affix_key_size(const filter::checked_comparison& c) {
+  std::size_t longest = 1;
+  for (const auto& item : c.operand.items) longest = std::max(longest, item.text.size());
+  return static_cast<std::uint32_t>((longest + 7) / 8 * 8);
+}
 
 expected<void> put(const map& m, const void* key) {
   const std::uint8_t one = 1;
@@ -50,17 +66,38 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
   for (auto& o : e.operands)
     if (auto ok = make_set_maps(o); !ok) return ok;
   auto& c = e.test;
-  if (e.type != filter::expression::kind::comparison || c.op != filter::comparison_op::in ||
-      c.operand.type != filter::value::kind::set ||
-      c.operand.items.size() <= filter::unrolled_set_items)
-    return {};
+  if (e.type != filter::expression::kind::comparison || !is_map_set(c)) return {};
   const auto& items = c.operand.items;
   const auto entries = static_cast<std::uint32_t>(items.size());
   const auto name = fmt::format("ebpfpub_set{}", set_maps_.size());
+  if (c.op != filter::comparison_op::in) {
+    // Prefixes (or suffixes, reversed) in an LPM trie: a u32 bit count, then the bytes.
+    const bool suffix = c.op == filter::comparison_op::ends_with;
+    const auto key_size = affix_key_size(c);
+    auto m = create_set_map(name, 4 + key_size, entries, true);
+    if (!m) return m.error();
+    std::vector<std::uint8_t> key(4 + key_size);
+    for (const auto& item : items) {
+      std::fill(key.begin(), key.end(), 0);
+      const auto bits = static_cast<std::uint32_t>(8 * item.text.size());
+      std::memcpy(key.data(), &bits, 4);
+      if (suffix)
+        std::copy(item.text.rbegin(), item.text.rend(), key.begin() + 4);
+      else
+        std::copy(item.text.begin(), item.text.end(), key.begin() + 4);
+      if (auto ok = put(*m, key.data()); !ok) return ok;
+    }
+    c.set_key_size = key_size;
+    c.set_map = m->fd.get();
+    set_maps_.push_back(std::move(*m));
+    return {};
+  }
   switch (c.source.type) {
     case source::comm:
       return {};  // 16 bytes: two compares per value stay cheap enough
-    case source::string_capture: {
+    case source::string_capture:
+    case source::context_string:
+    case source::fd_string: {
       std::size_t longest = 1;
       for (const auto& item : items) longest = std::max(longest, item.text.size());
       const auto key_size = static_cast<std::uint32_t>((longest + 7) / 8 * 8);
@@ -77,7 +114,8 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
       set_maps_.push_back(std::move(*m));
       return {};
     }
-    case source::sockaddr_address: {
+    case source::sockaddr_address:
+    case source::fd_address: {
       auto m = create_set_map(name, sizeof(address_set_key), entries, true);
       if (!m) return m.error();
       for (const auto& item : items) {
@@ -107,8 +145,53 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
   }
 }
 
+namespace {
+
+// Keys and values of the maps `e`'s sets of more than unrolled_set_items values become.
+std::uint64_t planned_set_bytes(const filter::checked_expression& e) {
+  std::uint64_t bytes = 0;
+  for (const auto& o : e.operands) bytes += planned_set_bytes(o);
+  const auto& c = e.test;
+  if (e.type != filter::expression::kind::comparison || !is_map_set(c)) return bytes;
+  if (c.op != filter::comparison_op::in) return bytes + c.operand.items.size() * (4 + affix_key_size(c) + 1);
+  std::size_t key = 8;
+  switch (c.source.type) {
+    case source::string_capture:
+    case source::context_string:
+    case source::fd_string: {
+      std::size_t longest = 1;
+      for (const auto& item : c.operand.items) longest = std::max(longest, item.text.size());
+      key = (longest + 7) / 8 * 8;
+      break;
+    }
+    case source::sockaddr_address:
+    case source::fd_address:
+      key = sizeof(address_set_key);
+      break;
+    default:
+      break;
+  }
+  return bytes + c.operand.items.size() * (key + 1);  // one byte of value each
+}
+
+}  // namespace
+
+std::uint64_t session_filters::set_map_bytes(const std::vector<plan>& plans, context_fields context) const {
+  std::uint64_t bytes = 0;
+  if (!set_maps_.empty()) {
+    for (const auto& m : set_maps_) bytes += map_memory(m.fd.get());
+    return bytes;
+  }
+  for (const auto& p : plans)
+    for (const auto& f : added_) {
+      if (!f.syscall.empty() && f.syscall != p.syscall.name) continue;
+      if (auto checked = filter::check(f.parsed, p, f.text, context)) bytes += planned_set_bytes(*checked);
+    }
+  return bytes;
+}
+
 expected<std::vector<filter::checked_expression>> session_filters::for_plans(
-    const std::vector<plan>& plans) {
+    const std::vector<plan>& plans, context_fields context) {
   std::vector<filter::checked_expression> out;
   set_maps_.clear();
   if (added_.empty()) return out;
@@ -118,7 +201,7 @@ expected<std::vector<filter::checked_expression>> session_filters::for_plans(
     all.type = filter::expression::kind::all_of;
     for (const auto& f : added_) {
       if (!f.syscall.empty() && f.syscall != p.syscall.name) continue;
-      auto checked = filter::check(f.parsed, p, f.text);
+      auto checked = filter::check(f.parsed, p, f.text, context);
       if (!checked) return checked.error();
       all.at_enter = all.at_enter && checked->at_enter;
       all.operands.push_back(std::move(*checked));

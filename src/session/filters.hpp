@@ -16,15 +16,22 @@ class session_filters {
  public:
   /// Parses `text` and checks it against the plan of the syscall it names (which must be
   /// traced already), or against every plan for a filter on header fields only.
-  expected<void> add(std::string_view text, const std::vector<plan>& plans);
+  /// `context`: what the programs read of the process context (tracer_options::context),
+  /// which the context fields need.
+  expected<void> add(std::string_view text, const std::vector<plan>& plans, context_fields context);
 
   /// Per plan: the `and` of every filter that applies to it (its own and the header
   /// ones); empty when no filter was added at all. Sets of more than
   /// filter::unrolled_set_items values become maps, created and filled here and kept
   /// until the next call.
-  expected<std::vector<filter::checked_expression>> for_plans(const std::vector<plan>& plans);
+  expected<std::vector<filter::checked_expression>> for_plans(const std::vector<plan>& plans,
+                                                              context_fields context);
 
   bool empty() const { return added_.empty(); }
+
+  /// Memory of the set maps: the kernel's accounting of those for_plans() made, or before
+  /// it, the bytes of the keys and values they will hold (memory_usage::filter_set_bytes).
+  std::uint64_t set_map_bytes(const std::vector<plan>& plans, context_fields context) const;
 
  private:
   struct added {

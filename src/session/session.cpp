@@ -45,11 +45,13 @@ expected<void> session::add(plan p, deliveries::handler handler) {
 expected<void> session::add_filter(std::string_view text) {
   // The programs are generated from the filters at start().
   if (started_) return error(errc::invalid_argument, "tracer: cannot add a filter after start()");
-  if (options_.summary)
-    return error(errc::invalid_argument,
-                 "tracer_options::summary: filter expressions are not applied in summary mode yet; "
-                 "count without them, or record events to filter them");
-  return filters_.add(text, plans());
+  auto added = filters_.add(text, plans(), options_.context);
+  if (!added && options_.summary)
+    // Summary mode captures nothing and reads no context: only numbers can be tested.
+    return error(added.error().code(),
+                 fmt::format("{}\n(tracer_options::summary captures nothing: a filter there tests the header "
+                             "fields, the arguments' values and exit_code)", added.error().message()));
+  return added;
 }
 
 expected<void> session::prepare() {
@@ -131,12 +133,6 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   codegen.self_tgid = options_.exclude_self ? static_cast<std::uint32_t>(::getpid()) : 0;
   codegen.wakeup_bytes = sizes_->output_map / 4;
   codegen.keep_ir = options_.keep_ir;
-  // Summary programs count without the event path's filter emitters: refuse rather than
-  // count calls the filters would have rejected.
-  if (summary_maps_ && !filters_.empty())
-    return error(errc::invalid_argument,
-                 "tracer_options::summary: filter expressions (tracer::add_filter) are not applied in "
-                 "summary mode yet; count without them, or record events to filter them");
   // Summary programs read the result where the syscall's own exit tracepoint puts it:
   // summary mode attaches per syscall.
   if (summary_maps_ && options_.attach == attach_mode::dispatch)
@@ -152,7 +148,7 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
     if (!made) return made.error();
     tables = std::move(*made);
   }
-  auto expressions = filters_.for_plans(plans());
+  auto expressions = filters_.for_plans(plans(), options_.context);
   if (!expressions) return expressions.error();
   auto program_maps = maps_->programs();
   if (summary_maps_) {
@@ -218,6 +214,7 @@ memory_usage session::memory() const {
   if (options_.summary) m.summary_bytes = summary_maps::planned_bytes(plans().size());
   if (maps_) maps_->measure(m, res.output);
   if (summary_maps_) m.summary_bytes = summary_maps_->measured_bytes();
+  m.filter_set_bytes = filters_.set_map_bytes(plans(), options_.context);
   return m;
 }
 

@@ -99,3 +99,48 @@ TEST_CASE("contains and endswith pass the verifier on the longest strings captur
                              std::string(ebpfpub::filter::max_string_bytes, 'y')),
                  options) == "");
 }
+
+TEST_CASE("filters on the context fields and fd identities pass the verifier") {
+  const auto filter = GENERATE(
+      as<std::string>{},
+      // the process context block, read at enter after the number tests
+      "ppid == 1", "cgroup == 1", "cgroup_id in {1, 2}", "mnt_ns != 1", "pid_ns == 1", "net_ns == 1",
+      "user_ns == 1", "exe.inode == 1", "exe.device == 2051", "exe.name == \"bash\"",
+      "exe.name startswith \"ba\"", "exe.name endswith \"sh\"", "exe.name contains \"as\"",
+      "exe.name in {\"a\", \"b\"}", "getpriority.who == 1 and ppid == 1 and comm == \"x\"",
+      // fd identities, captured at enter
+      "openat.dfd.kind == dir", "openat.dfd.kind in {regular, socket, anon_inode}",
+      "connect.fd.family == AF_INET", "connect.fd.type == SOCK_STREAM", "connect.fd.protocol == 6",
+      "connect.fd.port == 80", "connect.fd.remote_port in {80, 443}", "connect.fd.inode == 1",
+      "connect.fd.device == 1", "connect.fd.flags & O_NONBLOCK", "connect.fd.mode & 256",
+      "connect.fd.address == 127.0.0.1", "connect.fd.remote_address in {10.0.0.0/8, fd00::/8}",
+      "connect.fd.remote_address != ::1", "openat.dfd.name == \"etc\"",
+      fmt::format("openat.dfd.name endswith \"{}\"", std::string(63, 'x')),
+      "openat.dfd.name contains \"lib\" and openat.dfd.name startswith \"u\"",
+      // sets of more than 16: maps
+      "exe.name in {\"a1\", \"a2\", \"a3\", \"a4\", \"a5\", \"a6\", \"a7\", \"a8\", \"a9\", "
+      "\"b1\", \"b2\", \"b3\", \"b4\", \"b5\", \"b6\", \"b7\", \"bash\"}",
+      "ppid in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}",
+      "connect.fd.inode in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}",
+      "connect.fd.remote_address in {10.0.0.0/8, 10.1.0.0/16, 172.16.0.0/12, 192.168.0.0/16, "
+      "127.0.0.2/32, 127.1.0.0/16, 100.64.0.0/10, 169.254.0.0/16, 198.18.0.0/15, 203.0.113.0/24, "
+      "198.51.100.0/24, 192.0.2.0/24, 224.0.0.0/4, 240.0.0.0/4, fd00::/8, fe80::/10, 2001:db8::/32}",
+      fmt::format("openat.dfd.name in {}", long_set(20)),
+      // sets of prefixes and suffixes: unrolled, then LPM tries (suffixes reversed in the
+      // program), up to the longest value
+      "openat.filename startswith {\"/etc/\", \"/usr/\"}", "openat.filename endswith {\".so\", \".conf\"}",
+      fmt::format("openat.filename startswith {}", long_set(20)),
+      fmt::format("openat.filename endswith {}", long_set(1000)),
+      fmt::format("openat.filename endswith {{\"{}\", {}", std::string(ebpfpub::filter::max_string_bytes, 'x'),
+                  long_set(20).substr(1)),
+      fmt::format("openat.filename startswith {{\"{}\", {}", std::string(ebpfpub::filter::max_string_bytes, 'x'),
+                  long_set(20).substr(1)),
+      fmt::format("openat.dfd.name endswith {} or exe.name startswith {{\"a0\", \"a1\", \"a2\", \"a3\", "
+                  "\"a4\", \"a5\", \"a6\", \"a7\", \"a8\", \"a9\", \"b0\", \"b1\", \"b2\", \"b3\", \"b4\", "
+                  "\"b5\", \"bash\"}}", long_set(17)));
+  INFO(filter);
+  ebpfpub::tracer_options options;
+  options.context = ebpfpub::context_fields::all();
+  options.capture.fd_identity = true;
+  CHECK(start_with(filter, options) == "");
+}

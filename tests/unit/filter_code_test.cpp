@@ -62,6 +62,13 @@ TEST_CASE("a filter splits at its top-level and: enter decides what it can, exit
     CHECK(!ebpfpub::detail::reads_captures(*parts.enter));
     CHECK(ebpfpub::detail::reads_captures(*parts.exit));
   }
+  SECTION("a filter's own and splits inside the session's and of the filters") {
+    const auto parts = ebpfpub::detail::split_filter(checked(p, "openat.flags & O_CREAT and exit_code == -ENOENT"), p);
+    REQUIRE(parts.enter);
+    REQUIRE(parts.exit);
+    CHECK(parts.enter->operands.size() == 1);
+    CHECK(parts.exit->operands.size() == 1);
+  }
   SECTION("no filter, no parts") {
     filter::checked_expression none;
     none.type = filter::expression::kind::all_of;

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include <ebpfpub/context/process.hpp>
 #include <ebpfpub/error.hpp>
 #include <ebpfpub/plan.hpp>
 
@@ -114,6 +115,19 @@ struct operand_source {
     sockaddr_family,    ///< a captured socket address's family, port or address
     sockaddr_port,
     sockaddr_address,
+    /// The process context block (tracer_options::context), read at enter before the
+    /// captures: a number at `offset` of its data (`width` bytes), or the executable's
+    /// name there (NUL-terminated in `size` bytes).
+    context_number,
+    context_string,
+    /// An fd argument's identity capture (plan_options::fd_identity): a number at
+    /// `offset` of the record (`width` bytes; `network_order` for the remote port), the
+    /// file kind (the mode's S_IFMT bits), a local or remote address (`offset`: the 16
+    /// address bytes, the family at its own place), or the dentry name (`size` bytes).
+    fd_number,
+    fd_kind,
+    fd_address,
+    fd_string,
   };
   kind type = kind::process_id;
   std::uint8_t argument = 0;  ///< argument and captures: the argument's index
@@ -121,6 +135,12 @@ struct operand_source {
   std::uint8_t width = 8;     ///< argument: bytes of the C value
   bool is_signed = false;
   syscall_phase phase = syscall_phase::enter;  ///< enter, or exit for results and exit captures
+  std::uint16_t offset = 0;   ///< context and fd fields: where in the block
+  std::uint16_t size = 0;     ///< context and fd strings: the NUL-terminated field's bytes
+  bool network_order = false; ///< fd_number: big-endian in the record (the remote port)
+  /// A device number: written as stat(2)'s st_dev, compared in the kernel's encoding
+  /// (major << 20 | minor), which is what the program reads.
+  bool device = false;
 };
 
 /// A comparison resolved against a plan: constants replaced by numbers.
@@ -146,8 +166,18 @@ struct checked_expression {
 /// Resolves fields, constants and types against the plan of the syscall the filter is
 /// about (or of any syscall, for header-only filters). Errors point at the expression:
 /// an unknown field (listing the syscall's fields), a type mismatch, an unknown constant,
-/// a string longer than max_string_bytes, an argument the plan does not capture.
-expected<checked_expression> check(const expression& e, const plan& p, std::string_view text);
+/// a string longer than max_string_bytes, an argument the plan does not capture, a
+/// context field that `context` (tracer_options::context) does not read, an fd field of
+/// an fd the plan reads no identity of (plan_options::fd_identity).
+///
+/// Context fields: `ppid` (parent_process_id), `cgroup` (cgroup_id; a path string is
+/// resolved to the cgroup's id here), `mnt_ns`, `pid_ns`, `net_ns`, `user_ns`,
+/// `exe.inode`, `exe.device`, `exe.name` (`executable.` too). Fd fields:
+/// `syscall.fd.kind` (regular, directory, socket, fifo, ...), `.type`, `.protocol`,
+/// `.family`, `.port`, `.remote_port`, `.address`, `.remote_address`, `.inode`,
+/// `.device`, `.flags`, `.mode`, `.name` (the dentry's last component).
+expected<checked_expression> check(const expression& e, const plan& p, std::string_view text,
+                                   context_fields context = {});
 
 /// "  openat.filenme startswith ..." and a caret line under `where`.
 std::string caret(std::string_view text, source_span where);

@@ -12,9 +12,17 @@
 namespace sys = ebpfpub::syscalls;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // With fd identities too, so that the fd members and the context fields are checked.
+  static const ebpfpub::plan_options with_fds = [] {
+    ebpfpub::plan_options o;
+    o.fd_identity = true;
+    return o;
+  }();
   static const ebpfpub::plan plans[] = {ebpfpub::serializer<sys::openat>::make_plan({}),
                                         ebpfpub::serializer<sys::connect>::make_plan({}),
-                                        ebpfpub::serializer<sys::execve>::make_plan({})};
+                                        ebpfpub::serializer<sys::execve>::make_plan({}),
+                                        ebpfpub::serializer<sys::read>::make_plan(with_fds),
+                                        ebpfpub::serializer<sys::connect>::make_plan(with_fds)};
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto parsed = ebpfpub::filter::parse(text);
   if (!parsed) {
@@ -23,8 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   (void)ebpfpub::filter::syscall_of(*parsed, text);
   for (const auto& p : plans) {
-    auto checked = ebpfpub::filter::check(*parsed, p, text);
-    if (!checked && checked.error().message().find('^') == std::string::npos) std::abort();
+    for (const auto context : {ebpfpub::context_fields{}, ebpfpub::context_fields::all()}) {
+      auto checked = ebpfpub::filter::check(*parsed, p, text, context);
+      if (!checked && checked.error().message().find('^') == std::string::npos) std::abort();
+    }
   }
   return 0;
 }
