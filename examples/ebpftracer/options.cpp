@@ -112,7 +112,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
                  "Add context to every event, from LIST: fd (what each fd argument and returned fd "
                  "names, read in the kernel: file, socket endpoints, path), paths (each relative path "
                  "argument resolved in the kernel against its dfd or the cwd at the call: "
-                 "\"x\"</tmp/a/x>), exe (executable), ppid "
+                 "'x'</tmp/a/x>), exe (executable), ppid "
                  "(parent pid), cgroup (id and path), container (runtime and id), ns (mnt, pid, net, "
                  "user namespaces), or all (default: none)")
       ->check(CLI::Validator(

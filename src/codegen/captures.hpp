@@ -64,10 +64,13 @@ struct dentry_walk {
 };
 /// Walks from `dentry` on `vfsmount` (kernel pointers as i64) up to the caller's root
 /// (`root_mnt`, `root_dentry`), crossing mounts, writing each component's name, leaf first
-/// and NUL-terminated, at `names` (room for base_directory_layout::name_bytes). The
-/// builder goes on after the walk, in one block, whatever it found.
-dentry_walk emit_dentry_walk(program& p, const path_layout& l, llvm::Value* names, llvm::Value* vfsmount,
-                             llvm::Value* dentry, llvm::Value* root_mnt, llvm::Value* root_dentry);
+/// and NUL-terminated, at `names` (room for base_directory_layout::name_bytes).
+/// `bytes_field` and `count_field` point to a u32 each in the map's memory (the entry),
+/// where the walk keeps the bytes it wrote and the names it counted. The builder goes on
+/// after the walk, in one block, whatever it found.
+dentry_walk emit_dentry_walk(program& p, const path_layout& l, llvm::Value* names, llvm::Value* bytes_field,
+                             llvm::Value* count_field, llvm::Value* vfsmount, llvm::Value* dentry, llvm::Value* root_mnt,
+                             llvm::Value* root_dentry);
 
 /// After a successful execve: the same bytes from the new image's stack.
 void emit_from_new_image(capture_context& cc, std::uint8_t index, const capture& c);

@@ -170,16 +170,16 @@ TEST_CASE("a malformed base directory decodes to nothing, never an over-read") {
 TEST_CASE("text shows the resolved path in strace -y's brackets after the argument; JSON as an object") {
   const auto s = decoded_filename("x", base_record(path_base_state::resolved, {"a", "tmp"}));
   REQUIRE(s.resolved);
-  CHECK(text(s) == "\"x\"</tmp/a/x>");
+  CHECK(text(s) == "'x'</tmp/a/x>");
   CHECK(json(s) == R"({"value":"x","path_state":"resolved","path":"/tmp/a/x"})");
   const auto gone = decoded_filename("x", base_record(path_base_state::deleted, {}));
-  CHECK(text(gone) == "\"x\"<(deleted)>");
+  CHECK(text(gone) == "'x'<(deleted)>");
   CHECK(json(gone) == R"({"value":"x","path_state":"deleted"})");
   const auto absolute = decoded_filename("/etc/passwd", base_record(path_base_state::absolute, {}));
-  CHECK(text(absolute) == "\"/etc/passwd\"");
+  CHECK(text(absolute) == "'/etc/passwd'");
   CHECK(json(absolute) == R"({"value":"/etc/passwd","path_state":"absolute","path":"/etc/passwd"})");
   // A malformed base leaves the argument as it was.
   const auto malformed = decoded_filename("x", std::string(3, '\0'));
   CHECK_FALSE(malformed.resolved);
-  CHECK(text(malformed) == "\"x\"");
+  CHECK(text(malformed) == "'x'");
 }

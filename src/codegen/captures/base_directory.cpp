@@ -120,7 +120,12 @@ void emit_base_directory(capture_context& cc, std::uint8_t index, const capture&
   branch_end(b.CreateAnd(b.CreateICmpEQ(pprev, b.getInt64(0)), b.CreateICmpNE(parent, dentry)),
              path_base_state::deleted, "base_walk");
   auto* names = b.CreateBytePointer(data, b.getInt64(layout::names), "names");
-  const auto walked = emit_dentry_walk(p, l, names, mnt, dentry, root_mnt, root_dentry);
+  // The counters: the header's length field (finish_capture writes it after) and the
+  // record's own count, which the walk leaves final.
+  auto* bytes_field = b.CreateBytePointer(header, b.getInt64(4), "walk_bytes_field");
+  auto* count_field = b.CreateBytePointer(data, b.getInt64(layout::count), "walk_count_field");
+  const auto walked =
+      emit_dentry_walk(p, l, names, bytes_field, count_field, mnt, dentry, root_mnt, root_dentry);
   b.CreateStoreAt(walked.state, data, layout::state);
   b.CreateStoreAt(b.CreateTrunc(walked.count, b.getInt32Ty()), data, layout::count);
   b.CreateStore(b.CreateAdd(walked.bytes, b.getInt64(layout::names)), length_slot);

@@ -4,8 +4,8 @@
 // and an fd's full path can start it at the file's f_path.
 //
 // A loop, not unrolled: the verifier walks it step by step (at most max_steps), and the
-// two ways a step goes on (a name, or a mount crossing) meet again at its head, where the
-// names' cursor is the only difference and is not precise, so the states prune. Every
+// two ways a step goes on (a name, or a mount crossing) meet again at its head with
+// states it prunes (see the counters below). Every
 // read is bpf_probe_read_kernel: a tracepoint program runs under RCU, which keeps the
 // dentries and mounts alive while we read (a rename racing with the walk may show a
 // mix of old and new names, as getcwd under rename_lock would not).
@@ -23,7 +23,8 @@ llvm::Value* state_value(program& p, path_base_state s) { return p.b.getInt8(sta
 
 }  // namespace
 
-dentry_walk emit_dentry_walk(program& p, const path_layout& l, llvm::Value* names, llvm::Value* vfsmount,
+dentry_walk emit_dentry_walk(program& p, const path_layout& l, llvm::Value* names,
+                             llvm::Value* bytes_field, llvm::Value* count_field, llvm::Value* vfsmount,
                              llvm::Value* dentry, llvm::Value* root_mnt, llvm::Value* root_dentry) {
   auto& b = p.b;
   auto* i64 = b.getInt64Ty();
@@ -34,16 +35,27 @@ dentry_walk emit_dentry_walk(program& p, const path_layout& l, llvm::Value* name
     b.CreateProbeReadKernel(slot, 8, b.CreateAdd(base, b.getInt64(offset)));
     return b.CreateLoad(i64, slot, name);
   };
-  // The loop's variables live in stack slots; SROA makes them registers and phis.
+  // The loop's variables live in stack slots (SROA makes them registers and phis), but
+  // for the bytes written and the names counted, which live in the map's memory: a value
+  // the verifier loads from a map is unknown to it, so the room test is never decided and
+  // the two ways of a step (a name, a mount crossing) meet at the head with states it
+  // prunes. Kept in registers, the bytes of the first 15 steps were known ranges, each way
+  // a different one, and the verifier walked 2^15 paths (1M instructions, refused).
   auto* step_slot = p.entry_alloca(i64, "walk_step");
-  auto* bytes_slot = p.entry_alloca(i64, "walk_bytes");
-  auto* count_slot = p.entry_alloca(i64, "walk_count");
   auto* dentry_slot = p.entry_alloca(i64, "walk_dentry");
   auto* mnt_slot = p.entry_alloca(i64, "walk_mnt");
   auto* state_slot = p.entry_alloca(b.getInt8Ty(), "walk_state");
+  auto* i32 = b.getInt32Ty();
+  // Volatile: no pass may forward the stored value over the load the verifier must see.
+  auto load_counter = [&](llvm::Value* field, const char* name) {
+    auto* load = b.CreateLoad(i32, field, name);
+    load->setVolatile(true);
+    return b.CreateZExt(load, i64);
+  };
+  auto store_counter = [&](llvm::Value* field, llvm::Value* v) { b.CreateStore(b.CreateTrunc(v, i32), field); };
   b.CreateStore(b.getInt64(0), step_slot);
-  b.CreateStore(b.getInt64(0), bytes_slot);
-  b.CreateStore(b.getInt64(0), count_slot);
+  store_counter(bytes_field, b.getInt64(0));
+  store_counter(count_field, b.getInt64(0));
   b.CreateStore(dentry, dentry_slot);
   b.CreateStore(vfsmount, mnt_slot);
 
@@ -95,22 +107,23 @@ dentry_walk emit_dentry_walk(program& p, const path_layout& l, llvm::Value* name
   // One component: its whole name, or the walk ends truncated.
   b.SetInsertPoint(name);
   auto* name_pointer = pointer_at(d, l.dentry_name, "name");
-  // The mask bounds the cursor for the verifier; the test keeps a whole name in room.
-  auto* at = b.CreateAnd(b.CreateLoad(i64, bytes_slot), b.getInt64(layout::name_bytes - 1), "at");
+  // The mask bounds the cursor for the verifier (it covers name_bytes itself: a full
+  // buffer must not wrap to 0); the test keeps a whole name in room.
+  auto* at = b.CreateAnd(load_counter(bytes_field, "bytes"), b.getInt64(mask_for(layout::name_bytes)), "at");
   branch_end(b.CreateICmpUGT(at, b.getInt64(layout::name_bytes - layout::component_bytes)),
              path_base_state::truncated, "walk_copy");
   auto* n = b.CreateProbeReadKernelStr(b.CreateBytePointer(names, at), layout::component_bytes, name_pointer);
   branch_end(b.CreateICmpSLE(n, b.getInt64(0)), path_base_state::unreadable, "walk_next");
-  b.CreateStore(b.CreateAdd(at, n), bytes_slot);
-  b.CreateStore(b.CreateAdd(b.CreateLoad(i64, count_slot), b.getInt64(1)), count_slot);
+  store_counter(bytes_field, b.CreateAdd(at, n));
+  store_counter(count_field, b.CreateAdd(load_counter(count_field, "count"), b.getInt64(1)));
   b.CreateStore(parent, dentry_slot);
   b.CreateStore(b.CreateAdd(step, b.getInt64(1)), step_slot);
   b.CreateBr(head);
 
   b.SetInsertPoint(done);
   return {b.CreateLoad(b.getInt8Ty(), state_slot, "walk_state"),
-          b.CreateAnd(b.CreateLoad(i64, bytes_slot, "walk_bytes"), b.getInt64(mask_for(layout::name_bytes))),
-          b.CreateLoad(i64, count_slot, "walk_count")};
+          b.CreateAnd(load_counter(bytes_field, "walk_bytes"), b.getInt64(mask_for(layout::name_bytes))),
+          load_counter(count_field, "walk_count")};
 }
 
 }  // namespace ebpfpub::detail
