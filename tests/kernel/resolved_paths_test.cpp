@@ -7,9 +7,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
-#include <string>
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -268,4 +269,37 @@ TEST_CASE("the programs of every syscall load with paths resolved and fd identit
              std::chrono::duration<double, std::milli>(elapsed).count());
   CHECK(walked >= 40);
   tracer->stop();
+}
+
+TEST_CASE("with fd identities, a relative open's fd is known by the path it resolved to, after a chdir", "[paths]") {
+  ebpfpub::tracer_options o = resolving();
+  o.capture.fd_identity = true;
+  child_session s(o);
+  auto& opens = s.trace<syscalls::openat>();  // the cache learns from the opens it sees
+  const long marker = ebpfpub::test::random_marker();
+  std::optional<ebpfpub::fd> probed;
+  REQUIRE(s.get().trace("fcntl", [&](const ebpfpub::dynamic_event& e) {
+    const auto* m = std::get_if<std::uint64_t>(&e.args[2].value);
+    const auto* f = std::get_if<ebpfpub::fd>(&e.args[0].value);
+    if (m && f && static_cast<long>(*m) == marker) probed = *f;
+  }));
+  scratch_dir a, b;
+  const auto name = "known-" + random_name();
+  shared<cwd_truth> truth;
+  child_process child([&] {
+    if (::chdir(a.path.c_str()) != 0 || !::getcwd(truth->first, sizeof truth->first)) return 1;
+    const int fd = ::openat(AT_FDCWD, name.c_str(), O_RDWR | O_CREAT, 0600);
+    // The cwd moves on: only the path resolved at the open still says where the file is.
+    if (fd < 0 || ::chdir(b.path.c_str()) != 0) return 2;
+    ebpfpub::test::probe_fd(fd, marker);
+    return 0;
+  });
+  REQUIRE(s.run(child) == 0);
+  REQUIRE(with_argument(opens, &syscalls::openat::arguments::filename, name).size() == 1);
+  REQUIRE(probed);
+  REQUIRE(probed->identity);
+  REQUIRE(probed->identity->path);
+  CHECK(probed->identity->path->path == std::string(truth->first) + "/" + name);
+  CHECK(probed->identity->path->origin == ebpfpub::path_origin::traced_open);
+  CHECK_FALSE(probed->identity->path->stale);
 }
