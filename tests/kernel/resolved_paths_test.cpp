@@ -303,3 +303,24 @@ TEST_CASE("with fd identities, a relative open's fd is known by the path it reso
   CHECK(probed->identity->path->origin == ebpfpub::path_origin::traced_open);
   CHECK_FALSE(probed->identity->path->stale);
 }
+
+TEST_CASE("a chrooted caller's relative path resolves in its own view, as its getcwd() says", "[paths]") {
+  scratch_dir dir;
+  std::filesystem::create_directory(dir.path / "sub");
+  child_session s(resolving());
+  auto& opens = s.trace<syscalls::openat>();
+  const auto name = "c-" + random_name();
+  shared<cwd_truth> truth;
+  child_process child([&] {
+    if (::chroot(dir.path.c_str()) != 0 || ::chdir("/sub") != 0) return 1;
+    if (!::getcwd(truth->first, sizeof truth->first)) return 2;
+    return ::openat(AT_FDCWD, name.c_str(), O_RDWR | O_CREAT, 0600) >= 0 ? 0 : 3;
+  });
+  REQUIRE(s.run(child) == 0);
+  CHECK(std::string(truth->first) == "/sub");
+  const auto mine = with_argument(opens, &syscalls::openat::arguments::filename, name);
+  REQUIRE(mine.size() == 1);
+  REQUIRE(mine[0].args.filename.resolved);
+  CHECK(mine[0].args.filename.resolved->state == path_base_state::resolved);
+  CHECK(mine[0].args.filename.resolved->path == "/sub/" + name);
+}
