@@ -1,7 +1,7 @@
 // The tracing side of the benchmarks, with ebpfpub: trace SYSCALLS system-wide, decode
 // every event into its typed form, count, and on SIGINT print what was delivered and lost.
 //
-//   bench_tracer SYSCALLS [--json] [--transport ring|perf] [--ring-write staged|reserved] [-p N] [--sample S] [--summary] [--attach MODE] [--context BITS]
+//   bench_tracer SYSCALLS [--resolve-paths] [--json] [--transport ring|perf] [--ring-write staged|reserved] [-p N] [--sample S] [--summary] [--attach MODE] [--context BITS]
 //   bench_tracer --startup   time generate/load/attach for the default set and all syscalls
 //                            (all: in both attach modes)
 //
@@ -103,7 +103,7 @@ int startup() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--startup") return startup();
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [--ring-write staged|reserved] [-p N] [--rate-limit N] [--summary] [--fd-identity] [--filter EXPR]... [--attach tracepoints|dispatch|automatic] [--context BITS] | --startup\n");
+    std::fprintf(stderr, "usage: bench_tracer SYSCALLS [--json] [--transport ring|perf] [--ring-write staged|reserved] [-p N] [--rate-limit N] [--summary] [--fd-identity] [--resolve-paths] [--filter EXPR]... [--attach tracepoints|dispatch|automatic] [--context BITS] | --startup\n");
     return 2;
   }
   ebpfpub::tracer_options options;
@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
     } else if (a == "--rate-limit" && i + 1 < argc)
       options.filter.rate_limit_per_second = static_cast<std::uint32_t>(std::atoll(argv[++i]));
     else if (a == "--fd-identity") options.capture.fd_identity = true;
+    else if (a == "--resolve-paths") options.capture.resolve_paths = true;
     else if (a == "--filter" && i + 1 < argc) filters.emplace_back(argv[++i]);
     else if (a == "--context" && i + 1 < argc)  // context_field bits: 31 is every field
       options.context = ebpfpub::context_fields::from_bits(static_cast<std::uint32_t>(std::atoll(argv[++i])));

@@ -6,7 +6,8 @@
 // The thread's CPU time leaves out the time it waited for a CPU, so on a machine other
 // work keeps busy it still measures the calls themselves (benchmarks/run: CLOCK=cpu).
 //
-// SYSCALL: openat (of a missing path: the path string is captured, nothing is opened),
+// SYSCALL: openat (of a missing path: the path string is captured, nothing is opened;
+// openat_relative: the same of a relative name, in the cwd the caller gave),
 // getppid (no capture), write (64 bytes to /dev/null: a buffer capture), read (64 bytes
 // from /dev/zero: a buffer capture at exit; an fd identity at enter with --fd-identity).
 #include <algorithm>
@@ -47,6 +48,8 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
   const auto cpu_start = thread_cpu_ns();
   if (syscall == "openat") {
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_openat, AT_FDCWD, missing, O_RDONLY, 0);
+  } else if (syscall == "openat_relative") {
+    for (long i = 0; i < iterations; ++i) ::syscall(SYS_openat, AT_FDCWD, "ebpfpub-missing", O_RDONLY, 0);
   } else if (syscall == "getppid") {
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_getppid);
   } else if (syscall == "write") {
@@ -69,7 +72,7 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: workload openat|getppid|write ITERATIONS THREADS [PATH_LENGTH]\n");
+    std::fprintf(stderr, "usage: workload openat|openat_relative|getppid|write ITERATIONS THREADS [PATH_LENGTH]\n");
     return 2;
   }
   const std::string syscall = argv[1];

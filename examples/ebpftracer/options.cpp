@@ -19,6 +19,7 @@ std::optional<ebpfpub::context_fields> parse_context(const std::string& list) {
     else if (name == "container") fields |= context_field::container;
     else if (name == "ns") fields |= context_field::namespaces;
     else if (name == "fd") continue;  // an fd's identity: plan_options::fd_identity, not a process field
+    else if (name == "paths") continue;  // paths resolved in the kernel: plan_options::resolve_paths
     else return std::nullopt;
   }
   return fields;
@@ -115,13 +116,15 @@ parsed_options parse_options(int argc, const char* const* argv) {
                  "root, or absolute under its mount), tested in the kernel");
   app.add_option("--context", s.context,
                  "Add context to every event, from LIST: fd (what each fd argument and returned fd "
-                 "names, read in the kernel: file, socket endpoints, path), exe (executable), ppid "
+                 "names, read in the kernel: file, socket endpoints, path), paths (each relative path "
+                 "argument resolved in the kernel against its dfd or the cwd at the call: "
+                 "'x'</tmp/a/x>), exe (executable), ppid "
                  "(parent pid), cgroup (id and path), container (runtime and id), ns (mnt, pid, net, "
                  "user namespaces), or all (default: none)")
       ->check(CLI::Validator(
           [](std::string& v) {
             return parse_context(v) ? std::string{}
-                                    : "expected a list of fd, exe, ppid, cgroup, container, ns, all";
+                                    : "expected a list of fd, paths, exe, ppid, cgroup, container, ns, all";
           },
           "LIST"));
   auto* rate = app.add_option("--rate-limit", s.rate_limit,
@@ -180,8 +183,10 @@ parsed_options parse_options(int argc, const char* const* argv) {
   res.event_map = s.event_map == "hash" ? ebpfpub::event_map_kind::hash : ebpfpub::event_map_kind::task_storage;
   options.keep_ir = s.verbose;
   options.summary = s.summary;
-  for (const auto& item : split_list(s.context))
+  for (const auto& item : split_list(s.context)) {
     if (item == "fd" || item == "all") options.capture.fd_identity = true;
+    if (item == "paths" || item == "all") options.capture.resolve_paths = true;
+  }
   options.filter.process_ids = s.pids;
   options.filter.user_ids = s.uids;
   options.filter.commands = s.comms;

@@ -27,7 +27,7 @@ struct settings {
   std::vector<std::uint32_t> pids;
   std::vector<std::uint32_t> uids;
   std::vector<std::string> comms;
-  std::string context;  ///< --context: "fd,exe,ppid,cgroup,container,ns" or "all"
+  std::string context;  ///< --context: "fd,paths,exe,ppid,cgroup,container,ns" or "all"
   std::string cgroup;   ///< --cgroup PATH
   std::string rate_limit;  ///< "N/s" as given; parsed into the filter
   std::uint32_t rate_burst = 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <ebpfpub/fd_identity.hpp>
+#include <ebpfpub/resolved_path.hpp>
 
 namespace ebpfpub {
 
@@ -64,6 +65,9 @@ struct user_string {
   std::uint64_t address = 0;
   std::string value;
   capture_status status = capture_status::not_captured;
+  /// The path as the call saw it, when the plan resolved it in the kernel
+  /// (`capture_op::base_directory`, `plan_options::resolve_paths`).
+  std::optional<resolved_path> resolved;
   friend bool operator==(const user_string&, const user_string&) = default;
 };
 

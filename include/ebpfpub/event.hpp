@@ -84,6 +84,9 @@ class record_view {
   /// The first capture the plan made of argument `i`: its status (`not_captured` when
   /// the plan has none, `no_space` when the entry had no room) and bytes.
   capture_view capture_of(std::size_t argument) const noexcept;
+  /// The plan's capture of argument `i` by `op` (a path's base_directory beside its
+  /// string); `not_captured` when the plan has none.
+  capture_view capture_of(std::size_t argument, capture_op op) const noexcept;
 
   /// The path cache fd identities look their paths up in (the tracer's, when it keeps
   /// one); also gives the returned fd its path.

@@ -24,6 +24,10 @@ enum class capture_op : std::uint8_t {
   /// What the fd argument names in the caller's fd table (include/ebpfpub/fd_identity.hpp):
   /// a fixed-size record read from the kernel; `max_bytes` is that record's size.
   fd_identity,
+  /// Where the path string at `argument` starts: the directory fd at argument `base_fd`,
+  /// or the caller's cwd (`capture::current_directory`), walked up to the caller's root
+  /// in the kernel (include/ebpfpub/resolved_path.hpp); `max_bytes` is the record's size.
+  base_directory,
 };
 
 /// Where the length of a buffer or sockaddr capture comes from.
@@ -75,9 +79,14 @@ struct capture {
   /// the record's ring slot (resource_options::write), instead of at enter. Set for
   /// `const char *` arguments; not for memory the call replaces (execve's path).
   bool readable_at_exit = false;
+  /// Base directory captures only: the argument holding the directory fd the path is
+  /// relative to, or `current_directory` (no such argument: the cwd).
+  std::uint8_t base_fd = current_directory;
 
   /// The `argument` of a capture of the return value.
   static constexpr std::uint8_t returned_value = 0xff;
+  /// The `base_fd` of a path relative to the caller's cwd.
+  static constexpr std::uint8_t current_directory = 0xff;
   /// How far into the struct an indirect capture may read its pointer and length.
   static constexpr std::uint32_t max_struct_head = 64;
 
@@ -116,12 +125,27 @@ struct plan_options {
   /// names in the caller's fd table: device, inode, type, flags, socket endpoints. Off by
   /// default: it adds kernel reads (and 360 bytes of record) per fd argument.
   bool fd_identity = false;
+  /// Resolve, at enter, every relative path argument (`filename`, `pathname`, `oldname`,
+  /// ...) against its directory fd (`dfd`, `olddfd`, ...) or the cwd, in the kernel: the
+  /// event carries the path as the call saw it even when the process changes its cwd or
+  /// exits at once. Off by default: it walks one dentry per path component.
+  bool resolve_paths = false;
 };
 
 /// A capture, at enter, of what fd argument `argument` names (capture_op::fd_identity).
 capture fd_identity_capture(std::uint8_t argument);
 /// A capture, at exit of a successful call, of what the returned fd names.
 capture returned_fd_identity_capture();
+/// A capture, at enter, of the base directory of the path at `path_argument`, relative to
+/// the fd at `fd_argument` (or capture::current_directory).
+capture base_directory_capture(std::uint8_t path_argument, std::uint8_t fd_argument);
+/// The path arguments of `syscall` and, for each, the directory fd argument it is
+/// relative to (capture::current_directory: the cwd), found by the kernel's argument
+/// names: a path `<p>name`/`<p>pathname`/`<p>filename`/`<p>path` goes with the fd `<p>dfd`.
+/// A path with no such fd in a call that has other fd arguments is left out (its fd's
+/// role is not known by name: execveat's `fd`, inotify_add_watch's), and so is a
+/// symlink's target (`symlink`'s and `symlinkat`'s `oldname`), which is no lookup.
+std::vector<std::pair<std::uint8_t, std::uint8_t>> path_arguments(const syscall_description& syscall);
 /// Whether `syscall` returns a new fd (open*, creat, socket, accept*, dup*, memfd_create,
 /// eventfd*, epoll_create*, ...): its generic plan captures that fd's identity with
 /// plan_options::fd_identity.

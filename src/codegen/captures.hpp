@@ -63,6 +63,27 @@ void emit_string_array(capture_context& cc, std::uint8_t index, const capture& c
 /// What the fd in `fd_value` (the capture's argument when null) names in the caller's fd
 /// table: the fixed record of include/ebpfpub/fd_identity.hpp.
 void emit_fd_identity(capture_context& cc, std::uint8_t index, const capture& c, llvm::Value* fd_value);
+/// Where the path string at the capture's argument starts (capture_op::base_directory):
+/// the record of include/ebpfpub/resolved_path.hpp.
+void emit_base_directory(capture_context& cc, std::uint8_t index, const capture& c);
+
+/// What a dentry walk leaves: its path_base_state (i8), the bytes of names written and
+/// their number (i64 each).
+struct dentry_walk {
+  llvm::Value* state;
+  llvm::Value* bytes;
+  llvm::Value* count;
+};
+/// Walks from `dentry` on `vfsmount` (kernel pointers as i64) up to the caller's root
+/// (`root_mnt`, `root_dentry`), crossing mounts, writing each component's name, leaf first
+/// and NUL-terminated, at `names` (room for base_directory_layout::name_bytes).
+/// `bytes_field` and `count_field` point to a u32 each in the map's memory (the entry),
+/// where the walk keeps the bytes it wrote and the names it counted. The builder goes on
+/// after the walk, in one block, whatever it found.
+dentry_walk emit_dentry_walk(program& p, const path_layout& l, llvm::Value* names, llvm::Value* bytes_field,
+                             llvm::Value* count_field, llvm::Value* vfsmount, llvm::Value* dentry, llvm::Value* root_mnt,
+                             llvm::Value* root_dentry);
+
 /// After a successful execve: the same bytes from the new image's stack.
 void emit_from_new_image(capture_context& cc, std::uint8_t index, const capture& c);
 

@@ -99,6 +99,30 @@ struct fd_layout {
   std::uint32_t file_type = 0;
 };
 
+/// Byte offsets in the running kernel's structures (from its BTF) that lead from the
+/// current task to a path's base directory (its cwd, or a directory fd's file) and up
+/// its dentries and mounts to its root (capture_op::base_directory, captures/path_walk.cpp).
+struct path_layout {
+  bool needed = false;
+  std::uint32_t task_fs = 0;           // task_struct.fs
+  std::uint32_t fs_pwd = 0;            // fs_struct.pwd (a struct path)
+  std::uint32_t fs_root = 0;           // fs_struct.root
+  std::uint32_t path_mnt = 0;          // path.mnt (a struct vfsmount *)
+  std::uint32_t path_dentry = 0;       // path.dentry
+  std::uint32_t dentry_parent = 0;     // dentry.d_parent
+  std::uint32_t dentry_name = 0;       // dentry.d_name + qstr.name
+  std::uint32_t dentry_hash_pprev = 0; // dentry.d_hash + hlist_bl_node.pprev (NULL: unhashed)
+  std::uint32_t vfsmount_root = 0;     // vfsmount.mnt_root
+  std::uint32_t mount_mnt = 0;         // mount.mnt: the vfsmount embedded in its struct mount
+  std::uint32_t mount_parent = 0;      // mount.mnt_parent
+  std::uint32_t mount_mountpoint = 0;  // mount.mnt_mountpoint
+  std::uint32_t task_files = 0;        // task_struct.files
+  std::uint32_t files_fdt = 0;         // files_struct.fdt
+  std::uint32_t fdt_max_fds = 0;       // fdtable.max_fds
+  std::uint32_t fdt_fd = 0;            // fdtable.fd
+  std::uint32_t file_path = 0;         // file.f_path
+};
+
 /// Byte offsets in the running kernel's structures (from its BTF) that the enter programs
 /// follow from the current task to the process context (process_context.cpp).
 struct context_layout {
@@ -167,6 +191,7 @@ struct dispatch_layout {
 struct codegen_options {
   exec_layout exec;
   fd_layout fd;
+  path_layout paths;
   dispatch_layout dispatch;
   context_layout context;
   filter_code filter;

@@ -15,6 +15,11 @@ void decode_argument(const record_view& r, std::size_t i, user_string& out) {
   const auto c = r.capture_of(i);
   out.status = c.status;
   out.value.assign(reinterpret_cast<const char*>(c.data.data()), c.data.size());
+  out.resolved.reset();
+  const auto base = r.capture_of(i, capture_op::base_directory);
+  // A base without the text it is for (a faulted string) joins to nothing useful.
+  if (base.status == capture_status::ok && base.spec && (c.status == capture_status::ok))
+    out.resolved = decode_base_directory(base.data, out.value);
 }
 
 void decode_argument(const record_view& r, std::size_t i, user_buffer& out) {

@@ -162,4 +162,15 @@ capture_view record_view::capture_of(std::size_t argument) const noexcept {
   return {};
 }
 
+capture_view record_view::capture_of(std::size_t argument, capture_op op) const noexcept {
+  const auto& captures = plan_->captures;
+  for (std::size_t i = 0; i < captures.size(); ++i) {
+    if (captures[i].argument != argument || captures[i].op != op || captures[i].of_return_value) continue;
+    auto view = captures_[i];
+    view.spec = &captures[i];
+    return view;
+  }
+  return {};
+}
+
 }  // namespace ebpfpub

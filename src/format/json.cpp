@@ -59,7 +59,21 @@ struct value_json {
   void operator()(const user_string& v) const {
     if (v.status == capture_status::not_captured) return number(out, v.address);
     if (!usable(v.status)) return failed_capture(out, v.status, v.address);
+    if (!v.resolved) return append_json_string(out, v.value);
+    // A resolved path argument is an object, as an fd with its identity is.
+    put(out, "{\"value\":");
     append_json_string(out, v.value);
+    put(out, ",\"path_state\":");
+    append_json_string(out, to_string(v.resolved->state));
+    if (!v.resolved->path.empty()) {
+      put(out, ",\"path\":");
+      append_json_string(out, v.resolved->path);
+    }
+    if (v.resolved->state == path_base_state::truncated) {
+      put(out, ",\"directory_tail\":");
+      append_json_string(out, v.resolved->directory);
+    }
+    out.push_back('}');
   }
   void operator()(const user_buffer& v) const {
     if (v.status == capture_status::not_captured) return number(out, v.address);

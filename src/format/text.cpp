@@ -125,6 +125,13 @@ void append_text(fmt::memory_buffer& out, const user_pointer& v) {
 
 void append_text(fmt::memory_buffer& out, const user_string& v) {
   append_capture(out, v.status, v.value, v.address);
+  // The path the call saw, in strace -y's brackets right after the argument (which stays
+  // as the caller wrote it): 'x'</tmp/a/x>. An absolute argument is its own path.
+  if (!v.resolved || v.resolved->state == path_base_state::absolute) return;
+  out.push_back('<');
+  if (v.resolved->state == path_base_state::resolved) append_terminal_escaped(out, v.resolved->path);
+  else fmt::format_to(std::back_inserter(out), "({})", to_string(v.resolved->state));
+  out.push_back('>');
 }
 
 void append_text(fmt::memory_buffer& out, const user_buffer& v) {

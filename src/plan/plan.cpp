@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
 #include <ebpfpub/fd_identity.hpp>
+#include <ebpfpub/resolved_path.hpp>
 
 namespace ebpfpub {
 
@@ -22,6 +25,51 @@ capture returned_fd_identity_capture() {
   c.only_if_success = true;
   c.of_return_value = true;
   return c;
+}
+
+capture base_directory_capture(std::uint8_t path_argument, std::uint8_t fd_argument) {
+  return {.argument = path_argument,
+          .op = capture_op::base_directory,
+          .when = syscall_phase::enter,
+          .max_bytes = record::base_directory_layout::size,
+          .base_fd = fd_argument};
+}
+
+std::vector<std::pair<std::uint8_t, std::uint8_t>> path_arguments(const syscall_description& syscall) {
+  // The kernel's own names: open's `filename`, mkdirat's `dfd` + `pathname`, renameat's
+  // `olddfd` + `oldname`, move_mount's `from_dfd` + `from_pathname`, swapon's
+  // `specialfile`, pivot_root's `new_root` and `put_old`.
+  static constexpr std::string_view suffixes[] = {"pathname", "filename", "name", "path", "file"};
+  static constexpr std::string_view whole[] = {"new_root", "put_old"};
+  const auto& args = syscall.arguments;
+  const bool has_fd = std::any_of(args.begin(), args.end(), [](const auto& a) { return a.kind == arg_kind::fd; });
+  std::vector<std::pair<std::uint8_t, std::uint8_t>> out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view name = args[i].name;
+    if (args[i].kind != arg_kind::user_string) continue;
+    // A symlink's target is stored as written, not looked up.
+    if (name == "oldname" && syscall.name.starts_with("symlink")) continue;
+    std::optional<std::string_view> prefix;
+    for (auto suffix : suffixes)
+      if (name.ends_with(suffix)) {
+        prefix = name.substr(0, name.size() - suffix.size());
+        break;
+      }
+    if (std::find(std::begin(whole), std::end(whole), name) != std::end(whole)) prefix = "";
+    // `name` alone is an xattr's name (and acct's, name_to_handle_at's paths are left
+    // out with them); `old`, `new`, `from_`, `to_`, `special` are the only prefixes a
+    // path takes ("u_name", "_fs_name" are no paths).
+    if (!prefix || name == "name" ||
+        (!prefix->empty() && *prefix != "old" && *prefix != "new" && *prefix != "from_" && *prefix != "to_" &&
+         *prefix != "special"))
+      continue;
+    const std::string dfd = std::string(*prefix == "special" ? "" : *prefix) + "dfd";
+    const auto fd = std::find_if(args.begin(), args.end(),
+                                 [&](const auto& a) { return a.kind == arg_kind::fd && a.name == dfd; });
+    if (fd != args.end()) out.emplace_back(i, static_cast<std::uint8_t>(fd - args.begin()));
+    else if (!has_fd) out.emplace_back(i, capture::current_directory);
+  }
+  return out;
 }
 
 bool returns_fd(std::string_view syscall) noexcept {
@@ -62,6 +110,9 @@ plan make_generic_plan(syscall_description syscall, const plan_options& options)
       p.captures.push_back(fd_identity_capture(static_cast<std::uint8_t>(i)));
   }
   if (options.fd_identity && returns_fd(syscall.name)) p.captures.push_back(returned_fd_identity_capture());
+  // After the path strings: a decoder that asks for an argument's first capture gets its text.
+  if (options.resolve_paths)
+    for (const auto& [path, fd] : path_arguments(syscall)) p.captures.push_back(base_directory_capture(path, fd));
   p.syscall = std::move(syscall);
   return p;
 }
@@ -100,6 +151,14 @@ expected<void> check_plan(const plan& p) {
       return fail(fmt::format("an fd identity is {} bytes", record::fd_identity_layout::size));
     if (c.op == capture_op::fd_identity && (c.indirect || c.length != length_source::fixed))
       return fail("an fd identity reads the argument's value: no length, not indirect");
+    if (c.op == capture_op::base_directory) {
+      if (c.max_bytes != record::base_directory_layout::size)
+        return fail(fmt::format("a base directory is {} bytes", record::base_directory_layout::size));
+      if (c.when != syscall_phase::enter || c.indirect || c.length != length_source::fixed)
+        return fail("a base directory is read at enter, from the argument's value: no length, not indirect");
+      if (c.base_fd != capture::current_directory && c.base_fd >= argc)
+        return fail("the directory fd argument does not exist");
+    }
     if (c.op == capture_op::string_array && c.max_items == 0) return fail("max_items is 0");
     if (c.op == capture_op::string_array && c.max_items > 256) return fail("max_items over 256");
     if (c.only_if_success && c.when != syscall_phase::exit)

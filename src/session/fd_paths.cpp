@@ -35,7 +35,14 @@ void learn_opened_path(const record_view& r, path_cache& paths) {
   const auto name = r.capture_of(*where.path);
   if (name.status != capture_status::ok || name.data.empty()) return;
   std::string path(reinterpret_cast<const char*>(name.data.data()), name.data.size());
-  if (path.front() != '/') {
+  // Resolved in the kernel at the call (plan_options::resolve_paths): the base the call
+  // itself used, whatever the cwd or the dfd's cached path say now.
+  if (const auto base = r.capture_of(*where.path, capture_op::base_directory);
+      path.front() != '/' && base.status == capture_status::ok) {
+    const auto resolved = decode_base_directory(base.data, path);
+    if (!resolved || resolved->state != path_base_state::resolved) return;
+    path = resolved->path;
+  } else if (path.front() != '/') {
     if (!where.dfd) return;
     const auto dfd = r.capture_of(*where.dfd);
     if (dfd.status != capture_status::ok || !dfd.spec || dfd.spec->op != capture_op::fd_identity) return;

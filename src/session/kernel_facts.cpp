@@ -259,3 +259,51 @@ expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
 }
 
 }  // namespace ebpfpub::detail
+
+namespace ebpfpub::detail {
+
+expected<path_layout> path_layout_for(std::span<const plan> plans) {
+  const bool wanted = std::any_of(plans.begin(), plans.end(), [](const plan& p) {
+    return std::any_of(p.captures.begin(), p.captures.end(),
+                       [](const capture& c) { return c.op == capture_op::base_directory; });
+  });
+  path_layout l;
+  if (!wanted) return l;
+  std::optional<error> missing;
+  auto at = [&](std::initializer_list<std::pair<std::string_view, std::string_view>> path) {
+    std::uint32_t sum = 0;
+    for (const auto& [type, member] : path) {
+      if (missing) return 0u;
+      auto o = kernel_member_offset(type, member);
+      if (!o) {
+        missing = error(errc::unsupported, fmt::format("resolved paths: {} (trace without "
+                                                       "plan_options::resolve_paths)", o.error().message()));
+        return 0u;
+      }
+      sum += *o;
+    }
+    return sum;
+  };
+  l.needed = true;
+  l.task_fs = at({{"task_struct", "fs"}});
+  l.fs_pwd = at({{"fs_struct", "pwd"}});
+  l.fs_root = at({{"fs_struct", "root"}});
+  l.path_mnt = at({{"path", "mnt"}});
+  l.path_dentry = at({{"path", "dentry"}});
+  l.dentry_parent = at({{"dentry", "d_parent"}});
+  l.dentry_name = at({{"dentry", "d_name"}, {"qstr", "name"}});
+  l.dentry_hash_pprev = at({{"dentry", "d_hash"}, {"hlist_bl_node", "pprev"}});
+  l.vfsmount_root = at({{"vfsmount", "mnt_root"}});
+  l.mount_mnt = at({{"mount", "mnt"}});
+  l.mount_parent = at({{"mount", "mnt_parent"}});
+  l.mount_mountpoint = at({{"mount", "mnt_mountpoint"}});
+  l.task_files = at({{"task_struct", "files"}});
+  l.files_fdt = at({{"files_struct", "fdt"}});
+  l.fdt_max_fds = at({{"fdtable", "max_fds"}});
+  l.fdt_fd = at({{"fdtable", "fd"}});
+  l.file_path = at({{"file", "f_path"}});
+  if (missing) return *missing;
+  return l;
+}
+
+}  // namespace ebpfpub::detail

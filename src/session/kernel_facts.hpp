@@ -36,6 +36,10 @@ exec_layout exec_layout_for(std::span<const plan> plans);
 /// otherwise); an error names the structure and member the kernel's BTF lacks.
 expected<fd_layout> fd_layout_for(std::span<const plan> plans);
 
+/// The offsets base directory captures walk through, when a plan asks (`needed` is false
+/// otherwise); an error names the structure and member the kernel's BTF lacks.
+expected<path_layout> path_layout_for(std::span<const plan> plans);
+
 /// The offsets the enter programs follow to read `fields` (empty: none needed); an
 /// error names the structure and member this kernel's BTF lacks.
 expected<context_layout> context_layout_for(context_fields fields);

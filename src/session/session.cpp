@@ -74,6 +74,9 @@ expected<void> session::prepare(injected_faults& faults) {
   if (options_.summary && options_.capture.fd_identity)
     return error(errc::invalid_argument, "tracer: fd identities have no effect in summary mode, which "
                                          "sends no event; leave tracer_options::capture.fd_identity off");
+  if (options_.summary && options_.capture.resolve_paths)
+    return error(errc::invalid_argument, "tracer: resolved paths have no effect in summary mode, which "
+                                         "sends no event; leave tracer_options::capture.resolve_paths off");
   // BTF offsets first: a kernel that lacks one fails before any map exists.
   auto context = context_layout_for(options_.context);
   if (!context) return context.error();
@@ -126,6 +129,9 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   auto fd = fd_layout_for(plans());
   if (!fd) return fd.error();
   codegen.fd = *fd;
+  auto paths = path_layout_for(plans());
+  if (!paths) return paths.error();
+  codegen.paths = *paths;
   codegen.context = context_;
   codegen.output = res.output;
   codegen.write = ring_write_for_tests(res.write);

@@ -318,3 +318,25 @@ TEST_CASE("ebpftracer --context fd shows what each fd names: the fd openat retur
   CHECK((*failed)["exit_code"] == -ENOENT);
   CHECK_FALSE(failed->contains("returned_fd"));
 }
+
+TEST_CASE("ebpftracer --context paths shows a relative path with where it led, in text and JSON") {
+  ebpfpub::test::scratch_dir dir;
+  const auto name = "rel-" + random_name();
+  const auto script = "cd " + dir.path.string() + " && : > " + name;
+  program_run text({tracer_path, "-t", "openat", "--context", "paths", "--", "/bin/sh", "-c", script});
+  CHECK(text.finish() == 0);
+  const auto cwd = std::filesystem::canonical(dir.path).string();
+  INFO(text.out());
+  CHECK(text.out().find("filename: '" + name + "'<" + cwd + "/" + name + ">") != std::string::npos);
+  program_run json_run({tracer_path, "-t", "openat", "--context", "paths", "--format", "json", "--",
+                        "/bin/sh", "-c", script});
+  CHECK(json_run.finish() == 0);
+  const json* mine = nullptr;
+  const auto lines = json_lines(json_run.out());
+  for (const auto& e : lines)
+    if (e.contains("syscall") && e["args"]["filename"].is_object() && e["args"]["filename"]["value"] == name)
+      mine = &e;
+  REQUIRE(mine);
+  CHECK((*mine)["args"]["filename"]["path_state"] == "resolved");
+  CHECK((*mine)["args"]["filename"]["path"] == cwd + "/" + name);
+}

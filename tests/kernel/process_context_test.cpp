@@ -242,6 +242,9 @@ TEST_CASE(
     CHECK(c["parent_process_id"] == tracer.pid());
     CHECK(c["cgroup"]["path"].get<std::string>().starts_with("/"));
     CHECK(c["namespaces"]["pid"] == namespace_inode("self", "pid"));
+    // `all` resolves paths too: the loader's paths are absolute, and say so.
+    CHECK(e["args"]["filename"]["path_state"] == "absolute");
+    CHECK(e["args"]["filename"]["path"] == e["args"]["filename"]["value"]);
   }
   CHECK(events > 0);
 
@@ -253,7 +256,7 @@ TEST_CASE(
   ebpfpub::test::program_run unknown(
       {tracer_path, "-t", "openat", "--context", "exe,bogus", "--", "/bin/true"});
   CHECK(unknown.finish() != 0);
-  CHECK(unknown.err().find("expected a list of fd, exe, ppid, cgroup, container, ns, all") !=
+  CHECK(unknown.err().find("expected a list of fd, paths, exe, ppid, cgroup, container, ns, all") !=
         std::string::npos);
 }
 

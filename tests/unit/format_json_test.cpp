@@ -196,6 +196,10 @@ std::vector<std::uint8_t> full_record(const std::vector<ebpfpub::plan>& plans, s
         data = std::string(ebpfpub::record::fd_identity_layout::size, '\0');
         data.replace(ebpfpub::record::fd_identity_layout::name, 3, "x\xff\x01");
         break;
+      case ebpfpub::capture_op::base_directory:
+        // Resolved, one component whose name needs escaping.
+        data = std::string("\x01\0\0\0\x01\0\0\0d\xff\x01", 11) + '\0';
+        break;
     }
     b.capture(static_cast<std::uint8_t>(c), 0, data);
   }

@@ -35,6 +35,7 @@ std::uint32_t capture_reserve(const capture& c) {
     case capture_op::buffer:
     case capture_op::sockaddr:
     case capture_op::fd_identity:
+    case capture_op::base_directory:
       return record::capture_header_size + record::align8(c.max_bytes);
     case capture_op::string_array:
       // Each element is read whole into what is left; the read may run past the limit.
@@ -69,6 +70,7 @@ void emit_captures(capture_context& cc, syscall_phase phase) {
       case capture_op::fd_identity:
         emit_fd_identity(cc, index, c, c.of_return_value ? cc.ret : nullptr);
         break;
+      case capture_op::base_directory: emit_base_directory(cc, index, c); break;
     }
     if (skip) {
       b.CreateBr(skip);

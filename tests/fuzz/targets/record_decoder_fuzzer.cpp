@@ -1,6 +1,7 @@
 // Feeds arbitrary bytes to the record decoder, against plans of a string-capturing and
 // an at-enter syscall, openat with fd identities (its dfd's and the returned fd's,
-// decoded with their paths looked up in a path cache) and a signal-mask-capturing one: it
+// decoded with their paths looked up in a path cache), a signal-mask-capturing one, and
+// openat and renameat with their paths' base directories (resolved paths): it
 // must return an event or an error, never crash or over-read.
 // The event is then printed as text and JSON, which must stay one safe line each. A
 // process context block is given resolved parts made from its own bytes (the executable's
@@ -37,10 +38,19 @@ std::vector<ebpfpub::plan> make_plans() {
                                                {"oset", "sigset_t *", 32, 8, arg_kind::user_pointer, 8, false},
                                                {"sigsetsize", "size_t", 40, 8, arg_kind::integer, 8, false}},
                                               16};
+  // Two paths, each with its own dfd and base directory (plan 5).
+  ebpfpub::syscall_description renameat{"renameat",
+                                        {{"olddfd", "int", 16, 8, arg_kind::fd, 4, true},
+                                         {"oldname", "const char *", 24, 8, arg_kind::user_string, 8, false},
+                                         {"newdfd", "int", 32, 8, arg_kind::fd, 4, true},
+                                         {"newname", "const char *", 40, 8, arg_kind::user_string, 8, false}},
+                                        16};
   return {ebpfpub::make_generic_plan(openat, {.string_size = 64}),
           ebpfpub::make_generic_plan(exit_group, {}),
           ebpfpub::make_generic_plan(openat, {.string_size = 64, .fd_identity = true}),
-          ebpfpub::make_generic_plan(rt_sigprocmask, {})};
+          ebpfpub::make_generic_plan(rt_sigprocmask, {}),
+          ebpfpub::make_generic_plan(openat, {.string_size = 64, .fd_identity = true, .resolve_paths = true}),
+          ebpfpub::make_generic_plan(renameat, {.string_size = 64, .resolve_paths = true})};
 }
 
 // An identity's text fields stay within the record's fields.
@@ -84,6 +94,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& a : e.args) {
     if (const auto* s = std::get_if<ebpfpub::user_string>(&a.value); s && s->value.size() > 64)
       std::abort();
+    // A resolved path is its base's names (at most the capture's bytes) and the argument.
+    if (const auto* s = std::get_if<ebpfpub::user_string>(&a.value); s && s->resolved) {
+      namespace layout = ebpfpub::record::base_directory_layout;
+      if (s->resolved->path.size() > layout::name_bytes + 1 + 64) std::abort();
+      if (s->resolved->state == ebpfpub::path_base_state::resolved && !s->resolved->path.starts_with('/'))
+        std::abort();
+    }
     if (const auto* f = std::get_if<ebpfpub::fd>(&a.value); f && f->identity) check_identity(*f->identity);
   }
 
