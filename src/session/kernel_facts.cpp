@@ -189,6 +189,31 @@ bool untyped_cast_works() {
   return works;
 }
 
+// Offsets of `type.member` (or a sum along a path of them); the first member the kernel
+// lacks ends the walk, with an error that names it, the captures that need it and the
+// option that turns them off.
+struct member_offsets {
+  std::string_view captures;
+  std::string_view option;
+  std::optional<error> missing;
+
+  member_offsets(std::string_view c, std::string_view o) : captures(c), option(o) {}
+  std::uint32_t operator()(std::initializer_list<std::pair<std::string_view, std::string_view>> path) {
+    std::uint32_t sum = 0;
+    for (const auto& [type, member] : path) {
+      if (missing) return 0;
+      auto o = kernel_member_offset(type, member);
+      if (!o) {
+        missing = error(errc::unsupported, fmt::format("{}: {} (trace without {})", captures,
+                                                       o.error().message(), option));
+        return 0;
+      }
+      sum += *o;
+    }
+    return sum;
+  }
+};
+
 }  // namespace
 
 expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
@@ -198,24 +223,7 @@ expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
   });
   fd_layout l;
   if (!wanted) return l;
-  // Each member is `type.member` (or a sum along a path); the first the kernel lacks ends
-  // it, with an error that names it and the capture that needs it.
-  std::optional<error> missing;
-  auto at = [&](std::initializer_list<std::pair<std::string_view, std::string_view>> path) {
-    std::uint32_t sum = 0;
-    for (const auto& [type, member] : path) {
-      if (missing) return 0u;
-      auto o = kernel_member_offset(type, member);
-      if (!o) {
-        missing = error(errc::unsupported,
-                        fmt::format("fd identity captures: {} (trace without "
-                                    "plan_options::fd_identity)", o.error().message()));
-        return 0u;
-      }
-      sum += *o;
-    }
-    return sum;
-  };
+  member_offsets at("fd identity captures", "plan_options::fd_identity");
   const auto common = at({{"sock", "__sk_common"}});
   l.needed = true;
   l.task_files = at({{"task_struct", "files"}});
@@ -249,7 +257,7 @@ expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
   l.unix_peer = at({{"unix_sock", "peer"}});
   l.unix_address_len = at({{"unix_address", "len"}});
   l.unix_address_name = at({{"unix_address", "name"}});
-  if (missing) return *missing;
+  if (at.missing) return *at.missing;
   if (!helper_reads_for_tests() && untyped_cast_works()) {
     l.rdonly_cast = *kernel_btf_id("bpf_rdonly_cast", BTF_KIND_FUNC);
     if (auto file = kernel_btf_id("file", BTF_KIND_STRUCT)) l.file_type = *file;
@@ -269,21 +277,7 @@ expected<path_layout> path_layout_for(std::span<const plan> plans) {
   });
   path_layout l;
   if (!wanted) return l;
-  std::optional<error> missing;
-  auto at = [&](std::initializer_list<std::pair<std::string_view, std::string_view>> path) {
-    std::uint32_t sum = 0;
-    for (const auto& [type, member] : path) {
-      if (missing) return 0u;
-      auto o = kernel_member_offset(type, member);
-      if (!o) {
-        missing = error(errc::unsupported, fmt::format("resolved paths: {} (trace without "
-                                                       "plan_options::resolve_paths)", o.error().message()));
-        return 0u;
-      }
-      sum += *o;
-    }
-    return sum;
-  };
+  member_offsets at("resolved paths", "plan_options::resolve_paths");
   l.needed = true;
   l.task_fs = at({{"task_struct", "fs"}});
   l.fs_pwd = at({{"fs_struct", "pwd"}});
@@ -302,7 +296,7 @@ expected<path_layout> path_layout_for(std::span<const plan> plans) {
   l.fdt_max_fds = at({{"fdtable", "max_fds"}});
   l.fdt_fd = at({{"fdtable", "fd"}});
   l.file_path = at({{"file", "f_path"}});
-  if (missing) return *missing;
+  if (at.missing) return *at.missing;
   return l;
 }
 
