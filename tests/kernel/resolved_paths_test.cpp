@@ -242,7 +242,7 @@ TEST_CASE("an absolute path is not walked; a deleted cwd says so", "[paths]") {
   CHECK(d[0].header.exit_code == -ENOENT);
 }
 
-TEST_CASE("the programs of every syscall load with paths resolved and fd identities on", "[paths]") {
+TEST_CASE("the programs of every syscall load with paths resolved and fd identities on", "[paths][every_syscall]") {
   // Each syscall its own programs on its own tracepoints (dispatch mode shares them by shape).
   ebpfpub::tracer_options o = resolving();
   o.capture.fd_identity = true;

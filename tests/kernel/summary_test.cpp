@@ -200,7 +200,7 @@ TEST_CASE("memory() counts the summary maps, planned then measured", "[summary]"
   CHECK(measured.total() >= measured.summary_bytes + measured.output_bytes);
 }
 
-TEST_CASE("the summary programs of every syscall load and attach together, and count a child's getppid", "[summary]") {
+TEST_CASE("the summary programs of every syscall load and attach together, and count a child's getppid", "[summary][every_syscall]") {
   ebpfpub::test::child_process child([] { return ::getppid() > 0 ? 0 : 1; });
   ebpfpub::tracer_options options;
   options.summary = true;

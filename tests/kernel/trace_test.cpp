@@ -269,7 +269,7 @@ TEST_CASE("a path in a page the caller never touched is read again at exit") {
   CHECK_FALSE(events[0].header.probe_error);
 }
 
-TEST_CASE("the generic programs of every syscall load and attach together") {
+TEST_CASE("the generic programs of every syscall load and attach together", "[every_syscall]") {
   // Their own tracepoints (dispatch_test.cpp has the same in dispatch mode).
   auto tracer = ebpfpub::tracer::create({.attach = ebpfpub::attach_mode::tracepoints});
   REQUIRE(tracer);
