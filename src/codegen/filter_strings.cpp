@@ -16,6 +16,16 @@
 namespace ebpfpub::detail {
 namespace {
 
+// The strings a test compares with: the operand, or each item of a set.
+std::vector<std::string_view> operand_texts(const filter::checked_comparison& c) {
+  std::vector<std::string_view> values;
+  if (c.operand.type == filter::value::kind::set)
+    for (const auto& item : c.operand.items) values.push_back(item.text);
+  else
+    values.push_back(c.operand.text);
+  return values;
+}
+
 using filter::checked_comparison;
 using filter::comparison_op;
 using source = filter::operand_source::kind;
@@ -221,11 +231,7 @@ llvm::Value* emit_string_test(capture_context& cc, const checked_comparison& c) 
   auto& p = cc.p;
   auto& b = p.b;
   const bool negate = c.op == comparison_op::ne;
-  std::vector<std::string_view> values;
-  if (c.operand.type == filter::value::kind::set)
-    for (const auto& item : c.operand.items) values.push_back(item.text);
-  else
-    values.push_back(c.operand.text);
+  const auto values = operand_texts(c);
 
   if (c.source.type == source::comm) {
     // bpf_get_current_comm zero-pads to the buffer's size: the name and its padding are
@@ -283,11 +289,7 @@ llvm::Value* string_test_at(capture_context& cc, const checked_comparison& c, co
   auto& p = cc.p;
   auto& b = p.b;
   const bool negate = c.op == comparison_op::ne;
-  std::vector<std::string_view> values;
-  if (c.operand.type == filter::value::kind::set)
-    for (const auto& item : c.operand.items) values.push_back(item.text);
-  else
-    values.push_back(c.operand.text);
+  const auto values = operand_texts(c);
   found_string str{cc, capture, at, length, status};
   llvm::Value* result = nullptr;
   switch (c.op) {

@@ -2,6 +2,8 @@
 
 #include <llvm/IR/Constants.h>
 
+#include <ebpfpub/record.hpp>
+
 namespace ebpfpub::detail {
 namespace {
 
@@ -118,6 +120,48 @@ llvm::BasicBlock* discard_block(program& p, llvm::Value* slot) {
   b.CreateBr(p.done);
   b.SetInsertPoint(here);
   return discard;
+}
+
+llvm::Value* entry_or_count(program& p, const storage_strategy& storage, const target& t) {
+  auto& b = p.b;
+  auto* entry = storage.entry(p, t, true);
+  auto* present = p.block("present");
+  auto* missing = p.block("missing");
+  b.CreateCondBr(b.CreateIsNull(entry), missing, present);
+  b.SetInsertPoint(missing);
+  count_loss(p, t, loss_reason::no_storage);
+  b.CreateBr(p.done);
+  b.SetInsertPoint(present);
+  return entry;
+}
+
+claimed_entry claim_entry(program& p, const storage_strategy& storage, const target& t,
+                          llvm::BasicBlock* next, bool filtered_at_enter) {
+  auto& b = p.b;
+  auto* entry = storage.entry(p, t, false);
+  auto* present = p.block("present");
+  b.CreateCondBr(b.CreateIsNull(entry), next, present);
+  b.SetInsertPoint(present);
+
+  // Only an entry that this plan's enter left in flight is ours to complete.
+  auto* index = b.CreateLoadAt(b.getInt16Ty(), entry, record::offset::syscall);
+  auto* flags = b.CreateLoadAt(b.getInt8Ty(), entry, record::offset::flags);
+  auto* in_flight = b.CreateAnd(flags, b.getInt8(record::in_flight));
+  auto* ours = b.CreateAnd(b.CreateICmpEQ(index, plan_index(p, t, b.getInt16Ty())),
+                           b.CreateICmpNE(in_flight, b.getInt8(0)));
+  auto* matched = p.block("matched");
+  b.CreateCondBr(ours, matched, next);
+
+  b.SetInsertPoint(matched);
+  b.CreateStoreAt(b.getInt8(0), entry, record::offset::flags);
+  if (filtered_at_enter) {
+    // Size 0: the enter program's filter rejected the call (and counted it).
+    auto* kept = p.block("kept_at_enter");
+    auto* enter_size = b.CreateLoadAt(b.getInt32Ty(), entry, record::offset::size);
+    b.CreateCondBr(b.CreateICmpEQ(enter_size, b.getInt32(0)), p.done, kept);
+    b.SetInsertPoint(kept);
+  }
+  return {entry, flags};
 }
 
 void send_record(program& p, const transport_strategy& transport, const target& t,

@@ -28,6 +28,21 @@ std::unique_ptr<transport_strategy> make_transport(transport kind);
 
 /// Sends the entry's first `size` bytes, counting an output_full loss when there is no
 /// room; the builder continues after the send either way.
+/// At enter: the thread's entry for `t`, created if need be; when there is none (the
+/// storage is full) the call is counted as no_storage and the program ends.
+llvm::Value* entry_or_count(program& p, const storage_strategy& storage, const target& t);
+
+/// At exit: the entry `t`'s enter left in flight, claimed (no longer in flight), and its
+/// flags as enter left them; a missing entry, or another plan's, goes to `next`. With
+/// `filtered_at_enter`, an entry of size 0 (the enter program's filter rejected the call
+/// and counted it) ends the program.
+struct claimed_entry {
+  llvm::Value* entry;
+  llvm::Value* flags;
+};
+claimed_entry claim_entry(program& p, const storage_strategy& storage, const target& t,
+                          llvm::BasicBlock* next, bool filtered_at_enter);
+
 void send_record(program& p, const transport_strategy& transport, const target& t,
                  llvm::Value* entry, llvm::Value* size);
 

@@ -135,14 +135,7 @@ llvm::Function* summary_enter_program(bpf_builder& b, const program_maps& maps, 
     b.CreateBr(p.done);
     return p.finish();
   }
-  auto* entry = storage.entry(p, t, true);
-  auto* present = p.block("present");
-  auto* missing = p.block("missing");
-  b.CreateCondBr(b.CreateIsNull(entry), missing, present);
-  b.SetInsertPoint(missing);
-  count_loss(p, t, loss_reason::no_storage);
-  b.CreateBr(p.done);
-  b.SetInsertPoint(present);
+  auto* entry = entry_or_count(p, storage, t);
   // Which plan and that it is in flight (the exit program must tell its own entry from
   // one an alias left), and when it began: nothing else.
   b.CreateStoreAt(b.getInt16(t.index), entry, record::offset::syscall);
@@ -176,27 +169,8 @@ llvm::Function* summary_exit_program(bpf_builder& b, const program_maps& maps, c
   auto p = begin_program(b, maps, options, fmt::format("exit_{}", syscall));
   for (const auto& t : targets) {
     auto* next = p.block("next_target");
-    auto* entry = storage.entry(p, t, false);
-    auto* present = p.block("present");
-    b.CreateCondBr(b.CreateIsNull(entry), next, present);
-    b.SetInsertPoint(present);
-    auto* index = b.CreateLoadAt(b.getInt16Ty(), entry, record::offset::syscall);
-    auto* flags = b.CreateLoadAt(b.getInt8Ty(), entry, record::offset::flags);
-    auto* ours = b.CreateAnd(b.CreateICmpEQ(index, b.getInt16(t.index)),
-                             b.CreateICmpNE(b.CreateAnd(flags, b.getInt8(record::in_flight)), b.getInt8(0)));
-    auto* matched = p.block("matched");
-    b.CreateCondBr(ours, matched, next);
-
-    b.SetInsertPoint(matched);
-    b.CreateStoreAt(b.getInt8(0), entry, record::offset::flags);
     const auto filter = filter_of(options, t);
-    if (filter.enter) {
-      // Size 0: the enter program's filter rejected the call (and counted it).
-      auto* kept = p.block("kept_at_enter");
-      auto* enter_size = b.CreateLoadAt(b.getInt32Ty(), entry, record::offset::size);
-      b.CreateCondBr(b.CreateICmpEQ(enter_size, b.getInt32(0)), p.done, kept);
-      b.SetInsertPoint(kept);
-    }
+    auto* entry = claim_entry(p, storage, t, next, filter.enter.has_value()).entry;
     auto* ret = b.CreateLoadAt(b.getInt64Ty(), p.ctx, t.p->syscall.return_offset, "ret");
     auto* failed = b.CreateICmpSLT(ret, b.getInt64(0));
     if (options.filter.result != result_filter::any) {

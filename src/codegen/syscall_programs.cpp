@@ -67,14 +67,7 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
     return p.finish();
   }
   if (options.filter.rate_limit_fd >= 0) emit_rate_limit(p, t);
-  auto* entry = with.storage->entry(p, t, true);
-  auto* present = p.block("present");
-  auto* missing = p.block("missing");
-  b.CreateCondBr(b.CreateIsNull(entry), missing, present);
-  b.SetInsertPoint(missing);
-  count_loss(p, t, loss_reason::no_storage);
-  b.CreateBr(p.done);
-  b.SetInsertPoint(present);
+  auto* entry = entry_or_count(p, *with.storage, t);
 
   // Header, then the raw argument slots straight from the tracepoint's context.
   auto* i8 = b.getInt8Ty();
@@ -137,30 +130,8 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
   if (shared) targets.front().runtime_index = with.arguments->run_time_index(p, syscall_phase::exit);
   for (const auto& t : targets) {
     auto* next = p.block("next_target");
-    auto* entry = with.storage->entry(p, t, false);
-    auto* present = p.block("present");
-    b.CreateCondBr(b.CreateIsNull(entry), next, present);
-    b.SetInsertPoint(present);
-
-    // Only an entry that this plan's enter left in flight is ours to complete.
-    auto* index = b.CreateLoadAt(b.getInt16Ty(), entry, record::offset::syscall);
-    auto* flags = b.CreateLoadAt(b.getInt8Ty(), entry, record::offset::flags);
-    auto* in_flight = b.CreateAnd(flags, b.getInt8(record::in_flight));
-    auto* ours = b.CreateAnd(b.CreateICmpEQ(index, plan_index(p, t, b.getInt16Ty())),
-                             b.CreateICmpNE(in_flight, b.getInt8(0)));
-    auto* matched = p.block("matched");
-    b.CreateCondBr(ours, matched, next);
-
-    b.SetInsertPoint(matched);
-    b.CreateStoreAt(b.getInt8(0), entry, record::offset::flags);
     const auto filter = filter_of(options, t);
-    if (filter.enter) {
-      // Size 0: the enter program's filter rejected the call (and counted it).
-      auto* kept = p.block("kept_at_enter");
-      auto* enter_size = b.CreateLoadAt(b.getInt32Ty(), entry, record::offset::size);
-      b.CreateCondBr(b.CreateICmpEQ(enter_size, b.getInt32(0)), p.done, kept);
-      b.SetInsertPoint(kept);
-    }
+    const auto [entry, flags] = claim_entry(p, *with.storage, t, next, filter.enter.has_value());
     auto* ret = with.arguments->return_value(p, t.p->syscall);
     if (options.filter.result != result_filter::any) {
       // The entry is released (no longer in flight) and nothing is sent.
