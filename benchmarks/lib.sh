@@ -127,21 +127,46 @@ measure() {
   stop_tracer
 }
 
-# Growth: openat's added cost as more syscalls are traced and as the path grows, and
-# getppid's while only openat is traced (untraced syscalls should cost nothing).
-# growth LABEL TRACER_SET WORKLOAD_SYSCALL PATH_LENGTH [BENCH_TRACER_OPTIONS...]
-declare -A growth
-growth_run() {
-  local label=$1 set=$2 syscall=$3 length=$4 n=$iterations
-  shift 4
-  : > "$tmp/growth.$label"
+# Growth: openat's added cost as more syscalls are traced, with filters, a rate limit and
+# process context, and getppid's while only openat is traced (an untraced syscall).
+declare -A growth growth_ratio
+# Variants of a growth group: a label's tracer set and bench_tracer options (kept joined by
+# the unit separator, since a filter's text has spaces).
+declare -A variant_set variant_options
+variant() {
+  local label=$1 set=$2
+  shift 2
+  variant_set[$label]=$set
+  local IFS=$'\x1f'
+  variant_options[$label]="$*"
+}
+
+# growth_group SYSCALL PATH_LENGTH LABEL...: per round the untraced run of the workload, then
+# one traced run per LABEL, interleaved, so that rows of one group compare within rounds.
+# growth[LABEL] is its added ns (medians); growth_ratio[LABEL] the per-round ratio of its
+# added cost to the first LABEL's, as median [q1, q3].
+growth_group() {
+  local syscall=$1 length=$2
+  shift 2
+  local label first=$1 n=$iterations
+  : > "$tmp/group.base"
+  for label in "$@"; do : > "$tmp/growth.$label"; done
   for _ in $(seq 1 "$rounds"); do
-    run_workload "$syscall" "$n" 1 "$length" >> "$tmp/growth.$label.base"
-    start_tracer ebpfpub "$bench/bench_tracer" "$set" "$@"
-    run_workload "$syscall" "$n" 1 "$length" >> "$tmp/growth.$label"
-    stop_tracer
+    run_workload "$syscall" "$n" 1 "$length" >> "$tmp/group.base"
+    for label in "$@"; do
+      local options=()
+      [ -n "${variant_options[$label]}" ] && IFS=$'\x1f' read -ra options <<< "${variant_options[$label]}"
+      start_tracer ebpfpub "$bench/bench_tracer" "${variant_set[$label]}" "${options[@]}"
+      run_workload "$syscall" "$n" 1 "$length" >> "$tmp/growth.$label"
+      stop_tracer
+    done
   done
-  growth[$label]=$(added "$(median < "$tmp/growth.$label")" "$(median < "$tmp/growth.$label.base")")
+  local base
+  base=$(median < "$tmp/group.base")
+  for label in "$@"; do
+    growth[$label]=$(added "$(median < "$tmp/growth.$label")" "$base")
+    growth_ratio[$label]=$(round_ratios "$tmp/growth.$label" "$tmp/growth.$first" "$tmp/group.base" | quartiles)
+  done
 }
 
 added() { awk -v t="$1" -v b="$2" 'BEGIN { printf "%.0f", t - b }'; }

@@ -9,7 +9,9 @@
 // SYSCALL: openat (of a missing path: the path string is captured, nothing is opened;
 // openat_relative: the same of a relative name, in the cwd the caller gave),
 // getppid (no capture), write (64 bytes to /dev/null: a buffer capture), read (64 bytes
-// from /dev/zero: a buffer capture at exit; an fd identity at enter with --fd-identity).
+// from /dev/zero: a buffer capture at exit; an fd identity at enter with --fd-identity),
+// execve (of a missing program, with 20 arguments of 32 bytes each: the path and argv are
+// captured at enter, the call fails with ENOENT before it reads them itself).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -44,6 +46,12 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
   const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   const int zero_fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
   char buffer[64] = "ebpfpub benchmark payload";
+  std::vector<std::string> arguments;
+  for (int i = 0; i < 20; ++i) arguments.push_back(std::string(29, static_cast<char>('a' + i)) + std::to_string(100 + i));
+  std::vector<char*> argv;
+  for (auto& a : arguments) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  char* no_environment[] = {nullptr};
   const auto start = std::chrono::steady_clock::now();
   const auto cpu_start = thread_cpu_ns();
   if (syscall == "openat") {
@@ -56,6 +64,8 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_write, null_fd, buffer, sizeof(buffer));
   } else if (syscall == "read") {
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_read, zero_fd, buffer, sizeof(buffer));
+  } else if (syscall == "execve") {
+    for (long i = 0; i < iterations; ++i) ::syscall(SYS_execve, missing, argv.data(), no_environment);
   } else {
     std::fprintf(stderr, "workload: unknown syscall %s\n", syscall.c_str());
     std::exit(2);
@@ -72,7 +82,7 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: workload openat|openat_relative|getppid|write ITERATIONS THREADS [PATH_LENGTH]\n");
+    std::fprintf(stderr, "usage: workload openat|openat_relative|getppid|write|read|execve ITERATIONS THREADS [PATH_LENGTH]\n");
     return 2;
   }
   const std::string syscall = argv[1];

@@ -2,7 +2,7 @@
 // SIGINT prints "events N lost M" (lost: ring full, from bpf_ringbuf_output failures is
 // not counted by the reference; it reports what it received).
 //
-//   ref_loader ref.bpf.o openat|getppid|write
+//   ref_loader ref.bpf.o openat|getppid|write|execve
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +27,7 @@ static int on_event(void* ctx, void* data, size_t size) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: ref_loader OBJECT openat|getppid|write\n");
+    fprintf(stderr, "usage: ref_loader OBJECT openat|getppid|write|execve\n");
     return 2;
   }
   struct bpf_object* object = bpf_object__open_file(argv[1], NULL);
