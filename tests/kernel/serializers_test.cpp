@@ -10,6 +10,7 @@
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -94,6 +95,37 @@ TEST_CASE("execve's argv is cut at the configured count and size, and flagged") 
   CHECK(execs[1].args.argv.values[1] == std::string(62, 'z'));  // 64 bytes: "x\0" + 62
   CHECK(execs[2].args.argv.status == capture_status::ok);
   CHECK(execs[2].args.argv.values == std::vector<std::string>{"a", "b", "c", "d"});
+}
+
+TEST_CASE("execve's argv of 30 items is read whole, also when the array ends where its mapping does") {
+  child_session session;
+  auto& execs = session.trace<sys::execve>();
+  // 30 items: four chunks of pointers. At the end of a mapping the last chunk cannot be
+  // read whole (its 64 bytes run past the array into a page that cannot be read): those
+  // pointers are read one at a time.
+  constexpr std::size_t count = 30;
+  std::vector<std::string> strings;
+  for (std::size_t i = 0; i < count; ++i) strings.push_back(std::to_string(i) + "-" + random_name());
+  child_process child([&] {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    auto* area = static_cast<char*>(::mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (area == MAP_FAILED || ::mprotect(area + page, page, PROT_NONE) != 0) return 98;
+    auto** at_end = reinterpret_cast<const char**>(area + page) - (count + 1);
+    for (std::size_t i = 0; i < count; ++i) at_end[i] = strings[i].c_str();
+    at_end[count] = nullptr;
+    const char* envp[] = {nullptr};
+    ::syscall(SYS_execve, "/nonexistent-binary", at_end, envp);
+    std::vector<const char*> on_heap(at_end, at_end + count + 1);
+    ::syscall(SYS_execve, "/nonexistent-binary", on_heap.data(), envp);
+    return 0;
+  });
+  CHECK(session.run(child) == 0);
+  REQUIRE(execs.size() == 2);
+  for (const auto& e : execs) {
+    CHECK(e.header.exit_code == -ENOENT);
+    CHECK(e.args.argv.status == capture_status::ok);
+    CHECK(e.args.argv.values == strings);
+  }
 }
 
 TEST_CASE("execveat records its path and argv") {
