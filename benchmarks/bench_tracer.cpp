@@ -115,8 +115,12 @@ int main(int argc, char** argv) {
     if (a == "--json") json = true;
     else if (a == "--transport" && i + 1 < argc)
       options.resources.output = std::string(argv[++i]) == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
-    else if (a == "--ring-write" && i + 1 < argc)
-      options.resources.write = std::string(argv[++i]) == "reserved" ? ebpfpub::ring_write::reserved : ebpfpub::ring_write::staged;
+    else if (a == "--ring-write" && i + 1 < argc) {
+      const std::string w = argv[++i];
+      options.resources.write = w == "reserved"    ? ebpfpub::ring_write::reserved
+                                : w == "automatic" ? ebpfpub::ring_write::automatic
+                                                   : ebpfpub::ring_write::staged;
+    }
     else if (a == "--sample" && i + 1 < argc) sample = std::atof(argv[++i]);
     else if (a == "--summary") options.summary = true;
     else if (a == "-p" && i + 1 < argc) options.resources.output_pages_log2 = static_cast<std::uint32_t>(std::atoi(argv[++i]));

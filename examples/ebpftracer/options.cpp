@@ -89,8 +89,9 @@ parsed_options parse_options(int argc, const char* const* argv) {
                  "staged: enter stages the record and exit copies its used bytes (two copies of a "
                  "path; compact, fastest for short paths); reserved: exit writes each record "
                  "straight into a ring slot of its largest size and reads paths then (one copy, "
-                 "for long paths; fewer events fit the ring)")
-      ->capture_default_str()->check(CLI::IsMember({"staged", "reserved"}));
+                 "for long paths; fewer events fit the ring); automatic: per call, staged when "
+                 "the paths read at exit are short (up to 512 bytes), reserved when one is longer")
+      ->capture_default_str()->check(CLI::IsMember({"staged", "reserved", "automatic"}));
   app.add_option("--attach", s.attach,
                  "tracepoints: a program pair per syscall (untraced calls cost nothing; many take "
                  "seconds to stop); dispatch: one pair on raw_syscalls, by syscall number (fast to "
@@ -176,7 +177,9 @@ parsed_options parse_options(int argc, const char* const* argv) {
   }
 
   res.output = s.transport == "perf" ? ebpfpub::transport::perf : ebpfpub::transport::ring;
-  res.write = s.ring_write == "reserved" ? ebpfpub::ring_write::reserved : ebpfpub::ring_write::staged;
+  res.write = s.ring_write == "reserved"    ? ebpfpub::ring_write::reserved
+              : s.ring_write == "automatic" ? ebpfpub::ring_write::automatic
+                                            : ebpfpub::ring_write::staged;
   options.attach = s.attach == "dispatch"      ? ebpfpub::attach_mode::dispatch
                    : s.attach == "tracepoints" ? ebpfpub::attach_mode::tracepoints
                                                : ebpfpub::attach_mode::automatic;

@@ -29,7 +29,18 @@ enum class ring_write : std::uint8_t {
   /// largest size of ring (openat: 4 KiB), whatever its strings' lengths: ~250 events per
   /// MiB of ring instead of ~8,700 for 16-byte paths. For long strings.
   reserved,
+  /// Per call, by length: exit reads each string readable at exit into the entry with a
+  /// short bound (automatic_string_bytes); when every one fits, the record is copied out
+  /// as staged does (short strings: a second copy of a few bytes, and the record takes
+  /// only its length of ring); when one is longer, exit reserves a slot and reads the
+  /// strings again straight into it, as reserved does (one copy of a long string). The
+  /// strings are read at exit, as with reserved.
+  automatic,
 };
+
+/// The bound of ring_write::automatic's first read of a string at exit: a string of at
+/// most this many bytes is staged, a longer one read into a reserved slot.
+inline constexpr std::uint32_t automatic_string_bytes = 512;
 
 /// Where an event waits between its syscall's enter and exit.
 enum class event_map_kind : std::uint8_t {

@@ -17,6 +17,9 @@ struct capture_context {
   const target& t;
   llvm::Value* entry;
   llvm::Value* ret = nullptr;  ///< the return value, in exit programs
+  /// ring_write::automatic's first try at exit: strings read_at_exit() are read up to
+  /// automatic_string_bytes, and this i8 slot is set when one was longer.
+  llvm::Value* longer_than_bound = nullptr;
 };
 
 /// Bytes a capture may write into the entry beyond its header: the verifier checks the
@@ -38,6 +41,9 @@ bool writes_into_slot(const codegen_options& o, const target& t);
 /// slot: a string the plan says is readable at exit, of a plan that writes into a slot.
 /// It is retryable too, so a filter on it already waits for exit.
 bool read_at_exit(const codegen_options& o, const target& t, std::uint8_t index, const capture& c);
+/// Whether the exit program of `t` chooses per call between the staged copy and a slot
+/// (ring_write::automatic, a plan that writes into a slot and has a string read at exit).
+bool slot_by_length(const codegen_options& o, const target& t);
 /// The longest element of a string array read in one go, with its NUL.
 std::uint32_t array_item_bytes(const capture& c);
 
@@ -52,9 +58,10 @@ void emit_retries(capture_context& cc, llvm::Value* flags);
 // The emitters, and what they share (captures/*.cpp).
 
 /// A NUL-terminated string from `source` (the capture's argument when null). With
-/// `defer_faults`, a fault writes nothing and marks the capture for a retry at exit.
+/// `defer_faults`, a fault writes nothing and marks the capture for a retry at exit. With
+/// `cut_flag` (an i8 slot), a string longer than max_bytes sets it.
 void emit_string(capture_context& cc, std::uint8_t index, const capture& c, llvm::Value* source,
-                 bool defer_faults);
+                 bool defer_faults, llvm::Value* cut_flag = nullptr);
 /// `length` bytes from `source` (both from the plan when null), clamped to max_bytes.
 void emit_bytes(capture_context& cc, std::uint8_t index, const capture& c, llvm::Value* source,
                 llvm::Value* length);

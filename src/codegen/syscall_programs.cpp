@@ -144,24 +144,48 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
     auto* cursor = b.CreateZExt(b.CreateLoadAt(b.getInt32Ty(), entry, record::offset::size),
                                 b.getInt64Ty());
     // The record is completed in the entry and copied out (staged), or copied into a
-    // ring slot now and completed there, exit's captures read straight into it.
-    const bool into_slot = writes_into_slot(options, t);
-    auto* record = into_slot ? reserve_slot(p, t, entry, cursor, fixed_enter_bytes(options, t)) : entry;
-    auto* dropped = into_slot ? discard_block(p, record) : nullptr;
-    target out = t;
-    if (into_slot) out.storage_size = t.record_size;
-    b.CreateStoreAt(ret, record, record::offset::exit_code);
-    store_duration(b, record);
-    b.CreateStore(cursor, p.cursor);
-    capture_context cc{p, out, record, ret};
-    emit_retries(cc, flags);
-    emit_captures(cc, syscall_phase::exit);
-    if (filter.exit) apply_filter(cc, *filter.exit, false, dropped);
-    auto* size = b.CreateLoad(b.getInt64Ty(), p.cursor, "size");
-    b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), record, record::offset::size);
-    if (into_slot) b.CreateRingbufSubmit(record, ring_wakeup(p));
-    else send_record(p, *with.transport, t, entry, size);
-    b.CreateBr(p.done);
+    // ring slot now and completed there, exit's captures read straight into it; or, by
+    // the strings' lengths (ring_write::automatic), the first and if a string is too long
+    // for it, the second.
+    auto complete = [&](bool into_slot, llvm::Value* longer_than_bound) {
+      auto* record = into_slot ? reserve_slot(p, t, entry, cursor, fixed_enter_bytes(options, t)) : entry;
+      auto* dropped = into_slot ? discard_block(p, record) : nullptr;
+      target out = t;
+      if (into_slot) out.storage_size = t.record_size;
+      b.CreateStoreAt(ret, record, record::offset::exit_code);
+      store_duration(b, record);
+      b.CreateStore(cursor, p.cursor);
+      capture_context cc{p, out, record, ret, longer_than_bound};
+      emit_retries(cc, flags);
+      emit_captures(cc, syscall_phase::exit);
+      if (longer_than_bound) {
+        auto* staged = p.block("strings_fit");
+        auto* slot = p.block("string_too_long");
+        b.CreateCondBr(b.CreateICmpNE(b.CreateLoad(b.getInt8Ty(), longer_than_bound), b.getInt8(0)), slot, staged);
+        b.SetInsertPoint(staged);
+        if (filter.exit) apply_filter(cc, *filter.exit, false, nullptr);
+        auto* size = b.CreateLoad(b.getInt64Ty(), p.cursor, "size");
+        b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), entry, record::offset::size);
+        send_record(p, *with.transport, t, entry, size);
+        b.CreateBr(p.done);
+        return slot;
+      }
+      if (filter.exit) apply_filter(cc, *filter.exit, false, dropped);
+      auto* size = b.CreateLoad(b.getInt64Ty(), p.cursor, "size");
+      b.CreateStoreAt(b.CreateTrunc(size, b.getInt32Ty()), record, record::offset::size);
+      if (into_slot) b.CreateRingbufSubmit(record, ring_wakeup(p));
+      else send_record(p, *with.transport, t, entry, size);
+      b.CreateBr(p.done);
+      return static_cast<llvm::BasicBlock*>(nullptr);
+    };
+    if (slot_by_length(options, t)) {
+      auto* longer = p.entry_alloca(b.getInt8Ty(), "longer_than_bound");
+      b.CreateStore(b.getInt8(0), longer);
+      b.SetInsertPoint(complete(false, longer));
+      complete(true, nullptr);
+    } else {
+      complete(writes_into_slot(options, t), nullptr);
+    }
     b.SetInsertPoint(next);
   }
   if (options.filter.rate_limit_fd >= 0) emit_rate_limited_exit(p, targets);

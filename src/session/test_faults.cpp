@@ -65,8 +65,13 @@ bool helper_reads_for_tests() {
 
 ring_write ring_write_for_tests(ring_write write) {
   const char* forced = std::getenv("EBPFPUB_TEST_RING_WRITE");
-  if (write != ring_write::staged || !forced) return write;
-  return std::string_view(forced) == "reserved" ? ring_write::reserved : write;
+  // Only a tracer that kept the default is forced: a test that chose a way keeps it.
+  if (write != resource_options{}.write || !forced) return write;
+  const std::string_view value(forced);
+  if (value == "staged") return ring_write::staged;
+  if (value == "reserved") return ring_write::reserved;
+  if (value == "automatic") return ring_write::automatic;
+  return write;
 }
 
 }  // namespace ebpfpub::detail

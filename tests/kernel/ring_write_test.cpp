@@ -1,6 +1,7 @@
-// Both ways an exit program writes a ring record (resource_options::write): paths read at
-// exit straight into a reserved slot, or staged at enter and copied out. The same calls
-// give the same events either way, and losses stay exact.
+// The ways an exit program writes a ring record (resource_options::write): paths read at
+// exit straight into a reserved slot, staged at enter and copied out, or chosen per call
+// by the paths' lengths (automatic). The same calls give the same events every way, and
+// losses stay exact.
 #include <catch2/catch.hpp>
 
 #include <cerrno>
@@ -28,13 +29,22 @@ std::string missing_path(std::size_t length) {
   return path.substr(0, length);
 }
 
-const char* name_of(ebpfpub::ring_write w) { return w == ebpfpub::ring_write::reserved ? "reserved" : "staged"; }
+const char* name_of(ebpfpub::ring_write w) {
+  switch (w) {
+    case ebpfpub::ring_write::reserved: return "reserved";
+    case ebpfpub::ring_write::automatic: return "automatic";
+    case ebpfpub::ring_write::staged: break;
+  }
+  return "staged";
+}
 
 }  // namespace
 
-TEST_CASE("paths of 16, 256 and 4000 bytes come back exactly whichever way the ring is written") {
-  const auto write = GENERATE(ebpfpub::ring_write::reserved, ebpfpub::ring_write::staged);
-  const auto length = GENERATE(std::size_t{16}, std::size_t{256}, std::size_t{4000});
+TEST_CASE("paths of 16, 256, 4000 bytes and either side of the automatic bound come back exactly whichever way the ring is written") {
+  const auto write = GENERATE(ebpfpub::ring_write::reserved, ebpfpub::ring_write::staged, ebpfpub::ring_write::automatic);
+  const auto length = GENERATE(std::size_t{16}, std::size_t{256}, std::size_t{4000},
+                               std::size_t{ebpfpub::automatic_string_bytes},
+                               std::size_t{ebpfpub::automatic_string_bytes + 1});
   INFO(name_of(write) << ", " << length << " bytes");
   const auto path = missing_path(length);
   REQUIRE(path.size() == length);
@@ -47,6 +57,8 @@ TEST_CASE("paths of 16, 256 and 4000 bytes come back exactly whichever way the r
   });
   ebpfpub::tracer_options options;
   options.resources.write = write;
+  // Only the child: another process's burst of openat would fill the 4 KiB slots.
+  options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
   ebpfpub::test::child_session session(options);
   auto& events = session.trace<sys::openat>();
   CHECK(session.run(child) == 0);
@@ -64,10 +76,12 @@ TEST_CASE("paths of 16, 256 and 4000 bytes come back exactly whichever way the r
   for (const auto& s : stats.by_syscall) CHECK(s.lost() == 0);
 }
 
-TEST_CASE("a burst of openat into a small ring: received plus counted lost is what was made, either way") {
-  const auto write = GENERATE(ebpfpub::ring_write::reserved, ebpfpub::ring_write::staged);
+TEST_CASE("a burst of openat into a small ring: received plus counted lost is what was made, every way") {
+  const auto write = GENERATE(ebpfpub::ring_write::reserved, ebpfpub::ring_write::staged, ebpfpub::ring_write::automatic);
+  // automatic: a short path is staged, a long one takes a slot.
+  const auto length = GENERATE(std::size_t{16}, std::size_t{1000});
   const long calls = 2000;
-  const auto path = missing_path(16);
+  const auto path = missing_path(length);
   child_process child([&] {
     for (long i = 0; i < calls; ++i) ::syscall(SYS_openat, AT_FDCWD, path.c_str(), O_RDONLY, 0);
     return 0;
@@ -91,10 +105,40 @@ TEST_CASE("a burst of openat into a small ring: received plus counted lost is wh
   REQUIRE(stats.by_syscall.size() == 1);
   const auto lost = stats.by_syscall[0].lost();
   // The figures docs/resources.md quotes: ctest -V shows them.
-  fmt::print("burst of {} openat (16-byte path), ring {} bytes, {}: received {}, lost {}\n", calls,
+  fmt::print("burst of {} openat ({}-byte path), ring {} bytes, {}: received {}, lost {}\n", calls, length,
              tracer->memory().output_bytes, name_of(write), received, lost);
   CHECK(stats.by_syscall[0].events == received);
   CHECK(received + lost == static_cast<std::uint64_t>(calls));
   CHECK(lost > 0);
   CHECK(stats.by_syscall[0].lost_output_full == lost);
+}
+
+TEST_CASE("a path filter decided at exit keeps exactly the matching calls when automatic writes short paths staged and long ones into a slot") {
+  // Four paths: short and long, under the filter's prefix and not.
+  const std::string prefix = "/nonexistent-ebpfpub-keep";
+  const std::string keep_short = prefix + "/s", keep_long = prefix + "/" + std::string(900, 'k');
+  const std::string drop_short = "/nonexistent-ebpfpub-drop/s", drop_long = "/nonexistent-ebpfpub-drop/" + std::string(900, 'd');
+  child_process child([&] {
+    for (const auto* p : {&keep_short, &drop_short, &keep_long, &drop_long, &keep_short})
+      ::syscall(SYS_openat, AT_FDCWD, p->c_str(), O_RDONLY, 0);
+    return 0;
+  });
+  ebpfpub::tracer_options options;
+  options.resources.write = ebpfpub::ring_write::automatic;
+  options.filter.process_ids = {static_cast<std::uint32_t>(child.pid())};
+  ebpfpub::test::child_session session(options);
+  auto& events = session.trace<sys::openat>();
+  REQUIRE(session.get().add_filter("openat.filename startswith \"" + prefix + "/\""));
+  CHECK(session.run(child) == 0);
+  REQUIRE(events.size() == 3);
+  CHECK(events[0].args.filename.value == keep_short);
+  CHECK(events[1].args.filename.value == keep_long);
+  CHECK(events[2].args.filename.value == keep_short);
+  for (const auto& e : events) CHECK(e.args.filename.status == capture_status::ok);
+  const auto stats = session.get().stats();
+  for (const auto& s : stats.by_syscall)
+    if (s.syscall == "openat") {
+      CHECK(s.filtered == 2);
+      CHECK(s.lost() == 0);
+    }
 }

@@ -16,8 +16,17 @@ bool retryable(const plan& p, std::uint8_t index, const capture& c) {
 }
 
 bool writes_into_slot(const codegen_options& o, const target& t) {
-  return o.output == transport::ring && o.write == ring_write::reserved && !o.summary &&
+  return o.output == transport::ring && o.write != ring_write::staged && !o.summary &&
          !t.p->emit_at_enter && t.record_size <= max_slot_bytes;
+}
+
+bool slot_by_length(const codegen_options& o, const target& t) {
+  if (o.write != ring_write::automatic || !writes_into_slot(o, t)) return false;
+  const auto& plan = *t.p;
+  for (std::size_t i = 0; i < plan.captures.size(); ++i)
+    if (plan.captures[i].op == capture_op::string && read_at_exit(o, t, static_cast<std::uint8_t>(i), plan.captures[i]))
+      return true;
+  return false;
 }
 
 bool read_at_exit(const codegen_options& o, const target& t, std::uint8_t index, const capture& c) {
@@ -63,7 +72,16 @@ void emit_captures(capture_context& cc, syscall_phase phase) {
     }
     const bool defer = phase == syscall_phase::enter && retryable(plan, index, c);
     switch (c.op) {
-      case capture_op::string: emit_string(cc, index, c, nullptr, defer); break;
+      case capture_op::string:
+        if (deferred && cc.longer_than_bound) {
+          // ring_write::automatic's first try: up to its bound, into the entry.
+          auto bounded = c;
+          bounded.max_bytes = std::min(c.max_bytes, automatic_string_bytes);
+          emit_string(cc, index, bounded, nullptr, defer, cc.longer_than_bound);
+        } else {
+          emit_string(cc, index, c, nullptr, defer);
+        }
+        break;
       case capture_op::buffer:
       case capture_op::sockaddr: emit_bytes(cc, index, c, nullptr, nullptr); break;
       case capture_op::string_array: emit_string_array(cc, index, c, defer); break;

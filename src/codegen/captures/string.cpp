@@ -7,7 +7,7 @@
 namespace ebpfpub::detail {
 
 void emit_string(capture_context& cc, std::uint8_t index, const capture& c, llvm::Value* source,
-                 bool defer_faults) {
+                 bool defer_faults, llvm::Value* cut_flag) {
   auto& p = cc.p;
   auto& b = p.b;
   auto* next = p.block("next_capture");
@@ -34,6 +34,7 @@ void emit_string(capture_context& cc, std::uint8_t index, const capture& c, llvm
   // n < 0: fault; n == size: longer than max_bytes; else n - 1 bytes before the NUL.
   auto* fault = b.CreateICmpSLT(n, b.getInt64(0));
   auto* cut = b.CreateICmpEQ(n, b.getInt64(size));
+  if (cut_flag) b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt8Ty(), cut_flag), b.CreateZExt(cut, b.getInt8Ty())), cut_flag);
   auto* status = b.CreateSelect(
       fault, status_value(p, capture_status::fault),
       b.CreateSelect(cut, status_value(p, capture_status::truncated), status_value(p, capture_status::ok)));
