@@ -3,7 +3,8 @@
 // what the two attach modes differ in: the syscall tracepoint's record (sys_enter_<name>:
 // the arguments at offsets its format gives; sys_exit_<name>: `ret`), or the raw
 // tracepoints' arguments (raw_syscalls:sys_enter/sys_exit: the caller's registers, and
-// at exit the return value). Everything after the loads is the same code.
+// at exit the return value, typed by BTF where the kernel allows). Everything after the
+// loads is the same code.
 
 #include <memory>
 #include <vector>
@@ -38,7 +39,16 @@ class argument_source {
 /// registers the raw_syscalls tracepoints pass.
 std::unique_ptr<argument_source> make_argument_source(const codegen_options& options);
 
-/// "tracepoint" or "raw_tracepoint": the section prefix of a program of that kind.
+/// raw_syscalls' `struct pt_regs *regs` (the context's args[0]).
+llvm::Value* syscall_regs(bpf_builder& b, llvm::Value* ctx);
+/// At raw_syscalls:sys_exit, the call's number: regs->orig_ax (what syscall_get_nr()
+/// returns, and so the number by which the kernel picks the sys_exit_<name> tracepoint).
+/// A plain load in tp_btf programs; else read into `slot` (an i64 stack slot) by
+/// bpf_probe_read_kernel, -1 when that read fails.
+llvm::Value* exit_syscall_number(bpf_builder& b, llvm::Value* ctx, const dispatch_layout& layout,
+                                 llvm::Value* slot);
+
+/// "tracepoint", "raw_tracepoint" or "tp_btf": the section prefix of a program of that kind.
 const char* section_prefix(program_kind kind);
 
 }  // namespace ebpfpub::detail

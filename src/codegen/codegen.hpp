@@ -169,11 +169,18 @@ enum class global_counter : std::uint32_t {
   excluded_self = 1,       ///< calls of the tracing process itself, dropped at enter (self_tgid)
 };
 
-/// Dispatch mode: the syscalls' programs are raw tracepoint programs, reached by tail
-/// call from one program on raw_syscalls:sys_enter and one on sys_exit; they read the
-/// arguments from the caller's registers (`struct pt_regs`, offsets from the kernel's BTF).
+/// Dispatch mode: the syscalls' programs are reached by tail call from one program on
+/// raw_syscalls:sys_enter and one on sys_exit; they read the arguments from the caller's
+/// registers (`struct pt_regs`, offsets from the kernel's BTF).
 struct dispatch_layout {
   bool enabled = false;
+  /// The BTF ids of the typedefs btf_trace_sys_enter and btf_trace_sys_exit: every
+  /// program is then a tp_btf one (program_kind::btf_tracepoint) typed for the tracepoint
+  /// it runs on, whose registers and task are read with plain loads. 0: the kernel
+  /// refused that form (or a test asked for the other); raw tracepoint programs, which
+  /// read them with bpf_probe_read_kernel.
+  std::uint32_t enter_btf_id = 0;
+  std::uint32_t exit_btf_id = 0;
   int enter_programs_fd = -1;  ///< program array: enter programs by syscall number
   int exit_programs_fd = -1;   ///< program array: exit programs by syscall number
   /// Array: syscall number -> the index of its plan, so that plans of one shape share
@@ -208,12 +215,15 @@ struct codegen_options {
 
 struct program_code {
   std::string name;        ///< "enter_openat"
-  /// "sys_enter_openat"; dispatchers (program_kind::raw_tracepoint) "raw_syscalls/sys_enter"
+  /// "sys_enter_openat"; the dispatchers "raw_syscalls/sys_enter" and "raw_syscalls/sys_exit"
   std::string tracepoint;
   program_kind kind = program_kind::tracepoint;
   /// Dispatch mode: the syscalls whose slot this program fills (several when they share it).
   std::vector<std::string> syscalls;
   std::vector<bpf_insn> instructions;
+  /// program_kind::btf_tracepoint: the BTF id of the tracepoint's typedef it is loaded
+  /// for (the enter programs and their dispatcher sys_enter's, the exits sys_exit's).
+  std::uint32_t attach_btf_id = 0;
 };
 
 struct generated_code {

@@ -70,6 +70,14 @@ void optimize(llvm::Module& module, llvm::TargetMachine& machine) {
   module_passes.run(module, mam);
 }
 
+// A tp_btf program is typed for the tracepoint it runs on: its own, or for one a
+// dispatcher tail-calls, the dispatcher's (enter programs sys_enter's, exits sys_exit's).
+std::uint32_t attach_btf_id(const generated_function& f, const dispatch_layout& d) {
+  if (f.kind != program_kind::btf_tracepoint) return 0;
+  const bool enter = f.tracepoint.starts_with("sys_enter_") || f.tracepoint == "raw_syscalls/sys_enter";
+  return enter ? d.enter_btf_id : d.exit_btf_id;
+}
+
 }  // namespace
 
 expected<generated_code> generate_programs(std::span<const plan> plans, const program_maps& maps,
@@ -136,7 +144,7 @@ expected<generated_code> generate_programs(std::span<const plan> plans, const pr
       auto contents = section.getContents();
       if (!contents)
         return error(errc::internal, fmt::format("cannot read section {}", name));
-      program_code code{name, f.tracepoint, f.kind, f.syscalls, {}};
+      program_code code{name, f.tracepoint, f.kind, f.syscalls, {}, attach_btf_id(f, options.dispatch)};
       code.instructions.resize(contents->size() / sizeof(bpf_insn));
       std::memcpy(code.instructions.data(), contents->data(),
                   code.instructions.size() * sizeof(bpf_insn));

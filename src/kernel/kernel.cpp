@@ -209,19 +209,25 @@ expected<void> set_program_slot(int map_fd, std::uint32_t slot, int program_fd, 
 }
 
 expected<unique_fd> load_program(program_kind kind, std::string_view name,
-                                 const std::vector<bpf_insn>& instructions) {
+                                 const std::vector<bpf_insn>& instructions, std::uint32_t attach_btf_id) {
   const std::string prog_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
-  const auto type = kind == program_kind::raw_tracepoint ? BPF_PROG_TYPE_RAW_TRACEPOINT
-                                                         : BPF_PROG_TYPE_TRACEPOINT;
+  const auto type = kind == program_kind::raw_tracepoint   ? BPF_PROG_TYPE_RAW_TRACEPOINT
+                    : kind == program_kind::btf_tracepoint ? BPF_PROG_TYPE_TRACING
+                                                           : BPF_PROG_TYPE_TRACEPOINT;
+  // A tp_btf program is typed for its tracepoint at load; the others name it at attach.
+  const bool typed = kind == program_kind::btf_tracepoint;
+  LIBBPF_OPTS(bpf_prog_load_opts, quiet, .expected_attach_type = typed ? BPF_TRACE_RAW_TP : bpf_attach_type{},
+              .attach_btf_id = typed ? attach_btf_id : 0);
   // First without a log: verification is faster, and most loads succeed.
-  int fd = bpf_prog_load(type, prog_name.c_str(), "GPL", instructions.data(), instructions.size(), nullptr);
+  int fd = bpf_prog_load(type, prog_name.c_str(), "GPL", instructions.data(), instructions.size(), &quiet);
   if (fd >= 0) return unique_fd(fd);
   // EPERM is a missing capability; the verifier says EACCES or EINVAL, with a log.
   const int first_error = errno;
   if (first_error == EPERM) return bpf_error(first_error, fmt::format("loading program {}", prog_name));
 
   std::string log(16 * 1024 * 1024, '\0');
-  LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = static_cast<__u32>(log.size()),
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = quiet.expected_attach_type,
+              .attach_btf_id = quiet.attach_btf_id, .log_level = 1, .log_size = static_cast<__u32>(log.size()),
               .log_buf = log.data());
   fd = bpf_prog_load(type, prog_name.c_str(), "GPL", instructions.data(), instructions.size(), &opts);
   if (fd >= 0) return unique_fd(fd);  // passed with a log: a transient failure
@@ -265,6 +271,12 @@ expected<attachment> attach_raw_tracepoint(int program_fd, std::string_view trac
   const std::string name(tracepoint);
   const int link = bpf_raw_tracepoint_open(name.c_str(), program_fd);
   if (link < 0) return bpf_error(errno, fmt::format("attaching to raw tracepoint {}", tracepoint));
+  return attachment{{}, unique_fd(link)};
+}
+
+expected<attachment> attach_btf_tracepoint(int program_fd, std::string_view tracepoint) {
+  const int link = bpf_raw_tracepoint_open(nullptr, program_fd);
+  if (link < 0) return bpf_error(errno, fmt::format("attaching to tracepoint {} (tp_btf)", tracepoint));
   return attachment{{}, unique_fd(link)};
 }
 

@@ -57,11 +57,17 @@ expected<void> set_program_slot(int map_fd, std::uint32_t slot, int program_fd, 
 enum class program_kind : std::uint8_t {
   tracepoint,      ///< BPF_PROG_TYPE_TRACEPOINT: the tracepoint's record
   raw_tracepoint,  ///< BPF_PROG_TYPE_RAW_TRACEPOINT: the tracepoint's arguments, u64 each
+  /// BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP ("tp_btf"): the same arguments, but typed by
+  /// the tracepoint's BTF (its `btf_trace_<name>` typedef, the program's attach_btf_id),
+  /// so that a pointer among them is read with plain loads.
+  btf_tracepoint,
 };
 
 /// Loads a program. A verifier rejection comes back with the verifier's log.
+/// `attach_btf_id`: for btf_tracepoint, the id in the kernel's BTF of the tracepoint's
+/// `btf_trace_<name>` typedef (the program is typed for it, and attaches to it alone).
 expected<unique_fd> load_program(program_kind kind, std::string_view name,
-                                 const std::vector<bpf_insn>& instructions);
+                                 const std::vector<bpf_insn>& instructions, std::uint32_t attach_btf_id = 0);
 inline expected<unique_fd> load_tracepoint_program(std::string_view name,
                                                    const std::vector<bpf_insn>& instructions) {
   return load_program(program_kind::tracepoint, name, instructions);
@@ -77,6 +83,9 @@ expected<attachment> attach_tracepoint(int program_fd, std::uint32_t tracepoint_
 
 /// A raw tracepoint link (bpf_raw_tracepoint_open, e.g. "sys_enter"); no perf event.
 expected<attachment> attach_raw_tracepoint(int program_fd, std::string_view tracepoint);
+/// A btf_tracepoint's link: the program named its tracepoint when it was loaded, so the
+/// link names none (`tracepoint` is for the message only).
+expected<attachment> attach_btf_tracepoint(int program_fd, std::string_view tracepoint);
 
 /// Detaches and closes every attachment. The kernel waits for an RCU grace period
 /// (~35 ms here) per link and per perf event, under two different mutexes; closing from

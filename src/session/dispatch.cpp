@@ -1,6 +1,8 @@
 #include "session/dispatch.hpp"
 
+#include <bpf/bpf.h>
 #include <fmt/format.h>
+#include <linux/btf.h>
 
 #include "kernel/syscall_numbers.hpp"
 
@@ -40,6 +42,54 @@ expected<void> read_layout(dispatch_layout& layout) {
   return {};
 }
 
+// Whether this kernel takes the syscalls' programs as tp_btf ones, asked of the kernel
+// once per process with the smallest program that does what they do: loaded for
+// raw_syscalls:sys_exit, it reads regs->orig_ax and the task's thread_info.status with
+// plain loads and tail-calls through a program array that holds itself (which is where
+// the kernel checks that a program array's programs agree in type, attach type and
+// target). Kernels before tp_btf (5.5), or that type these pointers otherwise, refuse it.
+bool typed_reads_work(const dispatch_layout& layout, std::uint32_t exit_btf_id) {
+  static const bool works = [&] {
+    using s16 = std::int16_t;
+    if (layout.orig_ax > 0x7fff || layout.thread_status > 0x7fff) return false;  // beyond an insn's offset
+    auto slots = create_program_array("ebpfpub_tp_btf", 1);
+    if (!slots) return false;
+    const int map_fd = slots->fd.get();
+    const bpf_insn probe[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0},                                      // r6 = ctx
+        {BPF_LDX | BPF_MEM | BPF_DW, 1, 6, 0, 0},                                       // r1 = regs
+        {BPF_LDX | BPF_MEM | BPF_DW, 7, 1, static_cast<s16>(layout.orig_ax), 0},       // r7 = regs->orig_ax
+        {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_current_task_btf},                   // r0 = task
+        {BPF_LDX | BPF_MEM | BPF_W, 0, 0, static_cast<s16>(layout.thread_status), 0},  // its status
+        {BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0},
+        {BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_MAP_FD, 0, map_fd},
+        {0, 0, 0, 0, 0},
+        {BPF_ALU | BPF_MOV | BPF_X, 3, 7, 0, 0},
+        {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call},
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP, .attach_btf_id = exit_btf_id);
+    const unique_fd loaded(bpf_prog_load(BPF_PROG_TYPE_TRACING, "ebpfpub_tp_btf", "GPL", probe,
+                                         sizeof(probe) / sizeof(probe[0]), &opts));
+    // Closing the array's last descriptor empties it, which lets the program go.
+    return loaded && set_program_slot(map_fd, 0, loaded.get(), "ebpfpub_tp_btf").has_value();
+  }();
+  return works;
+}
+
+// The tp_btf form where the kernel takes it (and no test asks for the helper reads of
+// older kernels): the BTF ids of the two tracepoints' typedefs in `layout`, else zeros.
+void choose_reads(dispatch_layout& layout) {
+  layout.enter_btf_id = layout.exit_btf_id = 0;
+  if (helper_reads_for_tests()) return;
+  auto enter = kernel_btf_id("btf_trace_sys_enter", BTF_KIND_TYPEDEF);
+  auto exit = kernel_btf_id("btf_trace_sys_exit", BTF_KIND_TYPEDEF);
+  if (!enter || !exit || !typed_reads_work(layout, *exit)) return;
+  layout.enter_btf_id = *enter;
+  layout.exit_btf_id = *exit;
+}
+
 }  // namespace
 
 expected<bool> resolve_dispatch(attach_mode mode, std::span<const plan> plans) {
@@ -65,6 +115,7 @@ expected<dispatch_tables> dispatch_tables::create(dispatch_layout& layout, std::
   if (auto ok = read_layout(layout); !ok)
     return error(ok.error().code(), fmt::format("attach_mode::dispatch needs the kernel's BTF: {}",
                                                 ok.error().message()));
+  choose_reads(layout);
   auto make = [&](const char* name, auto&& create) -> expected<map> {
     if (faults.fail_next(injected_faults::kind::map)) return injected_faults::rejected_map(name);
     return create(name);
@@ -92,7 +143,7 @@ expected<void> fill_dispatch_tables(const dispatch_tables& tables, const std::ve
                                     const std::vector<unique_fd>& fds) {
   for (std::size_t i = 0; i < code.size(); ++i) {
     const auto& c = code[i];
-    if (c.kind != program_kind::raw_tracepoint || c.tracepoint.starts_with("raw_syscalls/")) continue;
+    if (c.kind == program_kind::tracepoint || c.tracepoint.starts_with("raw_syscalls/")) continue;
     const auto& table = c.tracepoint.starts_with("sys_enter_") ? tables.enter : tables.exit;
     for (const auto& name : c.syscalls) {
       const auto number = syscall_number(name);

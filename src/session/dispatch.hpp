@@ -32,8 +32,9 @@ struct dispatch_tables {
                                           injected_faults& faults);
 };
 
-/// Puts each syscall program (kind raw_tracepoint, tracepoint "sys_enter_..." or
-/// "sys_exit_...") in the slots of its syscalls; `fds[i]` is `code[i]`'s loaded program.
+/// Puts each syscall program (kind btf_tracepoint or raw_tracepoint, tracepoint
+/// "sys_enter_..." or "sys_exit_...") in the slots of its syscalls; `fds[i]` is
+/// `code[i]`'s loaded program.
 expected<void> fill_dispatch_tables(const dispatch_tables& tables, const std::vector<program_code>& code,
                                     const std::vector<unique_fd>& fds);
 

@@ -35,7 +35,8 @@ expected<session_programs> session_programs::load(const std::vector<program_code
   for (const auto& program : code) {
     const bool reject = faults.fail_next(injected_faults::kind::program);
     auto fd = load_program(program.kind, program.name,
-                           reject ? injected_faults::rejected_program() : program.instructions);
+                           reject ? injected_faults::rejected_program() : program.instructions,
+                           program.attach_btf_id);
     if (!fd) return fd.error();
     s.programs_.push_back(std::move(*fd));
   }
@@ -62,9 +63,13 @@ expected<session_programs> session_programs::load(const std::vector<program_code
   for (auto i : order) {
     const auto& name = code[i].tracepoint;
     const bool fail = faults.fail_next(injected_faults::kind::attach);
-    if (code[i].kind == program_kind::raw_tracepoint) {
-      // "raw_syscalls/sys_exit": raw tracepoints are named without their category.
-      auto a = attach_raw_tracepoint(s.programs_[i].get(), fail ? "ebpfpub_missing" : name.substr(13));
+    if (code[i].kind != program_kind::tracepoint) {
+      // "raw_syscalls/sys_exit": raw tracepoints are named without their category. A
+      // tp_btf program was named its tracepoint at load; a name makes the kernel refuse.
+      const auto tracepoint = name.substr(13);
+      auto a = fail ? attach_raw_tracepoint(s.programs_[i].get(), "ebpfpub_missing")
+               : code[i].kind == program_kind::btf_tracepoint ? attach_btf_tracepoint(s.programs_[i].get(), tracepoint)
+                                                                : attach_raw_tracepoint(s.programs_[i].get(), tracepoint);
       if (!a) return a.error();
       s.attachments_.push_back(std::move(*a));
       continue;

@@ -14,11 +14,14 @@
 //
 //   EBPFPUB_TEST_ATTACH=dispatch|tracepoints  what attach_mode::automatic resolves to
 //
-// And, so that the fd identity and process context suites also run the walk a kernel
-// before 6.16 gets (this one takes the typed loads):
+// And, so that the fd identity, process context and dispatch suites also run the reads
+// an older kernel gets (this one takes the typed loads):
 //
 //   EBPFPUB_TEST_READS=helpers  no bpf_rdonly_cast and no inline dentry names: the
-//                               programs read from fd[fd] on, and every name, by helper
+//                               programs read from fd[fd] on, and every name, by helper;
+//                               and dispatch mode's programs are raw tracepoint ones,
+//                               reading the registers and the thread's status by helper
+//                               (as where the kernel refuses them as tp_btf programs)
 
 #include <cstdint>
 #include <string_view>
