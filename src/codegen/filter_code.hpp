@@ -69,6 +69,10 @@ llvm::Value* emit_sockaddr_test(capture_context& cc, const filter::checked_compa
 /// (filter_fields.cpp).
 llvm::Value* emit_field_test(capture_context& cc, const filter::checked_comparison& c);
 
+/// A comparison on an fd's full path (filter_fd_path.cpp): the walk up its dentries runs
+/// here, only when the comparison is reached.
+llvm::Value* emit_fd_path_test(capture_context& cc, const filter::checked_comparison& c);
+
 /// `test()`'s result where `present` holds, false where it does not: the test's code runs
 /// only on the first path (a capture that is not there is not read). `!=` included: what
 /// is missing passes no comparison.
