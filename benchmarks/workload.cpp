@@ -9,7 +9,9 @@
 // SYSCALL: openat (of a missing path: the path string is captured, nothing is opened;
 // openat_relative: the same of a relative name, in the cwd the caller gave),
 // getppid (no capture), write (64 bytes to /dev/null: a buffer capture), read (64 bytes
-// from /dev/zero: a buffer capture at exit; an fd identity at enter with --fd-identity).
+// from /dev/zero: a buffer capture at exit; an fd identity at enter with --fd-identity);
+// read_relative: a read of an empty file ebpfpub-read it makes in the cwd the caller gave
+// (a path as deep as that cwd, for filters on an fd's path).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -43,6 +45,7 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
   const char* missing = path.c_str();
   const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   const int zero_fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+  const int file_fd = syscall == "read_relative" ? ::open("ebpfpub-read", O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
   char buffer[64] = "ebpfpub benchmark payload";
   const auto start = std::chrono::steady_clock::now();
   const auto cpu_start = thread_cpu_ns();
@@ -56,6 +59,8 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_write, null_fd, buffer, sizeof(buffer));
   } else if (syscall == "read") {
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_read, zero_fd, buffer, sizeof(buffer));
+  } else if (syscall == "read_relative") {
+    for (long i = 0; i < iterations; ++i) ::syscall(SYS_read, file_fd, buffer, sizeof(buffer));  // empty: 0 bytes
   } else {
     std::fprintf(stderr, "workload: unknown syscall %s\n", syscall.c_str());
     std::exit(2);
@@ -64,6 +69,7 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
   const auto cpu = thread_cpu_ns() - cpu_start;
   ::close(null_fd);
   ::close(zero_fd);
+  if (file_fd >= 0) ::close(file_fd);
   return {std::chrono::duration<double, std::nano>(elapsed).count() / static_cast<double>(iterations),
           static_cast<double>(cpu) / static_cast<double>(iterations)};
 }
@@ -72,7 +78,7 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: workload openat|openat_relative|getppid|write ITERATIONS THREADS [PATH_LENGTH]\n");
+    std::fprintf(stderr, "usage: workload openat|openat_relative|getppid|write|read|read_relative ITERATIONS THREADS [PATH_LENGTH]\n");
     return 2;
   }
   const std::string syscall = argv[1];
