@@ -94,40 +94,6 @@ llvm::Value* number_of(capture_context& cc, const filter::operand_source& s) {
   return b.getInt64(0);
 }
 
-bool reads_fd_path(const checked_expression& e) {
-  for (const auto& o : e.operands)
-    if (reads_fd_path(o)) return true;
-  return e.type == filter::expression::kind::comparison && e.test.source.type == source::fd_path;
-}
-
-llvm::Value* combine(capture_context& cc, const checked_expression& e);
-
-// An `and` or `or` whose operands are all computed (cheap compares, one i1), except those
-// that walk an fd's path (~53 ns a component): they run last, and only when the others
-// have not decided already.
-llvm::Value* combine_operands(capture_context& cc, const checked_expression& e, bool all) {
-  auto& b = cc.p.b;
-  llvm::Value* cheap = all ? b.getTrue() : b.getFalse();
-  std::vector<const checked_expression*> walks;
-  for (const auto& o : e.operands) {
-    if (reads_fd_path(o)) {
-      walks.push_back(&o);
-      continue;
-    }
-    auto* v = combine(cc, o);
-    cheap = all ? b.CreateAnd(cheap, v) : b.CreateOr(cheap, v);
-  }
-  if (walks.empty()) return cheap;
-  const auto rest = [&] {
-    llvm::Value* v = all ? b.getTrue() : b.getFalse();
-    for (const auto* o : walks) v = all ? b.CreateAnd(v, combine(cc, *o)) : b.CreateOr(v, combine(cc, *o));
-    return all ? v : b.CreateNot(v);
-  };
-  // and: the walks only where the rest holds; or: only where it does not.
-  if (all) return when_present(cc.p, cheap, "walks_needed", rest);
-  return b.CreateNot(when_present(cc.p, b.CreateNot(cheap), "walks_needed", rest));
-}
-
 llvm::Value* combine(capture_context& cc, const checked_expression& e) {
   auto& b = cc.p.b;
   switch (e.type) {
@@ -142,9 +108,9 @@ llvm::Value* combine(capture_context& cc, const checked_expression& e) {
     case filter::expression::kind::negation:
       return b.CreateNot(combine(cc, e.operands.at(0)));
     case filter::expression::kind::all_of:
-      return combine_operands(cc, e, true);
     case filter::expression::kind::any_of:
-      return combine_operands(cc, e, false);
+      return combine_paths_last(cc.p, e, e.type == filter::expression::kind::all_of,
+                                [&](const checked_expression& o) { return combine(cc, o); });
   }
   return b.getTrue();
 }
