@@ -10,8 +10,10 @@
 // openat_relative: the same of a relative name, in the cwd the caller gave),
 // getppid (no capture), write (64 bytes to /dev/null: a buffer capture), read (64 bytes
 // from /dev/zero: a buffer capture at exit; an fd identity at enter with --fd-identity),
-// execve (of a missing program, with 20 arguments of 32 bytes each: the path and argv are
-// captured at enter, the call fails with ENOENT before it reads them itself).
+// read_relative (a read of an empty file ebpfpub-read it makes in the cwd the caller gave:
+// a path as deep as that cwd, for filters on an fd's path), execve (of a missing program,
+// with 20 arguments of 32 bytes each: the path and argv are captured at enter, the call
+// fails with ENOENT before it reads them itself).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -45,6 +47,7 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
   const char* missing = path.c_str();
   const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   const int zero_fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+  const int file_fd = syscall == "read_relative" ? ::open("ebpfpub-read", O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
   char buffer[64] = "ebpfpub benchmark payload";
   std::vector<std::string> arguments;
   for (int i = 0; i < 20; ++i) arguments.push_back(std::string(29, static_cast<char>('a' + i)) + std::to_string(100 + i));
@@ -66,6 +69,8 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_read, zero_fd, buffer, sizeof(buffer));
   } else if (syscall == "execve") {
     for (long i = 0; i < iterations; ++i) ::syscall(SYS_execve, missing, argv.data(), no_environment);
+  } else if (syscall == "read_relative") {
+    for (long i = 0; i < iterations; ++i) ::syscall(SYS_read, file_fd, buffer, sizeof(buffer));  // empty: 0 bytes
   } else {
     std::fprintf(stderr, "workload: unknown syscall %s\n", syscall.c_str());
     std::exit(2);
@@ -74,6 +79,7 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
   const auto cpu = thread_cpu_ns() - cpu_start;
   ::close(null_fd);
   ::close(zero_fd);
+  if (file_fd >= 0) ::close(file_fd);
   return {std::chrono::duration<double, std::nano>(elapsed).count() / static_cast<double>(iterations),
           static_cast<double>(cpu) / static_cast<double>(iterations)};
 }
@@ -82,7 +88,7 @@ cost run(const std::string& syscall, long iterations, std::size_t path_length) {
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: workload openat|openat_relative|getppid|write|read|execve ITERATIONS THREADS [PATH_LENGTH]\n");
+    std::fprintf(stderr, "usage: workload openat|openat_relative|getppid|write|read|read_relative|execve ITERATIONS THREADS [PATH_LENGTH]\n");
     return 2;
   }
   const std::string syscall = argv[1];

@@ -81,15 +81,30 @@ struct dentry_walk {
   llvm::Value* bytes;
   llvm::Value* count;
 };
+/// How a walk writes its names: leaf first from `names` on (end == 0), or prepending, as
+/// the kernel's d_path: each component as "/name" right before the bytes written so far,
+/// which end at `names + end`, so that the path reads in order, root first; at most
+/// `limit` bytes (past them the walk says truncated), starting from `initial_bytes`
+/// already there (a suffix such as " (deleted)"; null: none). `names` must have room for
+/// mask_for(end) + 256 bytes: the verifier sees each name's start only as masked, and
+/// cannot tell that a name ends where the last began.
+struct prepend_walk {
+  std::uint32_t end = 0;
+  std::uint32_t limit = 0;
+  llvm::Value* initial_bytes = nullptr;
+};
 /// Walks from `dentry` on `vfsmount` (kernel pointers as i64) up to the caller's root
 /// (`root_mnt`, `root_dentry`), crossing mounts, writing each component's name, leaf first
-/// and NUL-terminated, at `names` (room for base_directory_layout::name_bytes).
-/// `bytes_field` and `count_field` point to a u32 each in the map's memory (the entry),
-/// where the walk keeps the bytes it wrote and the names it counted. The builder goes on
-/// after the walk, in one block, whatever it found.
+/// and NUL-terminated, at `names` (room for base_directory_layout::name_bytes), or as
+/// `prepend` says. `bytes_field` and `count_field` point to a u32 each in the map's memory
+/// (the entry), where the walk keeps the bytes it wrote and the names it counted. The
+/// builder goes on after the walk, in one block, whatever it found. Prepending, reaching
+/// the namespace's root without meeting the caller's root ends the path `resolved` (as
+/// d_path shows such a file) rather than `unreachable`, which is left for a disconnected
+/// dentry.
 dentry_walk emit_dentry_walk(program& p, const path_layout& l, llvm::Value* names, llvm::Value* bytes_field,
                              llvm::Value* count_field, llvm::Value* vfsmount, llvm::Value* dentry, llvm::Value* root_mnt,
-                             llvm::Value* root_dentry);
+                             llvm::Value* root_dentry, const prepend_walk& prepend = {});
 
 /// After a successful execve: the same bytes from the new image's stack.
 void emit_from_new_image(capture_context& cc, std::uint8_t index, const capture& c);

@@ -111,6 +111,7 @@ struct path_layout {
   std::uint32_t path_dentry = 0;       // path.dentry
   std::uint32_t dentry_parent = 0;     // dentry.d_parent
   std::uint32_t dentry_name = 0;       // dentry.d_name + qstr.name
+  std::uint32_t dentry_name_len = 0;   // dentry.d_name + qstr.len
   std::uint32_t dentry_hash_pprev = 0; // dentry.d_hash + hlist_bl_node.pprev (NULL: unhashed)
   std::uint32_t vfsmount_root = 0;     // vfsmount.mnt_root
   std::uint32_t mount_mnt = 0;         // mount.mnt: the vfsmount embedded in its struct mount
@@ -205,6 +206,8 @@ struct codegen_options {
   /// Per plan (by index, or none at all): the filter expression its calls must pass, an
   /// `and` of every filter on the syscall (an empty `and`: every call passes).
   std::vector<filter::checked_expression> expressions;
+  /// The task storage map a filter on an fd's path walks it in (fd_path_scratch); -1: none.
+  int fd_path_scratch_fd = -1;
   transport output = transport::ring;
   ring_write write = ring_write::staged;  ///< ring only; perf is always staged
   std::uint32_t self_tgid = 0;     ///< a process whose calls are never recorded (0: none)

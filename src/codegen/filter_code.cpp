@@ -107,16 +107,10 @@ llvm::Value* combine(capture_context& cc, const checked_expression& e) {
     }
     case filter::expression::kind::negation:
       return b.CreateNot(combine(cc, e.operands.at(0)));
-    case filter::expression::kind::all_of: {
-      llvm::Value* all = b.getTrue();
-      for (const auto& o : e.operands) all = b.CreateAnd(all, combine(cc, o));
-      return all;
-    }
-    case filter::expression::kind::any_of: {
-      llvm::Value* any = b.getFalse();
-      for (const auto& o : e.operands) any = b.CreateOr(any, combine(cc, o));
-      return any;
-    }
+    case filter::expression::kind::all_of:
+    case filter::expression::kind::any_of:
+      return combine_paths_last(cc.p, e, e.type == filter::expression::kind::all_of,
+                                [&](const checked_expression& o) { return combine(cc, o); });
   }
   return b.getTrue();
 }
@@ -193,6 +187,7 @@ bool reads_captures(const checked_expression& e) {
     case source::fd_kind:
     case source::fd_address:
     case source::fd_string:
+    case source::fd_path:
       return true;
     default:
       return false;

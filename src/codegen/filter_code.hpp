@@ -69,6 +69,16 @@ llvm::Value* emit_sockaddr_test(capture_context& cc, const filter::checked_compa
 /// (filter_fields.cpp).
 llvm::Value* emit_field_test(capture_context& cc, const filter::checked_comparison& c);
 
+/// A comparison on an fd's full path (filter_fd_path.cpp): the walk up its dentries runs
+/// here, only when the comparison is reached.
+llvm::Value* emit_fd_path_test(capture_context& cc, const filter::checked_comparison& c);
+
+/// The `and` (`all`) or `or` of `e`'s operands, each emitted by `emit`: every operand is
+/// computed (one i1 of cheap compares) except those that walk an fd's path (~46 ns a
+/// component), which run last and only when the others have not decided.
+llvm::Value* combine_paths_last(program& p, const filter::checked_expression& e, bool all,
+                                const std::function<llvm::Value*(const filter::checked_expression&)>& emit);
+
 /// `test()`'s result where `present` holds, false where it does not: the test's code runs
 /// only on the first path (a capture that is not there is not read). `!=` included: what
 /// is missing passes no comparison.

@@ -94,6 +94,7 @@ llvm::Value* emit_field_test(capture_context& cc, const checked_comparison& c) {
   auto& p = cc.p;
   auto& b = p.b;
   const auto& s = c.source;
+  if (s.type == source::fd_path) return emit_fd_path_test(cc, c);
   if (s.type == source::context_number || s.type == source::context_string) {
     // The block is written first, at a fixed place; check() refuses a context field the
     // session does not read, so it is there.

@@ -21,4 +21,21 @@ struct address_set_key {
 };
 static_assert(sizeof(address_set_key) == 24);
 
+/// The per-thread scratch value (task storage) where a filter on an fd's path walks it
+/// (filter_fd_path.cpp): the walk's two u32 counters, the path prepended so that it ends
+/// at `end`, then the path copied to `data` (after 8 bytes where a capture header would
+/// be, which the string tests may read before the data), where the string tests read it
+/// as a captured string. The value is larger than these need: the verifier sees a name's
+/// start only masked to [0, 8191] (mask_for(end)), with the name's 255 bytes after it. The
+/// copy is made after the walk, so it may lie where the walk never writes.
+namespace fd_path_scratch {
+inline constexpr std::uint32_t bytes = 0, count = 4;
+inline constexpr std::uint32_t area = 4096;  ///< filter::max_path_bytes and one
+inline constexpr std::uint32_t end = 8 + area;
+inline constexpr std::uint32_t header = end;
+inline constexpr std::uint32_t data = header + 8;
+inline constexpr std::uint32_t size = 8192 + 256;
+static_assert(data + area + 8 <= size);
+}  // namespace fd_path_scratch
+
 }  // namespace ebpfpub::detail

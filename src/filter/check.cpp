@@ -32,7 +32,7 @@ constexpr header_field header_fields[] = {
 
 bool is_string(source s) {
   return s == source::comm || s == source::string_capture || s == source::context_string ||
-         s == source::fd_string;
+         s == source::fd_string || s == source::fd_path;
 }
 
 class checker {

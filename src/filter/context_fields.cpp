@@ -64,6 +64,8 @@ constexpr fd_entry fd_entries[] = {
     {"flags", source::fd_number, layout::flags, 4},
     {"mode", source::fd_number, layout::mode, 4},
     {"name", source::fd_string, layout::name, 0},
+    // Not in the record: the program walks the file's dentries when a filter asks.
+    {"path", source::fd_path, 0, 0},
 };
 
 struct kind_name {
@@ -119,7 +121,7 @@ expected<operand_source> resolve_fd_member(std::string_view member, std::uint8_t
     s.argument = argument;
     s.capture = capture;
     s.offset = e.offset;
-    s.width = e.kind == source::fd_string ? 8 : e.width;
+    s.width = e.kind == source::fd_string || e.kind == source::fd_path ? 8 : e.width;
     s.size = e.kind == source::fd_string ? layout::name_size : 0;
     s.network_order = e.network_order;
     s.device = e.device;

@@ -97,7 +97,8 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
       return {};  // 16 bytes: two compares per value stay cheap enough
     case source::string_capture:
     case source::context_string:
-    case source::fd_string: {
+    case source::fd_string:
+    case source::fd_path: {
       std::size_t longest = 1;
       for (const auto& item : items) longest = std::max(longest, item.text.size());
       const auto key_size = static_cast<std::uint32_t>((longest + 7) / 8 * 8);
@@ -147,6 +148,12 @@ expected<void> session_filters::make_set_maps(filter::checked_expression& e) {
 
 namespace {
 
+bool reads_fd_path(const filter::checked_expression& e) {
+  for (const auto& o : e.operands)
+    if (reads_fd_path(o)) return true;
+  return e.type == filter::expression::kind::comparison && e.test.source.type == source::fd_path;
+}
+
 // Keys and values of the maps `e`'s sets of more than unrolled_set_items values become.
 std::uint64_t planned_set_bytes(const filter::checked_expression& e) {
   std::uint64_t bytes = 0;
@@ -158,7 +165,8 @@ std::uint64_t planned_set_bytes(const filter::checked_expression& e) {
   switch (c.source.type) {
     case source::string_capture:
     case source::context_string:
-    case source::fd_string: {
+    case source::fd_string:
+    case source::fd_path: {
       std::size_t longest = 1;
       for (const auto& item : c.operand.items) longest = std::max(longest, item.text.size());
       key = (longest + 7) / 8 * 8;
@@ -194,6 +202,7 @@ expected<std::vector<filter::checked_expression>> session_filters::for_plans(
     const std::vector<plan>& plans, context_fields context) {
   std::vector<filter::checked_expression> out;
   set_maps_.clear();
+  fd_path_scratch_ = map{};
   if (added_.empty()) return out;
   for (const auto& p : plans) {
     // Several filters on one syscall must all pass: an `and` of them.
@@ -208,6 +217,13 @@ expected<std::vector<filter::checked_expression>> session_filters::for_plans(
     }
     if (auto ok = make_set_maps(all); !ok) return ok.error();
     out.push_back(std::move(all));
+  }
+  // One scratch value per thread for every path filter: task storage, so a thread that is
+  // preempted mid-walk finds its own bytes again (a per-CPU buffer could be another's).
+  if (std::any_of(out.begin(), out.end(), [](const auto& e) { return reads_fd_path(e); })) {
+    auto scratch = create_task_storage_map("ebpfpub_fdpath", fd_path_scratch::size);
+    if (!scratch) return scratch.error();
+    fd_path_scratch_ = std::move(*scratch);
   }
   return out;
 }

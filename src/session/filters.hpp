@@ -29,6 +29,10 @@ class session_filters {
 
   bool empty() const { return added_.empty(); }
 
+  /// The task storage map where a filter on an fd's path walks it (fd_path_scratch), made
+  /// by for_plans() when one asks; -1 otherwise.
+  int fd_path_scratch_fd() const { return fd_path_scratch_.fd ? fd_path_scratch_.fd.get() : -1; }
+
   /// Memory of the set maps: the kernel's accounting of those for_plans() made, or before
   /// it, the bytes of the keys and values they will hold (memory_usage::filter_set_bytes).
   std::uint64_t set_map_bytes(const std::vector<plan>& plans, context_fields context) const;
@@ -43,6 +47,7 @@ class session_filters {
 
   std::vector<added> added_;
   std::vector<map> set_maps_;
+  map fd_path_scratch_;
 };
 
 }  // namespace ebpfpub::detail

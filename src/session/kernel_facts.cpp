@@ -270,14 +270,15 @@ expected<fd_layout> fd_layout_for(std::span<const plan> plans) {
 
 namespace ebpfpub::detail {
 
-expected<path_layout> path_layout_for(std::span<const plan> plans) {
+expected<path_layout> path_layout_for(std::span<const plan> plans, bool fd_path_filters) {
   const bool wanted = std::any_of(plans.begin(), plans.end(), [](const plan& p) {
     return std::any_of(p.captures.begin(), p.captures.end(),
                        [](const capture& c) { return c.op == capture_op::base_directory; });
   });
   path_layout l;
-  if (!wanted) return l;
-  member_offsets at("resolved paths", "plan_options::resolve_paths");
+  if (!wanted && !fd_path_filters) return l;
+  member_offsets at(wanted ? "resolved paths" : "filters on an fd's path",
+                    wanted ? "plan_options::resolve_paths" : "the filters on .path");
   l.needed = true;
   l.task_fs = at({{"task_struct", "fs"}});
   l.fs_pwd = at({{"fs_struct", "pwd"}});
@@ -286,6 +287,7 @@ expected<path_layout> path_layout_for(std::span<const plan> plans) {
   l.path_dentry = at({{"path", "dentry"}});
   l.dentry_parent = at({{"dentry", "d_parent"}});
   l.dentry_name = at({{"dentry", "d_name"}, {"qstr", "name"}});
+  l.dentry_name_len = at({{"dentry", "d_name"}, {"qstr", "len"}});
   l.dentry_hash_pprev = at({{"dentry", "d_hash"}, {"hlist_bl_node", "pprev"}});
   l.vfsmount_root = at({{"vfsmount", "mnt_root"}});
   l.mount_mnt = at({{"mount", "mnt"}});

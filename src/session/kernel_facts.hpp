@@ -36,9 +36,10 @@ exec_layout exec_layout_for(std::span<const plan> plans);
 /// otherwise); an error names the structure and member the kernel's BTF lacks.
 expected<fd_layout> fd_layout_for(std::span<const plan> plans);
 
-/// The offsets base directory captures walk through, when a plan asks (`needed` is false
-/// otherwise); an error names the structure and member the kernel's BTF lacks.
-expected<path_layout> path_layout_for(std::span<const plan> plans);
+/// The offsets base directory captures walk through, when a plan asks, or a filter tests an
+/// fd's path (`fd_path_filters`; `needed` is false otherwise); an error names the
+/// structure and member the kernel's BTF lacks.
+expected<path_layout> path_layout_for(std::span<const plan> plans, bool fd_path_filters = false);
 
 /// The offsets the enter programs follow to read `fields` (empty: none needed); an
 /// error names the structure and member this kernel's BTF lacks.

@@ -129,9 +129,7 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   auto fd = fd_layout_for(plans());
   if (!fd) return fd.error();
   codegen.fd = *fd;
-  auto paths = path_layout_for(plans());
-  if (!paths) return paths.error();
-  codegen.paths = *paths;
+
   codegen.context = context_;
   codegen.output = res.output;
   codegen.write = ring_write_for_tests(res.write);
@@ -156,6 +154,10 @@ expected<startup_report> session::start_programs(injected_faults& faults, startu
   }
   auto expressions = filters_.for_plans(plans(), options_.context);
   if (!expressions) return expressions.error();
+  auto paths = path_layout_for(plans(), filters_.fd_path_scratch_fd() >= 0);
+  if (!paths) return paths.error();
+  codegen.paths = *paths;
+  codegen.fd_path_scratch_fd = filters_.fd_path_scratch_fd();
   auto program_maps = maps_->programs();
   if (summary_maps_) {
     codegen.summary = true;

@@ -117,6 +117,15 @@ TEST_CASE("filters on the context fields and fd identities pass the verifier") {
       "connect.fd.remote_address != ::1", "openat.dfd.name == \"etc\"",
       fmt::format("openat.dfd.name endswith \"{}\"", std::string(63, 'x')),
       "openat.dfd.name contains \"lib\" and openat.dfd.name startswith \"u\"",
+      // an fd's path, walked at enter when the filter is reached (twice in one program too)
+      "openat.dfd.path == \"/etc\"", "openat.dfd.path != \"/\"", "openat.dfd.path startswith \"/usr/\"",
+      fmt::format("openat.dfd.path endswith \"{}\"", std::string(ebpfpub::filter::max_string_bytes, 'x')),
+      fmt::format("openat.dfd.path contains \"{}\"", std::string(ebpfpub::filter::max_string_bytes, 'x')),
+      "openat.dfd.path in {\"/a\", \"/b\"} and openat.dfd.kind == dir",
+      "openat.dfd.path startswith \"/a\" or openat.dfd.path endswith \"/b\"", "connect.fd.path contains \"s\"",
+      fmt::format("openat.dfd.path in {}", long_set(20)),
+      fmt::format("openat.dfd.path startswith {}", long_set(20)),
+      fmt::format("openat.dfd.path endswith {}", long_set(1000)),
       // sets of more than 16: maps
       "exe.name in {\"a1\", \"a2\", \"a3\", \"a4\", \"a5\", \"a6\", \"a7\", \"a8\", \"a9\", "
       "\"b1\", \"b2\", \"b3\", \"b4\", \"b5\", \"b6\", \"b7\", \"bash\"}",

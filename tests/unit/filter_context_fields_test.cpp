@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <ebpfpub/fd_identity.hpp>
 #include <ebpfpub/filter/expression.hpp>
 #include <ebpfpub/record.hpp>
@@ -86,6 +87,14 @@ TEST_CASE("fd fields resolve to the identity record; kinds and devices become wh
   REQUIRE(name);
   CHECK(name->test.source.type == source::fd_string);
   CHECK(name->test.source.size == layout::name_size);
+  // The path is not in the record: it is walked when compared, at enter, with the
+  // strings' bound on the constant.
+  auto path = check("read.fd.path startswith \"/etc/\"", p, {});
+  REQUIRE(path);
+  CHECK(path->test.source.type == source::fd_path);
+  CHECK(path->test.source.argument == 0);
+  CHECK(path->at_enter);
+  CHECK_FALSE(check(fmt::format("read.fd.path == \"{}\"", std::string(129, 'x')), p, {}));
   auto type = check("read.fd.type == SOCK_DGRAM and read.fd.family == AF_INET6", p, {});
   REQUIRE(type);
   CHECK(type->operands.at(0).test.operand.integer == 2);

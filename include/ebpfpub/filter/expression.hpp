@@ -41,6 +41,10 @@ inline constexpr std::size_t max_string_bytes = 128;
 /// and gives up at 8192 of them; 256 start positions of a 128-byte constant (17 words
 /// and the loop's test each) fit in a program with room to spare.
 inline constexpr std::size_t contains_window = 256;
+/// An fd's path (`read.fd.path`) is walked in the kernel up to this many bytes, what
+/// /proc/PID/fd can show (PATH_MAX less its NUL), and up to 160 steps (components and
+/// mount crossings). A longer path compares as no path: only `!=` holds.
+inline constexpr std::size_t max_path_bytes = 4095;
 /// Sets of up to this many values are compared one by one in the program; larger ones are
 /// looked up in a map the tracer fills (a hash map of numbers or of zero-padded strings,
 /// an LPM trie of address blocks), so their cost does not grow with their size.
@@ -128,6 +132,9 @@ struct operand_source {
     fd_kind,
     fd_address,
     fd_string,
+    /// The fd's full path, as /proc/PID/fd shows it in the caller's root: walked in the
+    /// kernel (up d_parent, across mounts) only when a filter asks for it.
+    fd_path,
   };
   kind type = kind::process_id;
   std::uint8_t argument = 0;  ///< argument and captures: the argument's index
@@ -175,7 +182,8 @@ struct checked_expression {
 /// `exe.inode`, `exe.device`, `exe.name` (`executable.` too). Fd fields:
 /// `syscall.fd.kind` (regular, directory, socket, fifo, ...), `.type`, `.protocol`,
 /// `.family`, `.port`, `.remote_port`, `.address`, `.remote_address`, `.inode`,
-/// `.device`, `.flags`, `.mode`, `.name` (the dentry's last component).
+/// `.device`, `.flags`, `.mode`, `.name` (the dentry's last component), `.path` (the
+/// whole path, as /proc/PID/fd shows it; walked only when a filter asks).
 expected<checked_expression> check(const expression& e, const plan& p, std::string_view text,
                                    context_fields context = {});
 
