@@ -5,6 +5,7 @@
 // after it, and moves the cursor on; a capture that does not fit is left out.
 
 #include <cstdint>
+#include <vector>
 
 #include <ebpfpub/plan.hpp>
 
@@ -12,11 +13,23 @@
 
 namespace ebpfpub::detail {
 
+/// What an enter program has in hand before it writes anything into the entry: the
+/// filter's numbers stage reads these instead of the entry, so that a call it rejects
+/// pays for no header and no argument slot (syscall_programs.cpp).
+struct enter_values {
+  llvm::Value* pid_tgid = nullptr;  ///< i64, bpf_get_current_pid_tgid()
+  llvm::Value* uid_gid = nullptr;   ///< i64, bpf_get_current_uid_gid(); null if not read
+  std::vector<llvm::Value*> arguments;  ///< the argument slots; empty if not read
+};
+
 struct capture_context {
   program& p;
   const target& t;
   llvm::Value* entry;
   llvm::Value* ret = nullptr;  ///< the return value, in exit programs
+  /// When set, the header fields and arguments a number test reads come from here, not
+  /// from the entry (which is then not written yet, and may be null).
+  const enter_values* values = nullptr;
   /// ring_write::automatic's first try at exit: strings read_at_exit() are read up to
   /// automatic_string_bytes, and this i8 slot is set when one was longer.
   llvm::Value* longer_than_bound = nullptr;

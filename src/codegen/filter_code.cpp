@@ -70,8 +70,30 @@ llvm::Value* header_u32(capture_context& cc, std::uint32_t offset) {
   return b.CreateZExt(b.CreateLoadAt(b.getInt32Ty(), cc.entry, offset), b.getInt64Ty());
 }
 
+// The same fields from the values enter has before it writes the entry: pid_tgid is
+// tgid << 32 | tid, uid_gid is gid << 32 | uid (the entry keeps them in these halves).
+llvm::Value* loaded_number(capture_context& cc, const filter::operand_source& s) {
+  auto& b = cc.p.b;
+  const auto& v = *cc.values;
+  auto half = [&](llvm::Value* both, bool high) {
+    assert(both);
+    return high ? b.CreateLShr(both, 32) : b.CreateAnd(both, b.getInt64(0xffffffff));
+  };
+  switch (s.type) {
+    case source::process_id: return half(v.pid_tgid, true);
+    case source::thread_id: return half(v.pid_tgid, false);
+    case source::user_id: return half(v.uid_gid, false);
+    case source::group_id: return half(v.uid_gid, true);
+    case source::argument: return extend(b, v.arguments.at(s.argument), type_of(s));
+    default: break;
+  }
+  assert(false && "not a number enter has");
+  return b.getInt64(0);
+}
+
 llvm::Value* number_of(capture_context& cc, const filter::operand_source& s) {
   auto& b = cc.p.b;
+  if (cc.values && s.type != source::exit_code) return loaded_number(cc, s);
   switch (s.type) {
     case source::process_id:
       return header_u32(cc, record::offset::process_id);

@@ -52,6 +52,18 @@ filter_parts filter_of(const codegen_options& options, const target& t);
 void apply_filter(capture_context& cc, const filter::checked_expression& e, bool mark_entry,
                   llvm::BasicBlock* dropped = nullptr);
 
+class storage_strategy;
+
+/// Whether `e` has a comparison on an operand of `kind`.
+bool reads_source(const filter::checked_expression& e, filter::operand_source::kind kind);
+
+/// Continues only when the call passes `e`, a part of the numbers stage, emitted on
+/// `values` before the entry is written (filter_enter.cpp). A rejected call is counted as
+/// filtered and, when its exit is still to come, its entry of `t` is marked for the exit
+/// program to release quietly (mark_rejected): nothing else is written.
+void apply_filter_before_entry(program& p, const storage_strategy& storage, const target& t,
+                               const filter::checked_expression& e, const enter_values& values);
+
 /// Emits `e` on the entry `cc` fills; returns an i1 that is true when the call passes.
 /// The builder is left in the block where the result is known.
 llvm::Value* emit_filter(capture_context& cc, const filter::checked_expression& e);

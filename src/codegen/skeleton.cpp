@@ -74,7 +74,8 @@ llvm::Function* program::finish() {
 
 program begin_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                       const std::string& name, bool with_filters,
-                      std::optional<std::uint32_t> self_counter, const argument_source* source) {
+                      std::optional<std::uint32_t> self_counter, const argument_source* source,
+                      bool checks_first) {
   program p{b, maps, options};
   auto* type = llvm::FunctionType::get(b.getInt32Ty(), {b.getPtrTy()}, false);
   p.function = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, b.module());
@@ -90,10 +91,17 @@ program begin_program(bpf_builder& b, const program_maps& maps, const codegen_op
   p.thread_key = b.CreateAlloca(b.getInt32Ty(), nullptr, "thread_key");
   p.length_slot = b.CreateAlloca(b.getInt32Ty(), nullptr, "length_slot");
   p.done = p.block("done");
+  if (checks_first) emit_call_checks(p, with_filters, self_counter, source);
+  return p;
+}
 
+void emit_call_checks(program& p, bool with_filters, std::optional<std::uint32_t> self_counter,
+                      const argument_source* source) {
+  auto& b = p.b;
+  const auto& options = p.options;
   if (source) source->guard(p);
-  p.pid_tgid = b.CreateGetCurrentPidTgid();
-  if (!with_filters) return p;
+  if (!p.pid_tgid) p.pid_tgid = b.CreateGetCurrentPidTgid();
+  if (!with_filters) return;
   if (options.self_tgid != 0) {
     // The tracer's own calls (its reads of the ring buffer) are never recorded.
     auto* work = p.block("work");
@@ -109,7 +117,6 @@ program begin_program(bpf_builder& b, const program_maps& maps, const codegen_op
     b.SetInsertPoint(work);
   }
   apply_filters(p);
-  return p;
 }
 
 llvm::Value* plan_index(program& p, const target& t, llvm::Type* type) {

@@ -59,11 +59,19 @@ struct program {
 /// section of its `source`'s kind, its guard first), its stack slots and (with
 /// `with_filters`) the self, process, user and command filters; the builder is left
 /// where the program's work starts. A call the self filter drops adds 1 to counter
-/// `self_counter` when one is given (enter programs: each call counts once).
+/// `self_counter` when one is given (enter programs: each call counts once). Without
+/// `checks_first`, none of these run and pid_tgid is not read: the program runs them later
+/// with emit_call_checks (an exit program, only when no entry of its own is in flight).
 program begin_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                       const std::string& name, bool with_filters = true,
                       std::optional<std::uint32_t> self_counter = std::nullopt,
-                      const argument_source* source = nullptr);
+                      const argument_source* source = nullptr, bool checks_first = true);
+
+/// The checks begin_program runs first: the source's guard, pid_tgid (read here unless
+/// the program already has it), and with `with_filters` the self, process, user, command
+/// and cgroup filters; a call they drop ends at `done`.
+void emit_call_checks(program& p, bool with_filters, std::optional<std::uint32_t> self_counter,
+                      const argument_source* source);
 
 /// The target's plan index as an integer of `type`: the constant, or the run-time value.
 llvm::Value* plan_index(program& p, const target& t, llvm::Type* type);

@@ -135,6 +135,17 @@ llvm::Value* entry_or_count(program& p, const storage_strategy& storage, const t
   return entry;
 }
 
+void mark_rejected(program& p, const storage_strategy& storage, const target& t) {
+  auto& b = p.b;
+  auto* entry = entry_or_count(p, storage, t);
+  // Size 0, the plan's index and in_flight are all claim_entry reads: one 8-byte store
+  // over size, syscall, flags and argument_count (offsets 0, 4, 6, 7).
+  static_assert(record::offset::size == 0 && record::offset::syscall == 4 && record::offset::flags == 6);
+  auto* index = b.CreateShl(plan_index(p, t, b.getInt64Ty()), 32);
+  auto* word = b.CreateOr(index, b.getInt64(std::uint64_t{record::in_flight} << 48));
+  b.CreateStoreAt(word, entry, record::offset::size);
+}
+
 claimed_entry claim_entry(program& p, const storage_strategy& storage, const target& t,
                           llvm::BasicBlock* next, bool filtered_at_enter) {
   auto& b = p.b;

@@ -32,6 +32,11 @@ std::unique_ptr<transport_strategy> make_transport(transport kind);
 /// storage is full) the call is counted as no_storage and the program ends.
 llvm::Value* entry_or_count(program& p, const storage_strategy& storage, const target& t);
 
+/// At enter, for a call a filter rejected before anything was written: marks the thread's
+/// entry of `t` (created if need be) as in flight with size 0, which claim_entry then
+/// releases quietly. No entry (storage full) counts no_storage and ends the program.
+void mark_rejected(program& p, const storage_strategy& storage, const target& t);
+
 /// At exit: the entry `t`'s enter left in flight, claimed (no longer in flight), and its
 /// flags as enter left them; a missing entry, or another plan's, goes to `next`. With
 /// `filtered_at_enter`, an entry of size 0 (the enter program's filter rejected the call

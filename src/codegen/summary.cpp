@@ -121,7 +121,6 @@ llvm::Function* summary_enter_program(bpf_builder& b, const program_maps& maps, 
     b.CreateBr(p.done);
     return p.finish();
   }
-  if (options.filter.rate_limit_fd >= 0) emit_rate_limit(p, t);
   const auto filter = filter_of(options, t);
   if (plan.emit_at_enter && filter.exit) {
     // A test on the result of a call that has none never passes.
@@ -129,7 +128,18 @@ llvm::Function* summary_enter_program(bpf_builder& b, const program_maps& maps, 
     b.CreateBr(p.done);
     return p.finish();
   }
-  if (plan.emit_at_enter && !filter.enter) {
+  // The enter part (numbers only in this mode) is decided on the values in hand, before
+  // the rate limit and the entry: a rejected call only marks its entry (filter_enter.cpp).
+  enter_values values{p.pid_tgid};
+  if (filter.enter) {
+    using source = filter::operand_source::kind;
+    if (reads_source(*filter.enter, source::user_id) || reads_source(*filter.enter, source::group_id))
+      values.uid_gid = b.CreateGetCurrentUidGid();
+    if (reads_source(*filter.enter, source::argument)) values.arguments = arguments.arguments(p, plan.syscall);
+    apply_filter_before_entry(p, storage, t, *filter.enter, values);
+  }
+  if (options.filter.rate_limit_fd >= 0) emit_rate_limit(p, t);
+  if (plan.emit_at_enter) {
     // They never return: counted here, without a duration.
     add_at(p, counters_of(p, t), summary_value::calls, b.getInt64(1));
     b.CreateBr(p.done);
@@ -139,26 +149,23 @@ llvm::Function* summary_enter_program(bpf_builder& b, const program_maps& maps, 
   // Which plan and that it is in flight (the exit program must tell its own entry from
   // one an alias left), and when it began: nothing else.
   b.CreateStoreAt(b.getInt16(t.index), entry, record::offset::syscall);
-  b.CreateStoreAt(b.getInt8(plan.emit_at_enter ? 0 : record::in_flight), entry, record::offset::flags);
+  b.CreateStoreAt(b.getInt8(record::in_flight), entry, record::offset::flags);
   b.CreateStoreAt(b.CreateKtimeGetNs(), entry, record::offset::timestamp);
   if (filter.enter || filter.exit) {
-    // What the filter reads: the header's ids and the argument slots, where the record
-    // programs keep them (filter_code.cpp reads them there). The size is the mark a
-    // rejection clears (0: the exit releases the entry without counting the call).
+    // The size is the mark of a call enter let through (a rejected one's is 0: the exit
+    // releases it without counting the call); the exit part may read the header's ids and
+    // the argument slots, where the record programs keep them (filter_code.cpp).
     b.CreateStoreAt(b.getInt32(record::header_size), entry, record::offset::size);
+  }
+  if (filter.exit) {
     b.CreateStoreAt(b.CreateTrunc(b.CreateLShr(p.pid_tgid, 32), b.getInt32Ty()), entry,
                     record::offset::process_id);
     b.CreateStoreAt(b.CreateTrunc(p.pid_tgid, b.getInt32Ty()), entry, record::offset::thread_id);
-    b.CreateStoreAt(b.CreateGetCurrentUidGid(), entry, record::offset::user_id);
-    const auto slots = arguments.arguments(p, plan.syscall);
+    b.CreateStoreAt(values.uid_gid ? values.uid_gid : b.CreateGetCurrentUidGid(), entry, record::offset::user_id);
+    const auto slots = values.arguments.empty() ? arguments.arguments(p, plan.syscall) : values.arguments;
     for (std::size_t i = 0; i < slots.size(); ++i)
       b.CreateStoreAt(slots[i], entry, record::offset::arguments + 8 * static_cast<std::uint32_t>(i));
   }
-  if (filter.enter) {
-    capture_context cc{p, t, entry};
-    apply_filter(cc, *filter.enter, !plan.emit_at_enter);
-  }
-  if (plan.emit_at_enter) add_at(p, counters_of(p, t), summary_value::calls, b.getInt64(1));
   b.CreateBr(p.done);
   return p.finish();
 }

@@ -66,10 +66,34 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
     b.CreateBr(p.done);
     return p.finish();
   }
+  const auto filter = filter_of(options, t);
+  if (plan.emit_at_enter && filter.exit) {
+    // A test on the result of a call that has none never passes.
+    count_loss(p, t, loss_reason::filtered);
+    b.CreateBr(p.done);
+    return p.finish();
+  }
+  // The filter runs in stages, each as soon as what it reads is there, so that a rejected
+  // call pays for no work after its stage: a part on the header ids and the arguments
+  // first, on the values in hand, before the rate limit's token and before the entry is
+  // written (a rejected call only marks its entry for the exit program); a part on the
+  // process context after that block (it has a fixed place in the entry, so it can be
+  // read after the argument tests), a part on captured bytes after the captures. All of
+  // them before any output space is taken.
+  std::array<std::optional<filter::checked_expression>, filter_stage_count> stages;
+  if (filter.enter) stages = by_stage(*filter.enter);
+  enter_values values{p.pid_tgid};
+  if (const auto& numbers = stages[static_cast<std::size_t>(filter_stage::numbers)]) {
+    using source = filter::operand_source::kind;
+    if (reads_source(*numbers, source::user_id) || reads_source(*numbers, source::group_id))
+      values.uid_gid = b.CreateGetCurrentUidGid();
+    if (reads_source(*numbers, source::argument)) values.arguments = with.arguments->arguments(p, plan.syscall);
+    apply_filter_before_entry(p, *with.storage, t, *numbers, values);
+  }
   if (options.filter.rate_limit_fd >= 0) emit_rate_limit(p, t);
   auto* entry = entry_or_count(p, *with.storage, t);
 
-  // Header, then the raw argument slots straight from the tracepoint's context.
+  // Header, then the raw argument slots straight from the argument source.
   auto* i8 = b.getInt8Ty();
   const auto argc = static_cast<std::uint32_t>(plan.syscall.arguments.size());
   const std::uint8_t flags = plan.emit_at_enter ? record::sent_at_enter : record::in_flight;
@@ -81,31 +105,17 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   b.CreateStoreAt(b.CreateTrunc(b.CreateLShr(p.pid_tgid, 32), b.getInt32Ty()), entry,
                   record::offset::process_id);
   b.CreateStoreAt(b.CreateTrunc(p.pid_tgid, b.getInt32Ty()), entry, record::offset::thread_id);
-  b.CreateStoreAt(b.CreateGetCurrentUidGid(), entry, record::offset::user_id);
+  b.CreateStoreAt(values.uid_gid ? values.uid_gid : b.CreateGetCurrentUidGid(), entry, record::offset::user_id);
   b.CreateStoreAt(b.getInt64(0), entry, record::offset::exit_code);
   b.CreateStoreAt(b.getInt64(0), entry, record::offset::duration);  // stays 0 if sent at enter
-  const auto slots = with.arguments->arguments(p, plan.syscall);
+  const auto slots = argc != 0 && values.arguments.empty() ? with.arguments->arguments(p, plan.syscall)
+                                                           : values.arguments;
   for (std::uint32_t i = 0; i < argc; ++i) b.CreateStoreAt(slots[i], entry, record::offset::arguments + 8 * i);
   capture_context cc{p, t, entry};
-  const auto filter = filter_of(options, t);
   const bool mark = !plan.emit_at_enter;
-  if (plan.emit_at_enter && filter.exit) {
-    // A test on the result of a call that has none never passes.
-    count_loss(p, t, loss_reason::filtered);
-    b.CreateBr(p.done);
-    return p.finish();
-  }
-  // The filter runs in stages, each as soon as what it reads is there, so that a rejected
-  // call pays for no read after its stage: a part on the header and the arguments before
-  // anything else is read, a part on the process context after that block (it has a fixed
-  // place in the entry, so it can be read after the argument tests), a part on captured
-  // bytes after the captures. All of them before any output space is taken.
-  std::array<std::optional<filter::checked_expression>, filter_stage_count> stages;
-  if (filter.enter) stages = by_stage(*filter.enter);
   const auto run_stage = [&](filter_stage s) {
     if (const auto& part = stages[static_cast<std::size_t>(s)]) apply_filter(cc, *part, mark);
   };
-  run_stage(filter_stage::numbers);
   std::uint32_t cursor = record::header_size + 8 * argc;
   if (!options.context.fields.empty()) cursor = emit_process_context(p, entry, cursor);
   b.CreateStore(b.getInt64(cursor), p.cursor);
@@ -123,10 +133,18 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
 // The program of exit tracepoint `syscall`: it completes the in-flight entry of the
 // first target whose enter left one (usually the syscall's own plan; after a
 // successful execveat the kernel reports the exit of execve).
+//
+// The entry is looked for first: one in flight was left by an enter program that ran the
+// guard and the self, process, user, command and cgroup filters on this call already, so
+// they run only when none is, to tell an exit without its enter from a call they drop.
+// A call rejected at enter (its entry marked) is then released by a task-storage lookup
+// and a few loads, and an emitted one saves the guard's read in dispatch mode.
 llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                              const strategies& with, const std::string& name, std::vector<target> targets,
                              bool shared = false) {
-  auto p = begin_program(b, maps, options, name, true, std::nullopt, with.arguments.get());
+  auto p = begin_program(b, maps, options, name, true, std::nullopt, with.arguments.get(), false);
+  // The hash storage is keyed by the thread id; task storage needs no id.
+  if (maps.storage_kind == event_map_kind::hash) p.pid_tgid = b.CreateGetCurrentPidTgid();
   if (shared) targets.front().runtime_index = with.arguments->run_time_index(p, syscall_phase::exit);
   for (const auto& t : targets) {
     auto* next = p.block("next_target");
@@ -155,7 +173,7 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
       b.CreateStoreAt(ret, record, record::offset::exit_code);
       store_duration(b, record);
       b.CreateStore(cursor, p.cursor);
-      capture_context cc{p, out, record, ret, longer_than_bound};
+      capture_context cc{p, out, record, ret, nullptr, longer_than_bound};
       emit_retries(cc, flags);
       emit_captures(cc, syscall_phase::exit);
       if (longer_than_bound) {
@@ -188,6 +206,7 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
     }
     b.SetInsertPoint(next);
   }
+  emit_call_checks(p, true, std::nullopt, with.arguments.get());
   if (options.filter.rate_limit_fd >= 0) emit_rate_limited_exit(p, targets);
   count_loss(p, targets.front(), loss_reason::unmatched_exit);
   b.CreateBr(p.done);

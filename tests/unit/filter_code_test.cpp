@@ -3,13 +3,16 @@
 #include "codegen/filter_code.hpp"
 
 #include <catch2/catch.hpp>
+#include <set>
 #include <ebpfpub/filter/expression.hpp>
 #include <ebpfpub/serializers/all.hpp>
 
 #include "codegen/codegen.hpp"
+#include "ir_flow.hpp"
 
 namespace sys = ebpfpub::syscalls;
 namespace filter = ebpfpub::filter;
+using ebpfpub::test::control_flow;
 
 namespace {
 
@@ -109,5 +112,87 @@ TEST_CASE("a filter on numbers runs at enter before the captures, one on the pat
     // then decides.
     CHECK(enter.find("filtered:") == std::string::npos);
     CHECK(exit.find("filtered:") != std::string::npos);
+  }
+}
+
+namespace {
+
+// The helper calls on the enter program's path to a rejection at enter: before the
+// filter's branch (not through the block where it passed), and from the rejection on.
+struct rejected_path {
+  std::multiset<int> before_test;
+  std::multiset<int> after_test;
+};
+
+rejected_path helpers_when_rejected(const std::string& function) {
+  control_flow cfg(function);
+  return {cfg.helpers_before("filtered", {"filter_passed"}), cfg.helpers_after("filtered")};
+}
+
+constexpr int get_current_pid_tgid = 14, get_current_uid_gid = 15, ktime_get_ns = 5, map_lookup_elem = 1,
+              probe_read_kernel = 113, get_current_task = 35, get_current_task_btf = 158, task_storage_get = 156;
+
+}  // namespace
+
+TEST_CASE("a call rejected at enter on numbers reads only what the test needs and marks its entry") {
+  std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({})};
+  ebpfpub::detail::program_maps maps{.output_fd = 10, .counters_fd = 11};
+  maps.storage_fd.push_back(12);
+  maps.storage_size.push_back(ebpfpub::detail::entry_size(plans[0], 4));
+  ebpfpub::detail::codegen_options options{.self_tgid = 4321, .keep_ir = true};
+  const bool dispatch = GENERATE(false, true);
+  INFO((dispatch ? "dispatch" : "tracepoints"));
+  if (dispatch) {
+    options.dispatch = {.enabled = true, .enter_programs_fd = 13, .exit_programs_fd = 14,
+                        .argument_registers = {112, 104, 96, 56, 72, 64}, .orig_ax = 120, .thread_status = 8};
+  }
+  // The dispatch guard reads the thread's status (the task's address, then
+  // bpf_probe_read_kernel), before anything else.
+  const std::multiset<int> guard =
+      dispatch ? std::multiset<int>{get_current_task, probe_read_kernel} : std::multiset<int>{};
+  auto expect_before = [&](std::multiset<int> own) {
+    own.insert(get_current_pid_tgid);
+    own.insert(guard.begin(), guard.end());
+    return own;
+  };
+  // The mark (the thread's entry: two helpers) and the filtered count (one lookup); a
+  // missing entry counts no_storage instead (the other lookup).
+  const std::multiset<int> marking{get_current_task_btf, task_storage_get, map_lookup_elem, map_lookup_elem};
+
+  SECTION("a bit test on an argument: the argument, no timestamp, no uid") {
+    options.expressions.push_back(checked(plans[0], "openat.flags & O_CREAT"));
+    auto code = ebpfpub::detail::generate_programs(plans, maps, options);
+    if (!code) FAIL(code.error().what());
+    const auto path = helpers_when_rejected(function_ir(code->ir, "enter_openat"));
+    // Dispatch mode reads the argument registers with one bpf_probe_read_kernel.
+    CHECK(path.before_test == expect_before(dispatch ? std::multiset<int>{probe_read_kernel} : std::multiset<int>{}));
+    CHECK(path.after_test == marking);
+  }
+  SECTION("a test on the uid: the uid helper once, before the test, and the header reuses it") {
+    options.expressions.push_back(checked(plans[0], "uid != 0"));
+    auto code = ebpfpub::detail::generate_programs(plans, maps, options);
+    if (!code) FAIL(code.error().what());
+    const auto enter = function_ir(code->ir, "enter_openat");
+    const auto path = helpers_when_rejected(enter);
+    CHECK(path.before_test == expect_before({get_current_uid_gid}));
+    CHECK(path.after_test == marking);
+    CHECK(path.after_test.count(ktime_get_ns) == 0);
+    std::size_t uid_calls = 0;
+    for (auto at = enter.find("inttoptr (i64 15 to ptr)"); at != std::string::npos;
+         at = enter.find("inttoptr (i64 15 to ptr)", at + 1))
+      ++uid_calls;
+    CHECK(uid_calls == 1);
+  }
+  SECTION("the exit program releases a marked entry before anything else is read") {
+    options.expressions.push_back(checked(plans[0], "openat.flags & O_CREAT"));
+    auto code = ebpfpub::detail::generate_programs(plans, maps, options);
+    if (!code) FAIL(code.error().what());
+    // The entry is looked for first: the thread's task storage, nothing else (no guard,
+    // no pid, no self or process check: the enter program ran them on this call); the
+    // block that tests the entry's size ("matched") then ends a rejected call.
+    control_flow exit(function_ir(code->ir, "exit_openat"));
+    CHECK(exit.helpers_before("matched", {"next_target"}) ==
+          std::multiset<int>{get_current_task_btf, task_storage_get});
+    CHECK(exit.text["matched"].find("kept_at_enter") != std::string::npos);
   }
 }
