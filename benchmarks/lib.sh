@@ -118,6 +118,7 @@ measure() {
     ebpfpub) start_tracer ebpfpub "$bench/bench_tracer" "$syscall" --attach tracepoints ;;
     dispatch) start_tracer ebpfpub "$bench/bench_tracer" "$syscall" --attach dispatch ;;
     reserved) start_tracer ebpfpub "$bench/bench_tracer" "$syscall" --attach tracepoints --ring-write reserved ;;
+    automatic) start_tracer ebpfpub "$bench/bench_tracer" "$syscall" --attach tracepoints --ring-write automatic ;;
     reference) start_tracer reference "$bench/ref_loader" "$bench/ref.bpf.o" "$syscall" ;;
     single) start_tracer single "$bench/ref_loader" "$bench/ref_single.bpf.o" "$syscall" ;;
     bpftrace) start_tracer bpftrace bpftrace -e "$(bpftrace_program "$syscall")" ;;
