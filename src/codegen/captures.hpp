@@ -47,8 +47,9 @@ bool retryable(const plan& p, std::uint8_t index, const capture& c);
 /// bytes) is kinder to the ring than a slot (docs/resources.md, "Ring space per event").
 inline constexpr std::uint32_t max_slot_bytes = 16 * 1024;
 /// Whether the exit program of `t` writes its record straight into a reserved ring slot
-/// (ring transport, ring_write::reserved, a plan sent at exit, an entry of at most
-/// max_slot_bytes).
+/// (ring transport, a plan sent at exit, an entry of at most max_slot_bytes, and
+/// ring_write::reserved, or ring_write::automatic for a plan with a string readable at
+/// exit whose limit is over automatic_string_bytes: then only for a call where it is).
 bool writes_into_slot(const codegen_options& o, const target& t);
 /// Whether enter capture `index` is left to the exit program, which reads it into the
 /// slot: a string the plan says is readable at exit, of a plan that writes into a slot.

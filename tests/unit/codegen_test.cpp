@@ -129,6 +129,38 @@ TEST_CASE("a path is read at exit into a reserved ring slot, or staged at enter 
     CHECK(calls(function_ir(code->ir, "enter_openat"), read_str));
     CHECK_FALSE(calls(function_ir(code->ir, "exit_openat"), reserve));
   }
+  SECTION("ring_write::automatic: a path is read at exit; the record staged or, for a long one, a slot") {
+    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({.string_size = 4096})};
+    auto code = generate_programs(plans, fake_maps(plans),
+                                  {.output = ebpfpub::transport::ring, .write = ebpfpub::ring_write::automatic,
+                                   .keep_ir = true});
+    if (!code) FAIL(code.error().what());
+    const auto exit = function_ir(code->ir, "exit_openat");
+    CHECK_FALSE(calls(function_ir(code->ir, "enter_openat"), read_str));
+    CHECK(calls(exit, read_str));
+    CHECK(calls(exit, output));
+    CHECK(calls(exit, reserve));
+    CHECK(exit.find("string_too_long") != std::string::npos);
+  }
+  SECTION("ring_write::automatic stages whole a plan with no long path read at exit") {
+    // read and execve (memory the call fills or consumes), and a path limit within the
+    // first read's bound: no slot, no second read.
+    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::read>::make_plan({}),
+                                     ebpfpub::serializer<sys::execve>::make_plan({}),
+                                     ebpfpub::serializer<sys::mkdir>::make_plan({.string_size = 256})};
+    auto code = generate_programs(plans, fake_maps(plans),
+                                  {.output = ebpfpub::transport::ring, .write = ebpfpub::ring_write::automatic,
+                                   .keep_ir = true});
+    if (!code) FAIL(code.error().what());
+    for (const char* name : {"read", "execve", "mkdir"}) {
+      INFO(name);
+      const auto exit = function_ir(code->ir, std::string("exit_") + name);
+      REQUIRE_FALSE(exit.empty());
+      CHECK(calls(exit, output));
+      CHECK_FALSE(calls(exit, reserve));
+    }
+    CHECK(calls(function_ir(code->ir, "enter_mkdir"), read_str));
+  }
   SECTION("perf buffers are always staged") {
     std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({})};
     auto code = generate_programs(plans, fake_maps(plans),

@@ -15,18 +15,33 @@ bool retryable(const plan& p, std::uint8_t index, const capture& c) {
          c.when == syscall_phase::enter && !p.emit_at_enter && index < record::max_retried_captures;
 }
 
+namespace {
+
+// A string ring_write::automatic reads at exit and may find too long for its first read:
+// one the plan says is readable at exit, retried (so a filter on it waits for exit), and
+// longer than the first read's bound (a shorter limit makes the first read the whole).
+bool long_string_at_exit(const target& t) {
+  const auto& plan = *t.p;
+  for (std::size_t i = 0; i < plan.captures.size(); ++i) {
+    const auto& c = plan.captures[i];
+    if (c.op == capture_op::string && c.readable_at_exit && c.max_bytes > automatic_string_bytes &&
+        retryable(plan, static_cast<std::uint8_t>(i), c))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool writes_into_slot(const codegen_options& o, const target& t) {
-  return o.output == transport::ring && o.write != ring_write::staged && !o.summary &&
-         !t.p->emit_at_enter && t.record_size <= max_slot_bytes;
+  if (o.output != transport::ring || o.summary || t.p->emit_at_enter || t.record_size > max_slot_bytes) return false;
+  // automatic takes a slot only for a call with a long string; a plan that has none is
+  // staged whole (read, write, execve: memory the call fills or consumes).
+  return o.write == ring_write::reserved || (o.write == ring_write::automatic && long_string_at_exit(t));
 }
 
 bool slot_by_length(const codegen_options& o, const target& t) {
-  if (o.write != ring_write::automatic || !writes_into_slot(o, t)) return false;
-  const auto& plan = *t.p;
-  for (std::size_t i = 0; i < plan.captures.size(); ++i)
-    if (plan.captures[i].op == capture_op::string && read_at_exit(o, t, static_cast<std::uint8_t>(i), plan.captures[i]))
-      return true;
-  return false;
+  return o.write == ring_write::automatic && writes_into_slot(o, t);
 }
 
 bool read_at_exit(const codegen_options& o, const target& t, std::uint8_t index, const capture& c) {
@@ -73,7 +88,7 @@ void emit_captures(capture_context& cc, syscall_phase phase) {
     const bool defer = phase == syscall_phase::enter && retryable(plan, index, c);
     switch (c.op) {
       case capture_op::string:
-        if (deferred && cc.longer_than_bound) {
+        if (deferred && cc.longer_than_bound && c.max_bytes > automatic_string_bytes) {
           // ring_write::automatic's first try: up to its bound, into the entry.
           auto bounded = c;
           bounded.max_bytes = std::min(c.max_bytes, automatic_string_bytes);
