@@ -62,7 +62,7 @@ class injected_faults {
 /// `mode`, or when it is automatic, what EBPFPUB_TEST_ATTACH asks for instead.
 attach_mode attach_mode_for_tests(attach_mode mode);
 /// `write`, or when it is the default (staged), what EBPFPUB_TEST_RING_WRITE
-/// ("reserved" or "staged") asks for instead: the suites run in both ways.
+/// ("reserved", "automatic" or "staged") asks for instead: the suites run in each way.
 ring_write ring_write_for_tests(ring_write write);
 
 /// Whether EBPFPUB_TEST_READS=helpers asks for the helper-call reads of older kernels.
