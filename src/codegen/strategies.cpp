@@ -82,19 +82,31 @@ llvm::Value* ring_wakeup(program& p) {
                         b.getInt64(BPF_RB_FORCE_WAKEUP), b.getInt64(BPF_RB_NO_WAKEUP));
 }
 
+namespace {
+
+// A null `value` (no slot, no entry) ends the program with `reason` counted; else the code
+// goes on in block `kept`.
+void end_counted_if_null(program& p, const target& t, llvm::Value* value, loss_reason reason, const char* lost,
+                         const char* kept) {
+  auto& b = p.b;
+  auto* lost_block = p.block(lost);
+  auto* kept_block = p.block(kept);
+  b.CreateCondBr(b.CreateIsNull(value), lost_block, kept_block);
+  b.SetInsertPoint(lost_block);
+  count_loss(p, t, reason);
+  b.CreateBr(p.done);
+  b.SetInsertPoint(kept_block);
+}
+
+}  // namespace
+
 llvm::Value* reserve_slot(program& p, const target& t, llvm::Value* entry, llvm::Value* size,
                           std::uint32_t fixed) {
   auto& b = p.b;
   // bpf_ringbuf_reserve takes a constant size: the plan's largest record. A variable
   // one (bpf_ringbuf_reserve_dynptr) would need the strings' lengths before reading them.
   auto* slot = b.CreateRingbufReserve(p.maps.output_fd, t.record_size);
-  auto* full = p.block("ring_full");
-  auto* reserved = p.block("reserved");
-  b.CreateCondBr(b.CreateIsNull(slot), full, reserved);
-  b.SetInsertPoint(full);
-  count_loss(p, t, loss_reason::output_full);
-  b.CreateBr(p.done);
-  b.SetInsertPoint(reserved);
+  end_counted_if_null(p, t, slot, loss_reason::output_full, "ring_full", "reserved");
   if (fixed != 0) {
     // Header and arguments only: a dozen loads and stores beat a helper call.
     for (std::uint32_t at = 0; at < fixed; at += 8)
@@ -123,15 +135,8 @@ llvm::BasicBlock* discard_block(program& p, llvm::Value* slot) {
 }
 
 llvm::Value* entry_or_count(program& p, const storage_strategy& storage, const target& t) {
-  auto& b = p.b;
   auto* entry = storage.entry(p, t, true);
-  auto* present = p.block("present");
-  auto* missing = p.block("missing");
-  b.CreateCondBr(b.CreateIsNull(entry), missing, present);
-  b.SetInsertPoint(missing);
-  count_loss(p, t, loss_reason::no_storage);
-  b.CreateBr(p.done);
-  b.SetInsertPoint(present);
+  end_counted_if_null(p, t, entry, loss_reason::no_storage, "missing", "present");
   return entry;
 }
 
