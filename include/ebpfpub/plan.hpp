@@ -150,6 +150,13 @@ std::vector<std::pair<std::uint8_t, std::uint8_t>> path_arguments(const syscall_
 /// eventfd*, epoll_create*, ...): its generic plan captures that fd's identity with
 /// plan_options::fd_identity.
 bool returns_fd(std::string_view syscall) noexcept;
+/// Whether a call of `syscall` may change, between its enter and its exit, what a filter
+/// on numbers reads of its caller: the registers that hold the arguments (execve and
+/// execveat load a new program, rt_sigreturn restores the interrupted ones), the user
+/// and group ids (the setuid family; execve of a set-user-id file) or the thread id
+/// (execve in a thread takes the leader's). A filter on the numbers of any other call
+/// can be tested again at its exit, so the enter of a call it rejects writes nothing.
+bool changes_caller(std::string_view syscall) noexcept;
 
 /// The generic serializer's plan: arguments by value, every `const char *` captured at
 /// enter as a string, every `sigset_t *` as its 8 bytes (see `signal_mask_of`), the event

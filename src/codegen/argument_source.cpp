@@ -20,6 +20,7 @@ class tracepoint_record final : public argument_source {
   llvm::Value* return_value(program& p, const syscall_description& s) const override {
     return p.b.CreateLoadAt(p.b.getInt64Ty(), p.ctx, s.return_offset, "ret");
   }
+  bool arguments_at_exit() const override { return false; }
   // One tracepoint, one syscall: its program knows its plan.
   bool shares_programs() const override { return false; }
   llvm::Value* run_time_index(program& p, syscall_phase) const override { return p.b.getInt32(0); }
@@ -87,6 +88,7 @@ class syscall_registers final : public argument_source {
   llvm::Value* return_value(program& p, const syscall_description&) const override {
     return p.b.CreateLoadAt(p.b.getInt64Ty(), p.ctx, 8, "ret");  // args[1]
   }
+  bool arguments_at_exit() const override { return true; }
 
   bool shares_programs() const override { return layout_.plan_index_fd >= 0; }
 

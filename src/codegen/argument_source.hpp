@@ -27,6 +27,9 @@ class argument_source {
   virtual std::vector<llvm::Value*> arguments(program& p, const syscall_description& s) const = 0;
   /// The call's return value (exit programs).
   virtual llvm::Value* return_value(program& p, const syscall_description& s) const = 0;
+  /// Whether exit programs can read the arguments too (the registers are there at exit;
+  /// a sys_exit_<name> record has only `ret`).
+  virtual bool arguments_at_exit() const = 0;
   /// Whether programs can learn their plan's index when they run (run_time_index), so
   /// that plans of one shape can share a program.
   virtual bool shares_programs() const = 0;

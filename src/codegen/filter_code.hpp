@@ -57,12 +57,31 @@ class storage_strategy;
 /// Whether `e` has a comparison on an operand of `kind`.
 bool reads_source(const filter::checked_expression& e, filter::operand_source::kind kind);
 
+class argument_source;
+
+/// The values a numbers-stage test `e` reads, read now: pid_tgid (p.pid_tgid, which must be
+/// set), the uid and gid if `e` tests them, the arguments if it tests one.
+enter_values numbers_values(program& p, const argument_source& source, const plan& plan,
+                            const filter::checked_expression& e);
+
+/// Whether the exit program of `plan` can run `numbers` (the numbers stage of its enter
+/// filter) again and get the enter's answer: it reads no command name (another thread may
+/// rename the caller meanwhile), no argument the exit cannot read, and the call cannot
+/// change what it reads (changes_caller); its calls all end at its own exit program.
+bool retests_at_exit(const argument_source& source, const plan& plan, const filter::checked_expression& numbers);
+
 /// Continues only when the call passes `e`, a part of the numbers stage, emitted on
 /// `values` before the entry is written (filter_enter.cpp). A rejected call is counted as
-/// filtered and, when its exit is still to come, its entry of `t` is marked for the exit
-/// program to release quietly (mark_rejected): nothing else is written.
+/// filtered and, when its exit is still to come and will not test it again
+/// (target::retest_at_exit), its entry of `t` is marked for the exit program to release
+/// quietly (mark_rejected): nothing else is written.
 void apply_filter_before_entry(program& p, const storage_strategy& storage, const target& t,
                                const filter::checked_expression& e, const enter_values& values);
+
+/// In an exit program, before it looks for `t`'s entry: ends a call `numbers` rejects
+/// (its enter rejected and counted it, and left no entry), quietly.
+void retest_before_claim(program& p, const argument_source& source, const target& t,
+                         const filter::checked_expression& numbers);
 
 /// Emits `e` on the entry `cc` fills; returns an i1 that is true when the call passes.
 /// The builder is left in the block where the result is known.

@@ -30,6 +30,9 @@ struct target {
   /// A program shared by several plans of the same shape (dispatch mode) learns its
   /// plan's index when it runs (an i32); `index` is then the first plan's.
   llvm::Value* runtime_index = nullptr;
+  /// The numbers part of the plan's filter runs again at exit (filter_enter.cpp,
+  /// retests_at_exit), so the enter of a call it rejects leaves no mark in the entry.
+  bool retest_at_exit = false;
 };
 
 

@@ -132,10 +132,7 @@ llvm::Function* summary_enter_program(bpf_builder& b, const program_maps& maps, 
   // the rate limit and the entry: a rejected call only marks its entry (filter_enter.cpp).
   enter_values values{p.pid_tgid};
   if (filter.enter) {
-    using source = filter::operand_source::kind;
-    if (reads_source(*filter.enter, source::user_id) || reads_source(*filter.enter, source::group_id))
-      values.uid_gid = b.CreateGetCurrentUidGid();
-    if (reads_source(*filter.enter, source::argument)) values.arguments = arguments.arguments(p, plan.syscall);
+    values = numbers_values(p, arguments, plan, *filter.enter);
     apply_filter_before_entry(p, storage, t, *filter.enter, values);
   }
   if (options.filter.rate_limit_fd >= 0) emit_rate_limit(p, t);

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <map>
+#include <set>
 #include <optional>
 
 #include <fmt/format.h>
@@ -84,10 +85,7 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   if (filter.enter) stages = by_stage(*filter.enter);
   enter_values values{p.pid_tgid};
   if (const auto& numbers = stages[static_cast<std::size_t>(filter_stage::numbers)]) {
-    using source = filter::operand_source::kind;
-    if (reads_source(*numbers, source::user_id) || reads_source(*numbers, source::group_id))
-      values.uid_gid = b.CreateGetCurrentUidGid();
-    if (reads_source(*numbers, source::argument)) values.arguments = with.arguments->arguments(p, plan.syscall);
+    values = numbers_values(p, *with.arguments, plan, *numbers);
     apply_filter_before_entry(p, *with.storage, t, *numbers, values);
   }
   if (options.filter.rate_limit_fd >= 0) emit_rate_limit(p, t);
@@ -149,6 +147,8 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
   for (const auto& t : targets) {
     auto* next = p.block("next_target");
     const auto filter = filter_of(options, t);
+    if (t.retest_at_exit)
+      retest_before_claim(p, *with.arguments, t, *by_stage(*filter.enter)[static_cast<std::size_t>(filter_stage::numbers)]);
     const auto [entry, flags] = claim_entry(p, *with.storage, t, next, filter.enter.has_value());
     auto* ret = with.arguments->return_value(p, t.p->syscall);
     if (options.filter.result != result_filter::any) {
@@ -294,10 +294,21 @@ void generate_session_programs(bpf_builder& builder, std::span<const plan> plans
   const strategies with{make_storage(maps.storage_kind), make_transport(options.output),
                         make_argument_source(options)};
   const auto kind = with.arguments->kind();
+  // Exit tracepoints where another plan's calls may end too (aliases).
+  std::set<std::string> aliased;
+  for (const auto& p : plans) aliased.insert(p.exit_aliases.begin(), p.exit_aliases.end());
   auto target_of = [&](std::size_t i) {
     // Maps made without record sizes (by hand, in tests): records as large as entries.
     const auto record = i < maps.record_size.size() ? maps.record_size[i] : maps.storage_size.at(i);
-    return target{&plans[i], static_cast<std::uint16_t>(i), maps.storage_fd.at(i), maps.storage_size.at(i), record};
+    target t{&plans[i], static_cast<std::uint16_t>(i), maps.storage_fd.at(i), maps.storage_size.at(i), record};
+    // Summary mode's exit programs always look for the entry (summary.cpp).
+    if (options.summary || aliased.contains(plans[i].syscall.name)) return t;
+    if (const auto filter = filter_of(options, t); filter.enter) {
+      const auto stages = by_stage(*filter.enter);
+      if (const auto& numbers = stages[static_cast<std::size_t>(filter_stage::numbers)])
+        t.retest_at_exit = retests_at_exit(*with.arguments, plans[i], *numbers);
+    }
+    return t;
   };
   // Which plans complete at each exit tracepoint: the syscall's own, then those that
   // name it as an alias. std::map: programs come out in a stable order.

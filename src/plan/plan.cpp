@@ -82,6 +82,13 @@ bool returns_fd(std::string_view syscall) noexcept {
   return std::find(std::begin(names), std::end(names), syscall) != std::end(names);
 }
 
+bool changes_caller(std::string_view syscall) noexcept {
+  static constexpr std::string_view names[] = {
+      "execve", "execveat", "rt_sigreturn", "setuid", "setgid", "setreuid", "setregid",
+      "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups", "capset"};
+  return std::find(std::begin(names), std::end(names), syscall) != std::end(names);
+}
+
 plan make_generic_plan(syscall_description syscall, const plan_options& options) {
   plan p;
   for (std::size_t i = 0; i < syscall.arguments.size(); ++i) {

@@ -134,7 +134,7 @@ constexpr int get_current_pid_tgid = 14, get_current_uid_gid = 15, ktime_get_ns 
 
 }  // namespace
 
-TEST_CASE("a call rejected at enter on numbers reads only what the test needs and marks its entry") {
+TEST_CASE("a call rejected at enter on numbers reads only what the test needs; its exit finds a mark or tests again") {
   std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({})};
   ebpfpub::detail::program_maps maps{.output_fd = 10, .counters_fd = 11};
   maps.storage_fd.push_back(12);
@@ -156,17 +156,22 @@ TEST_CASE("a call rejected at enter on numbers reads only what the test needs an
     return own;
   };
   // The mark (the thread's entry: two helpers) and the filtered count (one lookup); a
-  // missing entry counts no_storage instead (the other lookup).
+  // missing entry counts no_storage instead (the other lookup). A call whose exit tests
+  // again is only counted.
   const std::multiset<int> marking{get_current_task_btf, task_storage_get, map_lookup_elem, map_lookup_elem};
+  const std::multiset<int> counting{map_lookup_elem};
+  // Dispatch mode reads the argument registers with one bpf_probe_read_kernel.
+  const std::multiset<int> argument_read =
+      dispatch ? std::multiset<int>{probe_read_kernel} : std::multiset<int>{};
 
   SECTION("a bit test on an argument: the argument, no timestamp, no uid") {
     options.expressions.push_back(checked(plans[0], "openat.flags & O_CREAT"));
     auto code = ebpfpub::detail::generate_programs(plans, maps, options);
     if (!code) FAIL(code.error().what());
     const auto path = helpers_when_rejected(function_ir(code->ir, "enter_openat"));
-    // Dispatch mode reads the argument registers with one bpf_probe_read_kernel.
-    CHECK(path.before_test == expect_before(dispatch ? std::multiset<int>{probe_read_kernel} : std::multiset<int>{}));
-    CHECK(path.after_test == marking);
+    CHECK(path.before_test == expect_before(argument_read));
+    // The registers are there at exit too; a sys_exit_openat record has only `ret`.
+    CHECK(path.after_test == (dispatch ? counting : marking));
   }
   SECTION("a test on the uid: the uid helper once, before the test, and the header reuses it") {
     options.expressions.push_back(checked(plans[0], "uid != 0"));
@@ -175,22 +180,41 @@ TEST_CASE("a call rejected at enter on numbers reads only what the test needs an
     const auto enter = function_ir(code->ir, "enter_openat");
     const auto path = helpers_when_rejected(enter);
     CHECK(path.before_test == expect_before({get_current_uid_gid}));
-    CHECK(path.after_test == marking);
-    CHECK(path.after_test.count(ktime_get_ns) == 0);
+    CHECK(path.after_test == counting);
     std::size_t uid_calls = 0;
     for (auto at = enter.find("inttoptr (i64 15 to ptr)"); at != std::string::npos;
          at = enter.find("inttoptr (i64 15 to ptr)", at + 1))
       ++uid_calls;
     CHECK(uid_calls == 1);
   }
-  SECTION("the exit program releases a marked entry before anything else is read") {
+  SECTION("a test the call may change or another thread may, marks the entry") {
+    // setresuid changes the uid it is tested on; a thread's name can change under it.
+    const bool setuid = GENERATE(true, false);
+    if (setuid) plans[0] = ebpfpub::serializer<sys::setresuid>::make_plan({});
+    const auto name = setuid ? std::string("setresuid") : std::string("openat");
+    options.expressions.push_back(checked(plans[0], setuid ? "uid == 0" : "comm == \"curl\""));
+    auto code = ebpfpub::detail::generate_programs(plans, maps, options);
+    if (!code) FAIL(code.error().what());
+    const auto path = helpers_when_rejected(function_ir(code->ir, "enter_" + name));
+    CHECK(path.after_test == marking);
+    CHECK(function_ir(code->ir, "exit_" + name).find("passed_again") == std::string::npos);
+  }
+  SECTION("the exit program releases a marked entry before anything else is read, or tests again") {
     options.expressions.push_back(checked(plans[0], "openat.flags & O_CREAT"));
     auto code = ebpfpub::detail::generate_programs(plans, maps, options);
     if (!code) FAIL(code.error().what());
+    control_flow exit(function_ir(code->ir, "exit_openat"));
+    if (dispatch) {
+      // The test first, on pid_tgid and the registers; a rejected call ends there, before
+      // the thread's entry is looked for.
+      CHECK(exit.helpers_before("passed_again", {}) == std::multiset<int>{get_current_pid_tgid, probe_read_kernel});
+      CHECK(exit.helpers_before("present", {}).count(task_storage_get) == 1);
+      CHECK(exit.reachable("entry", {"passed_again"}).count("present") == 0);
+      return;
+    }
     // The entry is looked for first: the thread's task storage, nothing else (no guard,
     // no pid, no self or process check: the enter program ran them on this call); the
     // block that tests the entry's size ("matched") then ends a rejected call.
-    control_flow exit(function_ir(code->ir, "exit_openat"));
     CHECK(exit.helpers_before("matched", {"next_target"}) ==
           std::multiset<int>{get_current_task_btf, task_storage_get});
     CHECK(exit.text["matched"].find("kept_at_enter") != std::string::npos);
