@@ -3,6 +3,7 @@
 // not counted by the reference; it reports what it received).
 //
 //   ref_loader ref.bpf.o openat|getppid|write|execve
+//   ref_loader floor.bpf.o openat|raw       (programs that do nothing: floor.bpf.c)
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +28,7 @@ static int on_event(void* ctx, void* data, size_t size) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: ref_loader OBJECT openat|getppid|write|execve\n");
+    fprintf(stderr, "usage: ref_loader OBJECT openat|getppid|write|execve|raw\n");
     return 2;
   }
   struct bpf_object* object = bpf_object__open_file(argv[1], NULL);

@@ -59,7 +59,9 @@ void apply_filter_before_entry(program& p, const storage_strategy& storage, cons
 void retest_before_claim(program& p, const argument_source& source, const target& t,
                          const filter::checked_expression& numbers) {
   auto& b = p.b;
-  if (!p.pid_tgid) p.pid_tgid = b.CreateGetCurrentPidTgid();
+  // A helper call (~10 ns): only for a test on the process or thread id.
+  if (!p.pid_tgid && (reads_source(numbers, source_kind::process_id) || reads_source(numbers, source_kind::thread_id)))
+    p.pid_tgid = b.CreateGetCurrentPidTgid();
   const auto values = numbers_values(p, source, *t.p, numbers);
   capture_context cc{p, t, nullptr, nullptr, &values};
   auto* pass = emit_filter(cc, numbers);
