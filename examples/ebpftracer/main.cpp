@@ -90,6 +90,9 @@ void print_memory(std::FILE* out, const ebpfpub::memory_usage& memory, const ebp
                memory.summary_bytes);
   if (memory.filter_set_bytes != 0)
     fmt::print(out, " > Filter sets (--filter ... in {{more than 16}}): {} bytes\n", memory.filter_set_bytes);
+  if (memory.path_scratch_bytes != 0)
+    fmt::print(out, " > Path scratch (--filter ... .path): task-local storage, {} bytes per thread that reaches "
+               "the test (allocated on demand, freed with the thread)\n", memory.path_scratch_bytes);
   fmt::print(out, " > Total allocated up front: {} bytes\n\n", memory.total());
 }
 

@@ -116,6 +116,11 @@ struct memory_usage {
   /// (tracer::add_filter): before start() the bytes of their keys and values, after it the
   /// kernel's accounting of the maps start() made.
   std::uint64_t filter_set_bytes = 0;
+  /// A filter on an fd's path (`SYSCALL.ARG.path`) walks it in a task-local scratch value
+  /// of this many bytes, made for each thread whose call reaches such a test (allocated on
+  /// demand, freed with the thread: not in total(), as task storage entries are not); 0
+  /// when no filter tests a path.
+  std::uint32_t path_scratch_bytes = 0;
   std::uint64_t total() const {
     return event_map_bytes + output_bytes + counters_bytes + summary_bytes + filter_set_bytes;
   }

@@ -198,6 +198,17 @@ std::uint64_t session_filters::set_map_bytes(const std::vector<plan>& plans, con
   return bytes;
 }
 
+std::uint32_t session_filters::path_scratch_bytes(const std::vector<plan>& plans, context_fields context) const {
+  if (fd_path_scratch_.fd) return fd_path_scratch::size;
+  for (const auto& p : plans)
+    for (const auto& f : added_) {
+      if (!f.syscall.empty() && f.syscall != p.syscall.name) continue;
+      if (auto checked = filter::check(f.parsed, p, f.text, context); checked && reads_fd_path(*checked))
+        return fd_path_scratch::size;
+    }
+  return 0;
+}
+
 expected<std::vector<filter::checked_expression>> session_filters::for_plans(
     const std::vector<plan>& plans, context_fields context) {
   std::vector<filter::checked_expression> out;

@@ -36,6 +36,9 @@ class session_filters {
   /// Memory of the set maps: the kernel's accounting of those for_plans() made, or before
   /// it, the bytes of the keys and values they will hold (memory_usage::filter_set_bytes).
   std::uint64_t set_map_bytes(const std::vector<plan>& plans, context_fields context) const;
+  /// The per-thread scratch value of the fd path filters, when a filter tests `.path`
+  /// (memory_usage::path_scratch_bytes); 0 otherwise.
+  std::uint32_t path_scratch_bytes(const std::vector<plan>& plans, context_fields context) const;
 
  private:
   struct added {

@@ -223,6 +223,7 @@ memory_usage session::memory() const {
   if (maps_) maps_->measure(m, res.output);
   if (summary_maps_) m.summary_bytes = summary_maps_->measured_bytes();
   m.filter_set_bytes = filters_.set_map_bytes(plans(), options_.context);
+  m.path_scratch_bytes = filters_.path_scratch_bytes(plans(), options_.context);
   return m;
 }
 

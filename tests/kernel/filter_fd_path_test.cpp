@@ -280,3 +280,24 @@ TEST_CASE("a path filter on what is not an fd with an identity points at the fie
   CHECK_THAT(added.error().what(), Catch::Matchers::Contains(message));
   CHECK_THAT(added.error().what(), Catch::Matchers::Contains("^"));
 }
+
+TEST_CASE("memory_usage gives the path scratch's bytes per thread only when a filter tests a path") {
+  ebpfpub::tracer_options options;
+  options.capture.fd_identity = true;
+  auto t = ebpfpub::tracer::create(options);
+  REQUIRE(t);
+  REQUIRE(t->trace<sys::read>([](const auto&) {}));
+  REQUIRE(t->add_filter("read.fd.kind == socket"));
+  CHECK(t->memory().path_scratch_bytes == 0);
+  REQUIRE(t->add_filter("read.fd.path != \"/\""));
+  // Known before start() and after it (the map is made then), never in the total: it is
+  // allocated per thread, on demand.
+  const auto before = t->memory();
+  CHECK(before.path_scratch_bytes == 8448);
+  REQUIRE(t->start());
+  const auto after = t->memory();
+  CHECK(after.path_scratch_bytes == 8448);
+  CHECK(after.total() == after.event_map_bytes + after.output_bytes + after.counters_bytes + after.summary_bytes +
+                             after.filter_set_bytes);
+  t->stop();
+}
