@@ -143,7 +143,7 @@ variant() {
 }
 
 # growth_group SYSCALL PATH_LENGTH LABEL...: per round the untraced run of the workload, then
-# one traced run per LABEL, interleaved, so that rows of one group compare within rounds.
+# one traced run per LABEL (a variant's set may be reference:OBJECT:PROGRAMS), interleaved, so that rows of one group compare within rounds.
 # growth[LABEL] is its added ns (medians); growth_ratio[LABEL] the per-round ratio of its
 # added cost to the first LABEL's, as median [q1, q3].
 growth_group() {
@@ -157,7 +157,14 @@ growth_group() {
     for label in "$@"; do
       local options=()
       [ -n "${variant_options[$label]}" ] && IFS=$'\x1f' read -ra options <<< "${variant_options[$label]}"
-      start_tracer ebpfpub "$bench/bench_tracer" "${variant_set[$label]}" "${options[@]}"
+      if [[ ${variant_set[$label]} == reference:* ]]; then
+        # A hand-written reference instead of ebpfpub (reference:OBJECT:PROGRAMS, loaded by
+        # ref_loader): the floor's programs that do nothing, for one.
+        local spec=${variant_set[$label]#reference:}
+        start_tracer ebpfpub "$bench/ref_loader" "$bench/${spec%%:*}" "${spec#*:}"
+      else
+        start_tracer ebpfpub "$bench/bench_tracer" "${variant_set[$label]}" "${options[@]}"
+      fi
       run_workload "$syscall" "$n" 1 "$length" >> "$tmp/growth.$label"
       stop_tracer
     done
