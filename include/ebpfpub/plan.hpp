@@ -152,10 +152,11 @@ std::vector<std::pair<std::uint8_t, std::uint8_t>> path_arguments(const syscall_
 bool returns_fd(std::string_view syscall) noexcept;
 /// Whether a call of `syscall` may change, between its enter and its exit, what a filter
 /// on numbers reads of its caller: the registers that hold the arguments (execve and
-/// execveat load a new program, rt_sigreturn restores the interrupted ones), the user
-/// and group ids (the setuid family; execve of a set-user-id file) or the thread id
-/// (execve in a thread takes the leader's). A filter on the numbers of any other call
-/// can be tested again at its exit, so the enter of a call it rejects writes nothing.
+/// execveat load a new program, rt_sigreturn restores the interrupted ones, and fork,
+/// vfork, clone and clone3 stop inside the call for a ptrace tracer, which may rewrite
+/// them), the real user and group ids (the setuid family) or the thread id (execve in a
+/// thread takes the leader's). A filter on the numbers of any other call can be tested
+/// again at its exit, so the enter of a call it rejects writes nothing.
 bool changes_caller(std::string_view syscall) noexcept;
 
 /// The generic serializer's plan: arguments by value, every `const char *` captured at

@@ -64,11 +64,16 @@ class argument_source;
 enter_values numbers_values(program& p, const argument_source& source, const plan& plan,
                             const filter::checked_expression& e);
 
+/// The numbers stage of `f`'s enter part (by_stage), if it has one.
+std::optional<filter::checked_expression> numbers_stage(const filter_parts& f);
+
 /// Whether the exit program of `plan` can run `numbers` (the numbers stage of its enter
 /// filter) again and get the enter's answer: it reads no command name (another thread may
-/// rename the caller meanwhile), no argument the exit cannot read, and the call cannot
-/// change what it reads (changes_caller); its calls all end at its own exit program.
-bool retests_at_exit(const argument_source& source, const plan& plan, const filter::checked_expression& numbers);
+/// rename the caller meanwhile), no argument the exit cannot read, the call cannot change
+/// what it reads (changes_caller), and its calls all end at its own exit program, alone
+/// there (`alone_at_exit`: no other plan names its exit tracepoint as an alias).
+bool retests_at_exit(const argument_source& source, const plan& plan, const filter::checked_expression& numbers,
+                     bool alone_at_exit);
 
 /// Continues only when the call passes `e`, a part of the numbers stage, emitted on
 /// `values` before the entry is written (filter_enter.cpp). A rejected call is counted as

@@ -31,9 +31,17 @@ enter_values numbers_values(program& p, const argument_source& source, const pla
   return values;
 }
 
-bool retests_at_exit(const argument_source& source, const plan& plan, const filter::checked_expression& numbers) {
-  // Its exit program must be its own alone (no call of it ends at an alias's exit).
-  if (plan.emit_at_enter || !plan.exit_aliases.empty() || changes_caller(plan.syscall.name)) return false;
+std::optional<filter::checked_expression> numbers_stage(const filter_parts& f) {
+  if (!f.enter) return std::nullopt;
+  return by_stage(*f.enter)[static_cast<std::size_t>(filter_stage::numbers)];
+}
+
+bool retests_at_exit(const argument_source& source, const plan& plan, const filter::checked_expression& numbers,
+                     bool alone_at_exit) {
+  // An exit program with several targets, or a call that ends at another's, would have
+  // to tell a rejected call from an entry another target left.
+  if (!alone_at_exit || !plan.exit_aliases.empty()) return false;
+  if (plan.emit_at_enter || changes_caller(plan.syscall.name)) return false;
   // Another thread may rename this one (/proc/PID/task/TID/comm) while the call runs.
   if (reads_source(numbers, source_kind::comm)) return false;
   return !reads_source(numbers, source_kind::argument) || source.arguments_at_exit();

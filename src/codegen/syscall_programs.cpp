@@ -8,8 +8,8 @@
 
 #include <array>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -77,7 +77,8 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
   // The filter runs in stages, each as soon as what it reads is there, so that a rejected
   // call pays for no work after its stage: a part on the header ids and the arguments
   // first, on the values in hand, before the rate limit's token and before the entry is
-  // written (a rejected call only marks its entry for the exit program); a part on the
+  // written (a rejected call at most marks its entry for the exit program, which tests it
+  // again instead where it can: target::retest_at_exit); a part on the
   // process context after that block (it has a fixed place in the entry, so it can be
   // read after the argument tests), a part on captured bytes after the captures. All of
   // them before any output space is taken.
@@ -136,7 +137,9 @@ llvm::Function* enter_program(bpf_builder& b, const program_maps& maps, const co
 // guard and the self, process, user, command and cgroup filters on this call already, so
 // they run only when none is, to tell an exit without its enter from a call they drop.
 // A call rejected at enter (its entry marked) is then released by a task-storage lookup
-// and a few loads, and an emitted one saves the guard's read in dispatch mode.
+// and a few loads, and an emitted one saves the guard's read in dispatch mode. Where the
+// enter left no mark (target::retest_at_exit), the numbers test runs again before all
+// that, and a call it rejects ends there.
 llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const codegen_options& options,
                              const strategies& with, const std::string& name, std::vector<target> targets,
                              bool shared = false) {
@@ -147,8 +150,7 @@ llvm::Function* exit_program(bpf_builder& b, const program_maps& maps, const cod
   for (const auto& t : targets) {
     auto* next = p.block("next_target");
     const auto filter = filter_of(options, t);
-    if (t.retest_at_exit)
-      retest_before_claim(p, *with.arguments, t, *by_stage(*filter.enter)[static_cast<std::size_t>(filter_stage::numbers)]);
+    if (t.retest_at_exit) retest_before_claim(p, *with.arguments, t, *numbers_stage(filter));
     const auto [entry, flags] = claim_entry(p, *with.storage, t, next, filter.enter.has_value());
     auto* ret = with.arguments->return_value(p, t.p->syscall);
     if (options.filter.result != result_filter::any) {
@@ -302,12 +304,9 @@ void generate_session_programs(bpf_builder& builder, std::span<const plan> plans
     const auto record = i < maps.record_size.size() ? maps.record_size[i] : maps.storage_size.at(i);
     target t{&plans[i], static_cast<std::uint16_t>(i), maps.storage_fd.at(i), maps.storage_size.at(i), record};
     // Summary mode's exit programs always look for the entry (summary.cpp).
-    if (options.summary || aliased.contains(plans[i].syscall.name)) return t;
-    if (const auto filter = filter_of(options, t); filter.enter) {
-      const auto stages = by_stage(*filter.enter);
-      if (const auto& numbers = stages[static_cast<std::size_t>(filter_stage::numbers)])
-        t.retest_at_exit = retests_at_exit(*with.arguments, plans[i], *numbers);
-    }
+    if (options.summary) return t;
+    if (const auto numbers = numbers_stage(filter_of(options, t)))
+      t.retest_at_exit = retests_at_exit(*with.arguments, plans[i], *numbers, !aliased.contains(plans[i].syscall.name));
     return t;
   };
   // Which plans complete at each exit tracepoint: the syscall's own, then those that

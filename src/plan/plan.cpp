@@ -83,9 +83,11 @@ bool returns_fd(std::string_view syscall) noexcept {
 }
 
 bool changes_caller(std::string_view syscall) noexcept {
+  // bpf_get_current_uid_gid gives the real ids: setfsuid, setgroups and capset, and exec
+  // of a set-user-id file (the effective id), leave them as they are.
   static constexpr std::string_view names[] = {
-      "execve", "execveat", "rt_sigreturn", "setuid", "setgid", "setreuid", "setregid",
-      "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups", "capset"};
+      "execve", "execveat", "rt_sigreturn", "fork", "vfork", "clone", "clone3",
+      "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid"};
   return std::find(std::begin(names), std::end(names), syscall) != std::end(names);
 }
 

@@ -190,23 +190,14 @@ std::uint64_t session_filters::set_map_bytes(const std::vector<plan>& plans, con
     for (const auto& m : set_maps_) bytes += map_memory(m.fd.get());
     return bytes;
   }
-  for (const auto& p : plans)
-    for (const auto& f : added_) {
-      if (!f.syscall.empty() && f.syscall != p.syscall.name) continue;
-      if (auto checked = filter::check(f.parsed, p, f.text, context)) bytes += planned_set_bytes(*checked);
-    }
+  for_each_checked(plans, context, [&](const auto& checked) { bytes += planned_set_bytes(checked); });
   return bytes;
 }
 
 std::uint32_t session_filters::path_scratch_bytes(const std::vector<plan>& plans, context_fields context) const {
-  if (fd_path_scratch_.fd) return fd_path_scratch::size;
-  for (const auto& p : plans)
-    for (const auto& f : added_) {
-      if (!f.syscall.empty() && f.syscall != p.syscall.name) continue;
-      if (auto checked = filter::check(f.parsed, p, f.text, context); checked && reads_fd_path(*checked))
-        return fd_path_scratch::size;
-    }
-  return 0;
+  bool walks = static_cast<bool>(fd_path_scratch_.fd);
+  for_each_checked(plans, context, [&](const auto& checked) { walks = walks || reads_fd_path(checked); });
+  return walks ? fd_path_scratch::size : 0;
 }
 
 expected<std::vector<filter::checked_expression>> session_filters::for_plans(

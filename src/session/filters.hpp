@@ -47,6 +47,16 @@ class session_filters {
     std::string syscall;  ///< empty: a header-only filter, for every syscall
   };
   expected<void> make_set_maps(filter::checked_expression& e);
+  // Calls `f` with each added filter checked against each plan it applies to (the ones
+  // that check; add() refused the others).
+  template <typename F>
+  void for_each_checked(const std::vector<plan>& plans, context_fields context, F&& f) const {
+    for (const auto& p : plans)
+      for (const auto& a : added_) {
+        if (!a.syscall.empty() && a.syscall != p.syscall.name) continue;
+        if (auto checked = filter::check(a.parsed, p, a.text, context)) f(*checked);
+      }
+  }
 
   std::vector<added> added_;
   std::vector<map> set_maps_;

@@ -181,11 +181,40 @@ TEST_CASE("a call rejected at enter on numbers reads only what the test needs; i
     const auto path = helpers_when_rejected(enter);
     CHECK(path.before_test == expect_before({get_current_uid_gid}));
     CHECK(path.after_test == counting);
+    // Both modes' exits can ask again: the uid helper, nothing else, before the test.
+    control_flow exit(function_ir(code->ir, "exit_openat"));
+    CHECK(exit.helpers_before("passed_again", {}) == std::multiset<int>{get_current_uid_gid});
     std::size_t uid_calls = 0;
     for (auto at = enter.find("inttoptr (i64 15 to ptr)"); at != std::string::npos;
          at = enter.find("inttoptr (i64 15 to ptr)", at + 1))
       ++uid_calls;
     CHECK(uid_calls == 1);
+  }
+  SECTION("a test on the thread id: the exit reads pid_tgid for it") {
+    options.expressions.push_back(checked(plans[0], "tid > 1"));
+    auto code = ebpfpub::detail::generate_programs(plans, maps, options);
+    if (!code) FAIL(code.error().what());
+    CHECK(helpers_when_rejected(function_ir(code->ir, "enter_openat")).after_test == counting);
+    control_flow exit(function_ir(code->ir, "exit_openat"));
+    CHECK(exit.helpers_before("passed_again", {}) == std::multiset<int>{get_current_pid_tgid});
+  }
+  SECTION("a call that ends at another's exit, or at whose exit another's may, marks the entry") {
+    // As execveat's calls end at sys_exit_execve: here openat's at open's.
+    auto open_plan = plans[0];
+    open_plan.syscall.name = "open";
+    plans[0].exit_aliases = {"open"};
+    plans.push_back(open_plan);
+    maps.storage_fd.push_back(12);
+    maps.storage_size.push_back(maps.storage_size[0]);
+    options.expressions.push_back(checked(plans[0], "uid != 0"));
+    options.expressions.push_back(checked(plans[1], "uid != 0"));
+    auto code = ebpfpub::detail::generate_programs(plans, maps, options);
+    if (!code) FAIL(code.error().what());
+    for (const auto* name : {"openat", "open"}) {
+      INFO(name);
+      CHECK(helpers_when_rejected(function_ir(code->ir, std::string("enter_") + name)).after_test == marking);
+    }
+    CHECK(code->ir.find("passed_again") == std::string::npos);
   }
   SECTION("a test the call may change or another thread may, marks the entry") {
     // setresuid changes the uid it is tested on; a thread's name can change under it.
