@@ -91,17 +91,26 @@ TEST_CASE("the in-flight entry has room for the header, the arguments and each c
   CHECK(ebpfpub::detail::entry_size(rename, 1) == 48 + 40 + 8 + 104);
 }
 
+namespace {
+
+// openat's programs, its path captured up to `string_size` bytes, written to `output` by `write`.
+ebpfpub::detail::generated_code openat_code(std::uint32_t string_size, ebpfpub::ring_write write,
+                                            ebpfpub::transport output = ebpfpub::transport::ring) {
+  std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({.string_size = string_size})};
+  auto code = generate_programs(plans, fake_maps(plans), {.output = output, .write = write, .keep_ir = true});
+  if (!code) FAIL(code.error().what());
+  return std::move(*code);
+}
+
+}  // namespace
+
 TEST_CASE("a path is read at exit into a reserved ring slot, or staged at enter and copied out") {
   // Helpers: 114 probe_read_user_str, 130 ringbuf_output, 131 ringbuf_reserve, 132 submit.
   constexpr int read_str = 114, output = 130, reserve = 131, submit = 132;
   SECTION("ring_write::reserved: enter keeps the pointer, exit reads into the slot") {
-    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({.string_size = 4096})};
-    auto code = generate_programs(plans, fake_maps(plans),
-                                  {.output = ebpfpub::transport::ring, .write = ebpfpub::ring_write::reserved,
-                                   .keep_ir = true});
-    if (!code) FAIL(code.error().what());
-    const auto enter = function_ir(code->ir, "enter_openat");
-    const auto exit = function_ir(code->ir, "exit_openat");
+    const auto code = openat_code(4096, ebpfpub::ring_write::reserved);
+    const auto enter = function_ir(code.ir, "enter_openat");
+    const auto exit = function_ir(code.ir, "exit_openat");
     CHECK_FALSE(calls(enter, read_str));
     CHECK(calls(exit, read_str));
     CHECK(calls(exit, reserve));
@@ -111,32 +120,20 @@ TEST_CASE("a path is read at exit into a reserved ring slot, or staged at enter 
     CHECK(exit.find("i64 4192, i64 0)") != std::string::npos);
   }
   SECTION("ring_write::staged: enter reads into the entry, exit copies it out") {
-    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({.string_size = 4096})};
-    auto code = generate_programs(plans, fake_maps(plans),
-                                  {.output = ebpfpub::transport::ring, .write = ebpfpub::ring_write::staged,
-                                   .keep_ir = true});
-    if (!code) FAIL(code.error().what());
-    CHECK(calls(function_ir(code->ir, "enter_openat"), read_str));
-    CHECK(calls(function_ir(code->ir, "exit_openat"), output));
-    CHECK_FALSE(calls(function_ir(code->ir, "exit_openat"), reserve));
+    const auto code = openat_code(4096, ebpfpub::ring_write::staged);
+    CHECK(calls(function_ir(code.ir, "enter_openat"), read_str));
+    CHECK(calls(function_ir(code.ir, "exit_openat"), output));
+    CHECK_FALSE(calls(function_ir(code.ir, "exit_openat"), reserve));
   }
   SECTION("a record over max_slot_bytes is staged: a slot of its size would waste the ring") {
-    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({.string_size = 20000})};
-    auto code = generate_programs(plans, fake_maps(plans),
-                                  {.output = ebpfpub::transport::ring, .write = ebpfpub::ring_write::reserved,
-                                   .keep_ir = true});
-    if (!code) FAIL(code.error().what());
-    CHECK(calls(function_ir(code->ir, "enter_openat"), read_str));
-    CHECK_FALSE(calls(function_ir(code->ir, "exit_openat"), reserve));
+    const auto code = openat_code(20000, ebpfpub::ring_write::reserved);
+    CHECK(calls(function_ir(code.ir, "enter_openat"), read_str));
+    CHECK_FALSE(calls(function_ir(code.ir, "exit_openat"), reserve));
   }
   SECTION("ring_write::automatic: a path is read at exit; the record staged or, for a long one, a slot") {
-    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({.string_size = 4096})};
-    auto code = generate_programs(plans, fake_maps(plans),
-                                  {.output = ebpfpub::transport::ring, .write = ebpfpub::ring_write::automatic,
-                                   .keep_ir = true});
-    if (!code) FAIL(code.error().what());
-    const auto exit = function_ir(code->ir, "exit_openat");
-    CHECK_FALSE(calls(function_ir(code->ir, "enter_openat"), read_str));
+    const auto code = openat_code(4096, ebpfpub::ring_write::automatic);
+    const auto exit = function_ir(code.ir, "exit_openat");
+    CHECK_FALSE(calls(function_ir(code.ir, "enter_openat"), read_str));
     CHECK(calls(exit, read_str));
     CHECK(calls(exit, output));
     CHECK(calls(exit, reserve));
@@ -162,12 +159,8 @@ TEST_CASE("a path is read at exit into a reserved ring slot, or staged at enter 
     CHECK(calls(function_ir(code->ir, "enter_mkdir"), read_str));
   }
   SECTION("perf buffers are always staged") {
-    std::vector<ebpfpub::plan> plans{ebpfpub::serializer<sys::openat>::make_plan({})};
-    auto code = generate_programs(plans, fake_maps(plans),
-                                  {.output = ebpfpub::transport::perf, .write = ebpfpub::ring_write::reserved,
-                                   .keep_ir = true});
-    if (!code) FAIL(code.error().what());
-    CHECK(calls(function_ir(code->ir, "enter_openat"), read_str));
-    CHECK_FALSE(calls(function_ir(code->ir, "exit_openat"), reserve));
+    const auto code = openat_code(4096, ebpfpub::ring_write::reserved, ebpfpub::transport::perf);
+    CHECK(calls(function_ir(code.ir, "enter_openat"), read_str));
+    CHECK_FALSE(calls(function_ir(code.ir, "exit_openat"), reserve));
   }
 }
